@@ -1,0 +1,64 @@
+# sqis: every target creates the virtual environment when it is missing.
+# `make demo` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DATA ?= demo-data
+DEMO_OUT ?= out
+DEMO_YEARS ?= 2013-14..2017-18
+DEMO_STUDENTS ?= 40000
+DEMO_DISTRICTS ?= 8
+DEMO_ENV := var/demo.env
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint format bench serve deploy constraints clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# A local pseudonymisation key for the demo, created once and kept in var/demo.env.
+$(DEMO_ENV):
+	mkdir -p var
+	umask 077; echo "SQIS_PSEUDONYM_KEY=demo-$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(24))')" > $(DEMO_ENV)
+
+demo: install $(DEMO_ENV)
+	set -a; source $(DEMO_ENV); set +a; \
+	$(BIN)/sqis generate --out $(DEMO_DATA) --years $(DEMO_YEARS) --students $(DEMO_STUDENTS) \
+	  --districts $(DEMO_DISTRICTS) --seed 2013
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python -m bench.run
+
+serve: install
+	bash deployments/serve.sh
+
+deploy: install
+	bash deployments/deploy.sh
+
+constraints: install
+	{ echo "# Verified versions (python 3.11, this machine kind). Regenerate with: make constraints"; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^sqis'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) var out demo-data .pytest_cache

@@ -1,0 +1,79 @@
+"""The codes of the data contract and the methodology, in one place.
+
+These are vocabulary, not methodology numbers: the contract fixes them and the
+schemas, the indicators and the reports all speak them. Thresholds, weights and
+cut points live in the methodology file (``sqis/methodologies/``).
+"""
+
+from __future__ import annotations
+
+SCHOOL_TYPES: tuple[str, ...] = ("ES", "MS", "HS")
+
+RACE_GROUPS: tuple[str, ...] = ("AA", "AI", "AS", "FI", "HI", "PI", "WH", "MR")
+RACE_CODES: tuple[str, ...] = (*RACE_GROUPS, "NR")
+GENDERS: tuple[str, ...] = ("F", "M", "X")
+EL_STATUSES: tuple[str, ...] = ("EO", "IFEP", "EL", "RFEP", "TBD")
+
+# Program groups and the students-file flag that places a student in them.
+PROGRAM_GROUPS: dict[str, str] = {
+    "EL": "el",  # el_status == "EL" in students; the `el` flag in graduation
+    "SWD": "swd",
+    "SED": "sed",
+    "FOS": "foster",
+    "HOM": "homeless",
+}
+STUDENT_GROUPS: tuple[str, ...] = ("ALL", *RACE_GROUPS, *PROGRAM_GROUPS)
+
+SUBJECTS: tuple[str, ...] = ("ELA", "MATH", "SCI")
+ASSESSED_GRADES: dict[str, tuple[int, ...]] = {
+    "ELA": (3, 4, 5, 6, 7, 8, 11),
+    "MATH": (3, 4, 5, 6, 7, 8, 11),
+    "SCI": (5, 8, 10, 11, 12),
+}
+PERFORMANCE_LEVELS: tuple[int, ...] = (1, 2, 3, 4)
+GRAD_OUTCOMES: tuple[str, ...] = ("GRAD", "DROP", "CONT", "OTHER")
+SEL_CONSTRUCTS: tuple[str, ...] = ("GM", "SE", "SM", "SA")
+CLIMATE_CONSTRUCTS: tuple[str, ...] = ("CS", "SC", "KF", "SB")
+RESPONDENT_TYPES: tuple[str, ...] = ("STUDENT", "STAFF", "PARENT")
+
+INDICATORS: tuple[str, ...] = (
+    "ELA_MET",
+    "MATH_MET",
+    "SCI_MET",
+    "ELA_GROWTH",
+    "MATH_GROWTH",
+    "GRAD4",
+    "GRAD5",
+    "GRAD6",
+    "MS_PERSIST",
+    "CHRONIC",
+    "SUSP",
+    "SEL",
+    "CLIMATE_STUDENT",
+    "CLIMATE_STAFF",
+    "CLIMATE_PARENT",
+    "EL_RFEP",
+    "SPED_DISPROP",
+)
+DOMAINS: tuple[str, ...] = ("academic", "social_emotional", "culture_climate")
+
+DESIGNATIONS: tuple[str, ...] = ("PRIORITY", "FOCUS", "REWARD", "NONE")
+ESCALATIONS: tuple[str, ...] = (
+    "NONE",
+    "PEER_REVIEW",
+    "REWARD_PARTNERSHIP",
+    "DISTRICT_TURNAROUND",
+    "DISTRICT_ACTION",
+)
+PLAN_STATUSES: tuple[str, ...] = ("DRAFT", "SUBMITTED", "APPROVED")
+
+# The contract files, in the order they are read and validated.
+CONTRACT_FILES: tuple[str, ...] = (
+    "schools",
+    "students",
+    "assessments",
+    "graduation",
+    "sel",
+    "climate",
+)
+FLAG_VALUES: tuple[str, ...] = ("Y", "N")

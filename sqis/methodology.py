@@ -1,0 +1,301 @@
+"""The methodology file: every number of the School Quality Improvement System.
+
+A methodology is a YAML file under ``sqis/methodologies/`` (or ``SQIS_METHODOLOGY_DIR``),
+validated on load by the pydantic models below, and selected per school year: the
+file with the latest ``applies_from`` not after the year. Code holds no threshold,
+weight, share or cut point; it asks the methodology. A run records the methodology's
+``version`` and the SHA-256 of the file it was loaded from.
+
+METHODOLOGY.md (``docs/methodology.md``) explains each setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sqis import codes, years
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "methodologies"
+
+
+class MethodologyError(ValueError):
+    """A methodology file that does not load or does not validate."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IndicatorSpec(_Model):
+    domain: Literal["academic", "social_emotional", "culture_climate"]
+    direction: Literal["higher", "lower"]
+    school_types: tuple[Literal["ES", "MS", "HS"], ...]
+    # how `value` reads: a percentage 0–100, a mean on the survey scale, a percentile, a ratio
+    scale: Literal["percent", "mean", "percentile", "ratio"]
+    # which groups the indicator exists for; None = every student group
+    groups: tuple[str, ...] | None = None
+
+
+class SuppressionSpec(_Model):
+    min_count: int = 1
+    max_count: int = 10
+    suppressed_label: str = "*"
+    under_nsize_label: str = "n<20"
+
+
+class SchoolLevelSpec(_Model):
+    """School indicator level = all_weight × level(ALL) + (1 − all_weight) × mean(subgroups)."""
+
+    all_weight: float = Field(ge=0, le=1)
+    # LOWEST_RACE stands for the lowest-performing race/ethnicity group meeting the n-size
+    subgroups: tuple[str, ...]
+
+
+class DomainSpec(_Model):
+    name: str
+    weight: float = Field(gt=0)
+    # the methodology domains (academic, social_emotional, culture_climate) scored together
+    pools: tuple[Literal["academic", "social_emotional", "culture_climate"], ...]
+
+
+class RulesSpec(_Model):
+    chronic_absent_share: float = Field(gt=0, lt=1)  # absent ≥ this share of days enrolled
+    chronic_min_days_enrolled: int = Field(ge=1)
+    grad_cohort_offsets: dict[str, int]  # GRAD4: 3 → cohort entered grade 9 three years before
+    persist_from_grade: int
+    persist_to_grade: int
+    persist_years_back: int = Field(ge=1)
+    climate_favourable_score: float
+    sel_score_range: tuple[float, float]
+
+
+class GrowthSpec(_Model):
+    shrinkage: Literal["none", "empirical_bayes"] = "none"
+    percentile_cut_points: tuple[float, ...]
+    # percentiles are ranked among groups whose denominator meets the n-size
+    min_students_per_model: int = Field(ge=2)
+
+
+class GoalSpec(_Model):
+    improvement_share: float = Field(gt=0, le=1)  # goal = prior + share × (100 − prior)
+
+
+class DesignationSpec(_Model):
+    priority_share: float = Field(gt=0, lt=1)
+    focus_share: float = Field(gt=0, lt=1)
+    reward_performance_share: float = Field(gt=0, lt=1)
+    reward_progress_share: float = Field(gt=0, lt=1)
+    reward_gap_exclusion_quantile: float = Field(gt=0, lt=1)
+    grad_indicator: str
+    grad_threshold: float
+    gap_indicators: tuple[str, ...]
+    gap_groups: tuple[str, ...]
+
+
+class EscalationSpec(_Model):
+    # escalation by consecutive year in the designation: the first year at which it applies
+    focus: dict[str, int]
+    priority: dict[str, int]
+    # from which consecutive year a school gets a Reward partner
+    partner_from: dict[str, int]
+
+
+class PartnerSpec(_Model):
+    min_level: int = Field(ge=1, le=10)
+    max_partners: int = Field(ge=1)
+    school_type_mismatch_cost: float = Field(ge=0)
+    share_weights: dict[str, float]  # SED, EL, SWD share differences (0–1 scale)
+    keep_partner_bonus: float = Field(ge=0)
+
+
+class CheckpointDate(_Model):
+    number: int = Field(ge=1)
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+
+
+class CommunitySpec(_Model):
+    max_size: int = Field(ge=1)
+    checkpoints: tuple[CheckpointDate, ...]
+    plan_approval_due_checkpoint: int = Field(ge=1)
+    school_year_starts_month: int = Field(ge=1, le=12)
+    timezone: str
+    # a school is off track at a checkpoint when an interim value is worse than its
+    # identification value by more than this many points
+    off_track_tolerance: float = Field(ge=0)
+
+
+class OversightTerm(_Model):
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+
+
+class OversightSpec(_Model):
+    terms: dict[Literal["fall", "spring"], OversightTerm]
+    comparison_n_size: int = Field(ge=1)
+
+
+class Methodology(_Model):
+    version: str
+    applies_from: str
+    description: str = ""
+    n_size: int = Field(ge=1)
+    suppression: SuppressionSpec
+    student_groups: tuple[str, ...]
+    indicators: dict[str, IndicatorSpec]
+    # cut_points[indicator][school_type] = nine ascending cut points
+    cut_points: dict[str, dict[str, tuple[float, ...]]]
+    school_level: SchoolLevelSpec
+    domains: tuple[DomainSpec, ...]
+    rules: RulesSpec
+    growth: GrowthSpec
+    goal: GoalSpec
+    designations: DesignationSpec
+    escalation: EscalationSpec
+    partners: PartnerSpec
+    communities: CommunitySpec
+    oversight: OversightSpec
+    optional_columns: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    # set by the loader, not by the file
+    source: str = ""
+    checksum: str = ""
+
+    @field_validator("applies_from")
+    @classmethod
+    def _year(cls, v: str) -> str:
+        years.start_of(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Methodology:
+        unknown = set(self.indicators) - set(codes.INDICATORS)
+        if unknown:
+            raise ValueError(f"unknown indicator codes: {sorted(unknown)}")
+        missing = set(codes.INDICATORS) - set(self.indicators)
+        if missing:
+            raise ValueError(f"indicators missing from the methodology: {sorted(missing)}")
+        bad_groups = set(self.student_groups) - set(codes.STUDENT_GROUPS)
+        if bad_groups:
+            raise ValueError(f"unknown student groups: {sorted(bad_groups)}")
+        for code, spec in self.indicators.items():
+            if spec.scale == "percentile":
+                continue
+            per_type = self.cut_points.get(code)
+            if per_type is None:
+                raise ValueError(f"no cut points for {code}")
+            for st in spec.school_types:
+                cuts = per_type.get(st)
+                if cuts is None:
+                    raise ValueError(f"no cut points for {code} at {st} schools")
+                _check_cuts(f"{code}/{st}", cuts)
+        _check_cuts("growth.percentile_cut_points", self.growth.percentile_cut_points)
+        pooled = [d for spec in self.domains for d in spec.pools]
+        if sorted(pooled) != sorted(codes.DOMAINS):
+            raise ValueError("domains must pool each of academic, social_emotional, culture_climate once")
+        numbers = [c.number for c in self.communities.checkpoints]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError("checkpoints must be numbered 1, 2, … in order")
+        for ind in (*self.designations.gap_indicators, self.designations.grad_indicator):
+            if ind not in self.indicators:
+                raise ValueError(f"designation rule names unknown indicator {ind}")
+        return self
+
+    # ---- helpers every rule uses -------------------------------------------------
+    def cuts(self, indicator: str, school_type: str) -> tuple[float, ...]:
+        if self.indicators[indicator].scale == "percentile":
+            return self.growth.percentile_cut_points
+        return self.cut_points[indicator][school_type]
+
+    def indicators_in(self, domain: str) -> list[str]:
+        return [c for c, s in self.indicators.items() if s.domain == domain]
+
+    def checkpoint_dates(self, year: str) -> dict[int, date]:
+        """The checkpoint dates of a school year (local dates, America/Los_Angeles)."""
+        start = years.start_of(year)
+        out = {}
+        for c in self.communities.checkpoints:
+            cal_year = start if c.month >= self.communities.school_year_starts_month else start + 1
+            out[c.number] = date(cal_year, c.month, c.day)
+        return out
+
+    def oversight_date(self, year: str, term: str) -> date:
+        t = self.oversight.terms[term]  # type: ignore[index]
+        start = years.start_of(year)
+        cal_year = start if t.month >= self.communities.school_year_starts_month else start + 1
+        return date(cal_year, t.month, t.day)
+
+
+def _check_cuts(where: str, cuts: tuple[float, ...]) -> None:
+    if len(cuts) != 9:
+        raise ValueError(f"{where}: nine cut points are needed, got {len(cuts)}")
+    if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
+        raise ValueError(f"{where}: cut points must strictly ascend, got {list(cuts)}")
+
+
+def load_file(path: str | Path) -> Methodology:
+    """Load and validate one methodology file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise MethodologyError(f"methodology file {p}: cannot read ({e.strerror})") from e
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise MethodologyError(f"methodology file {p}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise MethodologyError(f"methodology file {p}: expected a mapping at the top")
+    try:
+        m = Methodology.model_validate(data)
+    except Exception as e:  # pydantic's ValidationError lists every problem
+        raise MethodologyError(f"methodology file {p} does not validate:\n{e}") from e
+    return m.model_copy(update={"source": str(p), "checksum": hashlib.sha256(raw).hexdigest()})
+
+
+def _search_dirs(extra: str | None) -> list[Path]:
+    dirs = [BUILTIN_DIR]
+    if extra:
+        dirs.insert(0, Path(extra))
+    return dirs
+
+
+@lru_cache(maxsize=32)
+def _available(extra: str | None) -> tuple[Methodology, ...]:
+    found: dict[str, Methodology] = {}
+    for d in _search_dirs(extra):
+        for f in sorted(d.glob("*.yaml")):
+            m = load_file(f)
+            found.setdefault(m.version, m)
+    return tuple(sorted(found.values(), key=lambda m: (years.start_of(m.applies_from), m.version)))
+
+
+def available(extra_dir: str | None = None) -> list[Methodology]:
+    return list(_available(extra_dir))
+
+
+def for_year(year: str, choice: str | None = None, extra_dir: str | None = None) -> Methodology:
+    """The methodology for a school year.
+
+    ``choice`` is a file path or a version name; without it, the methodology with the
+    latest ``applies_from`` not after ``year``.
+    """
+    if choice:
+        if choice.endswith((".yaml", ".yml")) or Path(choice).is_file():
+            return load_file(choice)
+        for m in _available(extra_dir):
+            if m.version == choice:
+                return m
+        raise MethodologyError(f"no methodology with version {choice!r}")
+    start = years.start_of(year)
+    eligible = [m for m in _available(extra_dir) if years.start_of(m.applies_from) <= start]
+    if not eligible:
+        raise MethodologyError(f"no methodology applies to {year}")
+    return eligible[-1]

@@ -1,0 +1,70 @@
+"""Settings in one place, read from the environment (prefix ``SQIS_``) or a ``.env`` file.
+
+| variable | meaning | default |
+|---|---|---|
+| ``SQIS_DATABASE_URL`` | results store (SQLAlchemy URL) | ``sqlite:///var/sqis.db`` |
+| ``SQIS_OUT_ROOT`` | where exports and reports go (folder or ``s3://``) | ``./out`` |
+| ``SQIS_STORE_ROOT`` | where validated years are kept as Parquet (folder or ``s3://``) | ``./var/store`` |
+| ``SQIS_PSEUDONYM_KEY`` | HMAC key that pseudonymises student IDs at ingest | none: a real run is refused |
+| ``SQIS_S3_ENDPOINT_URL`` | S3 endpoint (for MinIO, moto, …) | AWS's |
+| ``SQIS_S3_REGION`` | S3 region | ``us-west-2`` |
+| ``SQIS_S3_SSE`` | server-side encryption for objects written | ``AES256`` |
+| ``SQIS_METHODOLOGY_DIR`` | extra folder searched for methodology files | none |
+| ``SQIS_RUN_BY`` | who runs (recorded on every run) | the OS user |
+"""
+
+from __future__ import annotations
+
+import getpass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES_DIR = REPO_ROOT / "templates"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database in some containers
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SQIS_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///var/sqis.db")
+    out_root: str = Field(default="./out")
+    store_root: str = Field(default="./var/store")
+    pseudonym_key: SecretStr | None = Field(default=None)
+    s3_endpoint_url: str | None = Field(default=None)
+    s3_region: str = Field(default="us-west-2")
+    s3_sse: str | None = Field(default="AES256")
+    methodology_dir: str | None = Field(default=None)
+    run_by: str = Field(default_factory=_default_user)
+
+    def require_pseudonym_key(self) -> bytes:
+        """The key as bytes; refuses a run without one (never prints the key)."""
+        if self.pseudonym_key is None or not self.pseudonym_key.get_secret_value():
+            raise MissingKeyError(
+                "SQIS_PSEUDONYM_KEY is not set: a real run needs the consortium's pseudonymisation "
+                "key (see SECURITY.md). `make demo` creates a local one in var/demo.env."
+            )
+        return self.pseudonym_key.get_secret_value().encode("utf-8")
+
+
+class MissingKeyError(RuntimeError):
+    """No pseudonymisation key: student IDs cannot be pseudonymised, so nothing runs."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget cached settings (tests that change the environment call this)."""
+    get_settings.cache_clear()

@@ -1,0 +1,44 @@
+"""One school year's validated delivery, as the rules receive it.
+
+Ingest (``sqis.ingest``) reads the contract files, validates them with ``schemas/``,
+pseudonymises student IDs and hands the rules a ``YearData`` whose frames have the
+contract's columns with these types:
+
+- codes and IDs (``school_code``, ``student_id``, ``race_ethnicity``, …): strings;
+  ``student_id`` is the HMAC-SHA256 pseudonym (64 hex characters), never the raw ID;
+- flags (``title_i``, ``swd``, ``sed``, ``foster``, ``homeless``, ``redesignated``,
+  ``expelled``, ``promoted``; graduation's ``el``, ``swd``, …): ``bool``;
+- integers (grades, days, suspensions, performance_level): ``int64``;
+- scores: ``float64``; ``grad_year``: string, missing (NA) where the outcome is not ``GRAD``.
+
+Every rule function takes these frames and returns new ones; none mutates its input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sqis import codes
+
+
+@dataclass
+class YearData:
+    year: str
+    schools: pd.DataFrame
+    students: pd.DataFrame
+    assessments: pd.DataFrame
+    graduation: pd.DataFrame
+    sel: pd.DataFrame
+    climate: pd.DataFrame
+    # SHA-256 of each delivered file, by contract file name
+    checksums: dict[str, str] = field(default_factory=dict)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        if name not in codes.CONTRACT_FILES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def districts(self) -> list[str]:
+        return sorted(self.schools["district_code"].unique().tolist())

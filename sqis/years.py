@@ -1,0 +1,57 @@
+"""School years as the contract writes them: ``YYYY-YY`` (``2015-16``)."""
+
+from __future__ import annotations
+
+import re
+
+_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class YearError(ValueError):
+    """A school year that is not of the form ``YYYY-YY`` with consecutive years."""
+
+
+def start_of(year: str) -> int:
+    """The calendar year in which a school year starts: ``2015-16`` → 2015."""
+    m = _YEAR.match(year or "")
+    if not m:
+        raise YearError(f"school year {year!r} is not of the form YYYY-YY (e.g. 2015-16)")
+    start = int(m.group(1))
+    if (start + 1) % 100 != int(m.group(2)):
+        raise YearError(f"school year {year!r}: the second part must be the year after the first")
+    return start
+
+
+def from_start(start: int) -> str:
+    """The school year that starts in calendar year ``start``: 2015 → ``2015-16``."""
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def shift(year: str, years: int) -> str:
+    """The school year ``years`` later (negative: earlier)."""
+    return from_start(start_of(year) + years)
+
+
+def is_year(text: str) -> bool:
+    try:
+        start_of(text)
+    except YearError:
+        return False
+    return True
+
+
+def year_range(first: str, last: str) -> list[str]:
+    """Every school year from ``first`` to ``last``, inclusive, in order."""
+    a, b = start_of(first), start_of(last)
+    if b < a:
+        raise YearError(f"year range {first}..{last} runs backwards")
+    return [from_start(s) for s in range(a, b + 1)]
+
+
+def parse_range(text: str) -> list[str]:
+    """``2013-14..2017-18`` → the five years; a single year → a list of one."""
+    if ".." in text:
+        first, last = text.split("..", 1)
+        return year_range(first.strip(), last.strip())
+    start_of(text)
+    return [text]

@@ -1,0 +1,15 @@
+"""Entry point of the ``sqis`` console command.
+
+This package is the outer shell: it may start Prefect flows (``run``, ``cycle``,
+``checkpoint``, ``oversight``), which is why it lives beside ``sqis/`` and not in
+it: the domain package never imports Prefect.
+"""
+
+from __future__ import annotations
+
+from sqis_cli import generate  # noqa: F401  (registers commands)
+from sqis_cli.app import app
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""``sqis generate``: a synthetic consortium (filled in by the synthetic-data work)."""
