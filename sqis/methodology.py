@@ -12,7 +12,7 @@ METHODOLOGY.md (``docs/methodology.md``) explains each setting.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -74,6 +74,36 @@ class RulesSpec(_Model):
     persist_years_back: int = Field(ge=1)
     climate_favourable_score: float
     sel_score_range: tuple[float, float]
+    # ELA_MET/MATH_MET/SCI_MET: performance level 3 (met) or 4 (exceeded)
+    met_min_performance_level: int = Field(default=3, ge=1, le=4)
+
+
+class LevelBandsSpec(_Model):
+    """Index levels: 1 .. average_from-1 below average, .. above_average_from-1 average."""
+
+    average_from: int = Field(default=4, ge=2, le=10)
+    above_average_from: int = Field(default=8, ge=2, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LevelBandsSpec:
+        if self.above_average_from <= self.average_from:
+            raise ValueError("level_bands: above_average_from must exceed average_from")
+        return self
+
+
+class CalibrationSpec(_Model):
+    """How `sqis calibrate` turns a baseline year into cut points (Index levels)."""
+
+    quantiles: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    decimals: int = Field(default=2, ge=0, le=6)  # cut points are rounded; ties nudged by 10^-d
+    min_schools: int = Field(default=10, ge=1)  # fewer schools of a type: keep the base cuts
+
+    @field_validator("quantiles")
+    @classmethod
+    def _nine_ascending(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if len(v) != 9 or any(not 0 < q < 1 for q in v) or list(v) != sorted(set(v)):
+            raise ValueError("calibration.quantiles: nine strictly ascending shares in (0, 1)")
+        return v
 
 
 class GrowthSpec(_Model):
@@ -130,6 +160,32 @@ class CommunitySpec(_Model):
     # a school is off track at a checkpoint when an interim value is worse than its
     # identification value by more than this many points
     off_track_tolerance: float = Field(ge=0)
+    # checkpoint meetings in community calendars: local start time and length (default)
+    meeting_start: time = time(15, 30)
+    meeting_minutes: int = Field(default=90, ge=1)
+    # the Focus plan: how many school years it covers (seeds: a two-year plan)
+    plan_years: int = Field(default=2, ge=1)
+    # the indicators computed from interim deliveries and compared at checkpoints
+    interim_indicators: tuple[str, ...] = ("CHRONIC", "ELA_MET", "MATH_MET")
+
+    @field_validator("interim_indicators")
+    @classmethod
+    def _interim_known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(v) - set(codes.INDICATORS))
+        if unknown:
+            raise ValueError(f"unknown interim indicators: {unknown}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception as e:  # ZoneInfoNotFoundError, ValueError
+            raise ValueError(f"unknown time zone {v!r}") from e
+        return v
 
 
 class OversightTerm(_Model):
@@ -153,6 +209,8 @@ class Methodology(_Model):
     # cut_points[indicator][school_type] = nine ascending cut points
     cut_points: dict[str, dict[str, tuple[float, ...]]]
     school_level: SchoolLevelSpec
+    level_bands: LevelBandsSpec = Field(default_factory=LevelBandsSpec)
+    calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
     domains: tuple[DomainSpec, ...]
     rules: RulesSpec
     growth: GrowthSpec

@@ -1,0 +1,153 @@
+"""Student groups (METHODOLOGY.md "Student groups").
+
+A student is in ``ALL``, in their race/ethnicity group (none for ``NR``) and in every
+program group whose flag is set: ``EL`` (el_status ``EL`` in the students file; the
+graduation file's own ``el`` flag), ``SWD``, ``SED``, ``FOS`` (foster), ``HOM``
+(homeless). Only the groups the methodology lists (``student_groups``) are formed.
+
+Membership is long form: one row per (input row, group). The fast form used by the
+indicators is a pair of integer arrays (input row position, group code), built with
+boolean masks and ``np.nonzero``, never a loop over students.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqis import codes
+from sqis.methodology import Methodology
+
+
+def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A flag column as a plain bool array (missing counts as not set)."""
+    col = frame[column]
+    if col.dtype == bool:
+        return col.to_numpy()
+    return col.fillna(False).astype(bool).to_numpy()
+
+
+def group_bits(frame: pd.DataFrame, m: Methodology, *, graduation: bool = False) -> np.ndarray:
+    """Each row's student groups as a bit mask: bit i set = in ``m.student_groups[i]``.
+
+    ``frame`` is a students-like frame (``race_ethnicity``, ``el_status``, ``swd``, ``sed``,
+    ``foster``, ``homeless``) or, with ``graduation=True``, a graduation-like frame whose
+    ``el`` flag places a student in ``EL``. A row's bits travel with it to the rows
+    linked to it (assessments, surveys), so groups are decided once per enrolment.
+    """
+    n = len(frame)
+    bits = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return bits
+    race_groups = [g for g in m.student_groups if g in codes.RACE_GROUPS]
+    race_code = positions_in(frame["race_ethnicity"], race_groups)
+    race_bit = np.array([1 << m.student_groups.index(g) for g in race_groups] + [0], dtype=np.int64)
+    bits |= race_bit[race_code]  # code -1 (NR or a group not formed) picks the trailing 0
+    for i, g in enumerate(m.student_groups):
+        if g == "ALL":
+            bits |= np.int64(1 << i)
+        elif g == "EL":
+            el = _flag(frame, "el") if graduation else is_in(frame["el_status"], ["EL"])
+            bits |= np.where(el, np.int64(1 << i), np.int64(0))
+        elif g in codes.PROGRAM_GROUPS:
+            bits |= np.where(_flag(frame, codes.PROGRAM_GROUPS[g]), np.int64(1 << i), np.int64(0))
+        elif g not in codes.RACE_GROUPS:  # the methodology model refuses unknown groups
+            raise ValueError(f"unknown student group {g!r}")
+    return bits
+
+
+def membership_from_bits(bits: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row positions, group codes) of every set bit, grouped by group code."""
+    rows = [np.flatnonzero(bits & np.int64(1 << i)) for i in range(n_groups)]
+    gcodes = [np.full(len(r), i, dtype=np.int64) for i, r in enumerate(rows)]
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(rows).astype(np.int64), np.concatenate(gcodes)
+
+
+def membership(
+    frame: pd.DataFrame, m: Methodology, *, graduation: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row positions, group codes) of every (row, group) membership.
+
+    ``group code`` indexes ``m.student_groups``; see ``group_bits`` for the frames accepted.
+    """
+    return membership_from_bits(group_bits(frame, m, graduation=graduation), len(m.student_groups))
+
+
+def _long(frame: pd.DataFrame, m: Methodology, graduation: bool) -> pd.DataFrame:
+    rows, gcodes = membership(frame, m, graduation=graduation)
+    order = np.lexsort((gcodes, rows))  # by input row, then group in methodology order
+    rows, gcodes = rows[order], gcodes[order]
+    groups = pd.Categorical.from_codes(gcodes, categories=list(m.student_groups))
+    return pd.DataFrame({"student_group": groups}, index=frame.index[rows])
+
+
+def student_groups(students: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+    """Every student group of every enrolment row, long form (METHODOLOGY "Student groups").
+
+    Returns one row per (enrolment, group): the index is the input's row index (repeated
+    once per group), the column ``student_group`` (categorical, the methodology's groups).
+    ``EL`` is el_status ``EL`` on census day.
+    """
+    return _long(students, m, graduation=False)
+
+
+def graduation_groups(graduation: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+    """Student groups of graduation-cohort rows, from the graduation file's own flags.
+
+    As ``student_groups``, but ``EL`` is the file's ``el`` flag (held at any time in high
+    school, California's cohort rule) and race is the file's ``race_ethnicity``.
+    """
+    return _long(graduation, m, graduation=True)
+
+
+def arrow_strings(values: pd.Series | np.ndarray | list) -> pa.Array:
+    """Values as an Arrow large_string array (zero-copy for pandas' Arrow-backed ``str``)."""
+    arr = pa.array(values, from_pandas=True) if not isinstance(values, pa.Array) else values
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
+def positions_in(values: pd.Series | np.ndarray, universe: pd.Series | np.ndarray) -> np.ndarray:
+    """For each value, its position in ``universe`` (-1 where absent), by Arrow hashing."""
+    idx = pc.index_in(arrow_strings(values), value_set=arrow_strings(universe))
+    return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def is_in(values: pd.Series | np.ndarray, universe: pd.Series | np.ndarray) -> np.ndarray:
+    """Whether each value occurs in ``universe``, by Arrow hashing."""
+    out = pc.is_in(arrow_strings(values), value_set=arrow_strings(universe))
+    return out.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> np.ndarray:
+    """For each row of ``left``, the position of the row of ``right`` with the same ``on``
+    values (-1 where none). ``right`` must be unique on ``on`` (the contract's keys are).
+
+    Links an assessment, survey or later-year row to its enrolment row by integer codes
+    (Arrow dictionary encoding, then one hash lookup), which is what keeps the indicators
+    fast at a million students.
+    """
+    n_left = len(left)
+    key_l = np.zeros(n_left, dtype=np.int64)
+    key_r = np.zeros(len(right), dtype=np.int64)
+    for c in on:
+        both = pa.concat_arrays([arrow_strings(left[c]), arrow_strings(right[c])])
+        enc = both.dictionary_encode()
+        codes_ = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        width = len(enc.dictionary) + 1
+        key_l = key_l * width + codes_[:n_left]
+        key_r = key_r * width + codes_[n_left:]
+    index = pd.Index(key_r)
+    if not index.is_unique:
+        raise ValueError(
+            f"rows to link to are not unique on ({', '.join(on)}): the contract requires it "
+            "(is this a validated delivery? see DATA_CONTRACT.md)"
+        )
+    return index.get_indexer(key_l)

@@ -1,0 +1,492 @@
+"""Every indicator per school and student group (METHODOLOGY.md "Indicators").
+
+``compute_indicators`` returns one row per (school, student group, indicator) with at
+least one student in the denominator:
+
+    school_code, student_group, indicator, numerator, denominator, value, meets_nsize
+
+Rates are percentages 0–100, unrounded; ``numerator`` is empty where the value is a
+mean (SEL), a percentile (growth) or a ratio of rates (SPED_DISPROP for ALL).
+``meets_nsize`` = denominator ≥ the methodology's n-size. Only indicators applying to the
+school's type, and groups the indicator exists for, get rows. A student enrolled at two
+schools counts at each.
+
+How it is fast: each row's groups are a bit mask decided once on the enrolment row
+(``sqis.groups``); rows linked to an enrolment (assessments, SEL) take its bits; every
+indicator is then two ``np.bincount`` over an integer key school × group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sqis import codes, years
+from sqis import groups as groups_mod
+from sqis.growth import fit_growth, growth_indicators
+from sqis.methodology import Methodology
+from sqis.yeardata import YearData
+
+COLUMNS = [
+    "school_code",
+    "student_group",
+    "indicator",
+    "numerator",
+    "denominator",
+    "value",
+    "meets_nsize",
+]
+
+# Vocabulary: the indicator measuring each subject's achievement, and each survey.
+MET_INDICATOR: dict[str, str] = {"ELA": "ELA_MET", "MATH": "MATH_MET", "SCI": "SCI_MET"}
+CLIMATE_INDICATOR: dict[str, str] = {
+    "STUDENT": "CLIMATE_STUDENT",
+    "STAFF": "CLIMATE_STAFF",
+    "PARENT": "CLIMATE_PARENT",
+}
+# Percent of a whole: a unit conversion, not a methodology number.
+PERCENT = 100.0
+# Days are integers and shares decimals: 0.10 × 30 is 3.0000000000000004 in binary
+# floating point, so "absent ≥ 10% of 30 days" must allow for that rounding.
+FLOAT_TOLERANCE = 1e-9
+
+
+def empty_indicators() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "school_code": pd.Series([], dtype="str"),
+            "student_group": pd.Series([], dtype="str"),
+            "indicator": pd.Series([], dtype="str"),
+            "numerator": pd.Series([], dtype="Int64"),
+            "denominator": pd.Series([], dtype="int64"),
+            "value": pd.Series([], dtype="float64"),
+            "meets_nsize": pd.Series([], dtype="bool"),
+        }
+    )
+
+
+@dataclass
+class _Context:
+    """The schools computed, as integer positions, and what applies where."""
+
+    m: Methodology
+    school_codes: np.ndarray  # object array of the selected schools' codes
+    school_type: np.ndarray
+
+    @property
+    def n_schools(self) -> int:
+        return len(self.school_codes)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.m.student_groups)
+
+    def positions(self, school_code: pd.Series) -> np.ndarray:
+        """Each row's school as a position among the selected schools (-1: not selected)."""
+        return groups_mod.positions_in(school_code, self.school_codes)
+
+    def applies(self, indicator: str) -> tuple[np.ndarray, np.ndarray]:
+        """(per school: indicator applies to its type; per group: indicator exists for it)."""
+        spec = self.m.indicators[indicator]
+        by_type = np.isin(self.school_type, list(spec.school_types))
+        allowed = set(spec.groups) if spec.groups is not None else set(self.m.student_groups)
+        by_group = np.array([g in allowed for g in self.m.student_groups], dtype=bool)
+        return by_type, by_group
+
+    def aggregate(
+        self,
+        indicator: str,
+        school_pos: np.ndarray,
+        bits: np.ndarray,
+        in_denominator: np.ndarray,
+        numerator: np.ndarray,
+        *,
+        kind: str = "percent",
+    ) -> pd.DataFrame:
+        """Sum ``numerator`` and count ``in_denominator`` rows per school × group.
+
+        ``kind``: ``percent`` (value = 100 × num / den), ``mean`` (value = num / den, the
+        numerator column left empty) or ``counts`` (value left empty for the caller).
+        """
+        by_type, by_group = self.applies(indicator)
+        ok = in_denominator & (school_pos >= 0)
+        ok[ok] &= by_type[school_pos[ok]]
+        rows, gcodes = groups_mod.membership_from_bits(bits[ok], self.n_groups)
+        keep = by_group[gcodes]
+        rows, gcodes = rows[keep], gcodes[keep]
+        sp = school_pos[ok][rows]
+        key = sp * self.n_groups + gcodes
+        size = self.n_schools * self.n_groups
+        den = np.bincount(key, minlength=size)
+        num = np.bincount(key, weights=numerator[ok][rows].astype(float), minlength=size)
+        present = np.flatnonzero(den > 0)
+        return self.frame(indicator, present, num[present], den[present], kind)
+
+    def frame(
+        self, indicator: str, key: np.ndarray, num: np.ndarray, den: np.ndarray, kind: str
+    ) -> pd.DataFrame:
+        den = den.astype(np.int64)
+        if kind == "percent":
+            value = PERCENT * num / den
+        elif kind == "mean":
+            value = num / den
+        else:
+            value = np.full(len(key), np.nan)
+        numerator = (
+            pd.array([pd.NA] * len(key), dtype="Int64")
+            if kind == "mean"
+            else pd.array(np.rint(num).astype(np.int64), dtype="Int64")
+        )
+        return pd.DataFrame(
+            {
+                "school_pos": key // self.n_groups,
+                "group_code": key % self.n_groups,
+                "indicator": indicator,
+                "numerator": numerator,
+                "denominator": den,
+                "value": value,
+            }
+        )
+
+
+def _context(schools: pd.DataFrame, m: Methodology, subset: Iterable[str] | None) -> _Context:
+    sch = schools
+    if subset is not None:
+        sch = sch[sch["school_code"].isin(list(subset))]
+    return _Context(
+        m=m,
+        school_codes=sch["school_code"].to_numpy(dtype=object),
+        school_type=sch["school_type"].to_numpy(dtype=object),
+    )
+
+
+# ---- the indicators, one function per METHODOLOGY.md row ------------------------------
+
+
+def achievement(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[pd.DataFrame]:
+    """ELA_MET, MATH_MET, SCI_MET (METHODOLOGY "Indicators"): % of students tested in the
+    subject at performance level ``rules.met_min_performance_level`` or above (3 met, 4
+    exceeded). Groups come from the student's enrolment row at the school tested."""
+    a = cur.assessments
+    if a.empty:
+        return []
+    pos = ctx.positions(a["school_code"])
+    enr = groups_mod.lookup(a, cur.students, ["student_id", "school_code"])
+    bits = _linked_bits(enr, student_bits, ctx.m)
+    met = a["performance_level"].to_numpy() >= ctx.m.rules.met_min_performance_level
+    subject = a["subject"].to_numpy(dtype=object)
+    return [
+        ctx.aggregate(ind, pos, bits, subject == subj, met) for subj, ind in MET_INDICATOR.items()
+    ]
+
+
+def graduation(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
+    """GRAD4, GRAD5, GRAD6 (METHODOLOGY "Indicators"): of the cohort that entered grade 9
+    ``rules.grad_cohort_offsets`` years before this year, the % with outcome ``GRAD`` and
+    grad_year not after this year. Groups from the graduation file's own race and flags."""
+    g = cur.graduation
+    if g.empty:
+        return []
+    pos = ctx.positions(g["school_code"])
+    bits = groups_mod.group_bits(g, ctx.m, graduation=True)
+    this_year = years.start_of(cur.year)
+    grad_start = pd.to_numeric(g["grad_year"].astype("str").str.slice(0, 4), errors="coerce")
+    graduated = (g["outcome"].to_numpy(dtype=object) == "GRAD") & (
+        grad_start.to_numpy(dtype=float) <= this_year
+    )
+    cohort = g["cohort"].to_numpy(dtype=object)
+    out = []
+    for ind, offset in ctx.m.rules.grad_cohort_offsets.items():
+        in_cohort = cohort == years.shift(cur.year, -offset)
+        out.append(ctx.aggregate(ind, pos, bits, in_cohort, graduated))
+    return out
+
+
+def persistence(ctx: _Context, cur: YearData, prior2: YearData | None) -> list[pd.DataFrame]:
+    """MS_PERSIST (METHODOLOGY "Indicators"): of the students promoted from grade
+    ``rules.persist_from_grade`` at this school ``rules.persist_years_back`` years ago, the %
+    enrolled in grade ``rules.persist_to_grade`` anywhere in this year's data. Groups come
+    from that earlier enrolment row."""
+    if prior2 is None or prior2.students.empty:
+        return []
+    r = ctx.m.rules
+    p = prior2.students
+    pos = ctx.positions(p["school_code"])
+    bits = groups_mod.group_bits(p, ctx.m)
+    promoted = (p["grade"].to_numpy() == r.persist_from_grade) & p["promoted"].to_numpy(bool)
+    now = cur.students
+    in_grade = now.loc[now["grade"] == r.persist_to_grade, "student_id"]
+    enrolled = groups_mod.is_in(p["student_id"], in_grade)
+    return [ctx.aggregate("MS_PERSIST", pos, bits, promoted, enrolled)]
+
+
+def attendance_and_discipline(
+    ctx: _Context, cur: YearData, student_bits: np.ndarray, pos: np.ndarray
+) -> list[pd.DataFrame]:
+    """CHRONIC and SUSP (METHODOLOGY "Indicators"), per enrolment.
+
+    CHRONIC: of enrolments with days_enrolled ≥ ``rules.chronic_min_days_enrolled``, the %
+    with days_absent ≥ ``rules.chronic_absent_share`` × days_enrolled (exactly the share
+    counts). SUSP: of all enrolments, the % with at least one suspension or an expulsion.
+    """
+    s = cur.students
+    r = ctx.m.rules
+    enrolled = s["days_enrolled"].to_numpy(dtype=float)
+    absent = s["days_absent"].to_numpy(dtype=float)
+    counted = enrolled >= r.chronic_min_days_enrolled
+    chronic = absent + FLOAT_TOLERANCE >= r.chronic_absent_share * enrolled
+    suspended = (s["suspensions"].to_numpy() > 0) | s["expelled"].to_numpy(dtype=bool)
+    everyone = np.ones(len(s), dtype=bool)
+    return [
+        ctx.aggregate("CHRONIC", pos, student_bits, counted, chronic),
+        ctx.aggregate("SUSP", pos, student_bits, everyone, suspended),
+    ]
+
+
+def redesignation(
+    ctx: _Context, cur: YearData, student_bits: np.ndarray, pos: np.ndarray
+) -> list[pd.DataFrame]:
+    """EL_RFEP (METHODOLOGY "Indicators"): of census-day ELs (el_status ``EL``), the %
+    redesignated during the year."""
+    s = cur.students
+    el = s["el_status"].to_numpy(dtype=object) == "EL"
+    return [ctx.aggregate("EL_RFEP", pos, student_bits, el, s["redesignated"].to_numpy(bool))]
+
+
+def sel(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[pd.DataFrame]:
+    """SEL (METHODOLOGY "Indicators"): the mean over students of their mean construct
+    score; denominator = students with at least one construct. Groups from the student's
+    enrolment row at the school surveyed."""
+    x = cur.sel
+    if x.empty:
+        return []
+    enr = groups_mod.lookup(x, cur.students, ["student_id", "school_code"])
+    # one unit per (student, school): the enrolment row, or the survey key if none
+    key = _combined_codes(x, ["student_id", "school_code"])
+    student, first = np.unique(key, return_index=True)
+    unit = np.searchsorted(student, key)
+    n = np.bincount(unit)
+    mean_score = np.bincount(unit, weights=x["score"].to_numpy(dtype=float)) / n
+    pos = ctx.positions(x["school_code"].iloc[first])
+    bits = _linked_bits(enr[first], student_bits, ctx.m)
+    everyone = np.ones(len(first), dtype=bool)
+    return [ctx.aggregate("SEL", pos, bits, everyone, mean_score, kind="mean")]
+
+
+def climate(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
+    """CLIMATE_STUDENT, CLIMATE_STAFF, CLIMATE_PARENT (METHODOLOGY "Indicators"): % of
+    respondent-construct rows with score ≥ ``rules.climate_favourable_score``, per
+    respondent type. Respondents are anonymous: ``ALL`` only."""
+    c = cur.climate
+    if c.empty or "ALL" not in ctx.m.student_groups:
+        return []
+    pos = ctx.positions(c["school_code"])
+    all_bit = np.int64(1 << ctx.m.student_groups.index("ALL"))
+    bits = np.full(len(c), all_bit, dtype=np.int64)
+    favourable = c["score"].to_numpy(dtype=float) >= ctx.m.rules.climate_favourable_score
+    rtype = c["respondent_type"].to_numpy(dtype=object)
+    return [
+        ctx.aggregate(ind, pos, bits, rtype == t, favourable)
+        for t, ind in CLIMATE_INDICATOR.items()
+    ]
+
+
+def sped_disproportionality(
+    ctx: _Context, cur: YearData, student_bits: np.ndarray, pos: np.ndarray
+) -> list[pd.DataFrame]:
+    """SPED_DISPROP (METHODOLOGY "Indicators"), lower is better.
+
+    For a race group, EL or SED: the group's identification rate (% swd) ÷ the rate of all
+    other students at the school; numerator = the group's swd students. Where the other
+    students' rate is 0, or there are no other students, the ratio is undefined and the
+    value is left empty (*default*: no level, no part in the index).
+    For ALL: the largest such ratio among race groups meeting the n-size (empty where
+    none has one); numerator empty, denominator = all enrolments.
+    """
+    s = cur.students
+    swd = s["swd"].to_numpy(dtype=bool)
+    everyone = np.ones(len(s), dtype=bool)
+    counts = ctx.aggregate("SPED_DISPROP", pos, student_bits, everyone, swd, kind="counts")
+    # the school's totals: every enrolment (ALL), whether or not ALL is a listed group
+    total_n = np.bincount(pos[pos >= 0], minlength=ctx.n_schools)
+    total_swd = np.bincount(pos[pos >= 0], weights=swd[pos >= 0], minlength=ctx.n_schools)
+    sp = counts["school_pos"].to_numpy()
+    n_g = counts["denominator"].to_numpy(dtype=float)
+    swd_g = counts["numerator"].to_numpy(dtype=float)
+    other_n = total_n[sp] - n_g
+    other_swd = total_swd[sp] - swd_g
+    with np.errstate(divide="ignore", invalid="ignore"):
+        other_rate = np.where(other_n > 0, other_swd / other_n, np.nan)
+        ratio = np.where(other_rate > 0, (swd_g / n_g) / other_rate, np.nan)
+    groups = np.asarray(ctx.m.student_groups, dtype=object)[counts["group_code"].to_numpy()]
+    is_all = groups == "ALL"
+    counts["value"] = np.where(is_all, np.nan, ratio)
+    # ALL: the largest ratio among race groups that meet the n-size
+    race = np.isin(groups, list(codes.RACE_GROUPS)) & (n_g >= ctx.m.n_size) & ~np.isnan(ratio)
+    best = np.full(ctx.n_schools, -np.inf)
+    np.maximum.at(best, sp[race], ratio[race])
+    best = np.where(np.isinf(best), np.nan, best)
+    counts.loc[is_all, "value"] = best[sp[is_all]]
+    counts["numerator"] = counts["numerator"].where(~is_all, pd.NA)
+    return [counts]
+
+
+# ---- helpers ------------------------------------------------------------------------
+
+
+class IndicatorInputError(ValueError):
+    """A year's frames lack a column the indicators read (not validated contract data)."""
+
+
+# The contract columns each rule reads (DATA_CONTRACT.md), by file.
+READS: dict[str, tuple[str, ...]] = {
+    "schools": ("school_code", "school_type"),
+    "students": (
+        "student_id",
+        "school_code",
+        "grade",
+        "race_ethnicity",
+        "el_status",
+        "redesignated",
+        "swd",
+        "sed",
+        "foster",
+        "homeless",
+        "days_enrolled",
+        "days_absent",
+        "suspensions",
+        "expelled",
+        "promoted",
+    ),
+    "assessments": (
+        "student_id",
+        "school_code",
+        "subject",
+        "grade",
+        "scale_score",
+        "performance_level",
+    ),
+    "graduation": (
+        "school_code",
+        "cohort",
+        "outcome",
+        "grad_year",
+        "race_ethnicity",
+        "el",
+        "swd",
+        "sed",
+        "foster",
+        "homeless",
+    ),
+    "sel": ("student_id", "school_code", "score"),
+    "climate": ("school_code", "respondent_type", "score"),
+}
+
+
+def check_columns(yd: YearData) -> None:
+    """Refuse frames that lack a column a rule reads, naming the year, file and columns."""
+    for name, cols in READS.items():
+        missing = [c for c in cols if c not in yd.frame(name).columns]
+        if missing:
+            raise IndicatorInputError(
+                f"{yd.year}/{name}: missing column(s) {', '.join(missing)} needed by the "
+                "indicators (is this a validated delivery? see DATA_CONTRACT.md)"
+            )
+
+
+def _linked_bits(enrolment_pos: np.ndarray, student_bits: np.ndarray, m: Methodology) -> np.ndarray:
+    """Group bits of rows linked to an enrolment row; a row without one is in ALL only."""
+    all_bit = np.int64(1 << m.student_groups.index("ALL")) if "ALL" in m.student_groups else 0
+    if len(student_bits) == 0:
+        return np.full(len(enrolment_pos), all_bit, dtype=np.int64)
+    return np.where(enrolment_pos >= 0, student_bits[np.maximum(enrolment_pos, 0)], all_bit)
+
+
+def _combined_codes(frame: pd.DataFrame, on: list[str]) -> np.ndarray:
+    key = np.zeros(len(frame), dtype=np.int64)
+    for c in on:
+        codes_, uniques = pd.factorize(frame[c])
+        key = key * (len(uniques) + 1) + codes_
+    return key
+
+
+def _finish(ctx: _Context, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_indicators()
+    df = pd.concat(parts, ignore_index=True)
+    order_ind = pd.Categorical(df["indicator"], categories=list(codes.INDICATORS)).codes
+    order = np.lexsort((df["group_code"].to_numpy(), order_ind, df["school_pos"].to_numpy()))
+    df = df.iloc[order].reset_index(drop=True)
+    groups = np.asarray(ctx.m.student_groups, dtype=object)
+    return pd.DataFrame(
+        {
+            "school_code": pd.array(ctx.school_codes[df["school_pos"].to_numpy()], dtype="str"),
+            "student_group": pd.array(groups[df["group_code"].to_numpy()], dtype="str"),
+            "indicator": df["indicator"].astype("str"),
+            "numerator": df["numerator"].astype("Int64"),
+            "denominator": df["denominator"].astype("int64"),
+            "value": df["value"].astype("float64"),
+            "meets_nsize": (df["denominator"] >= ctx.m.n_size).to_numpy(dtype=bool),
+        }
+    )
+
+
+def compute_indicators(
+    cur: YearData,
+    prior: YearData | None,
+    prior2: YearData | None,
+    m: Methodology,
+    growth: pd.DataFrame | None = None,
+    schools: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Every indicator of METHODOLOGY.md "Indicators" for every school and student group.
+
+    ``cur`` is the year; ``prior`` last year (growth), ``prior2`` the year
+    ``rules.persist_years_back`` back (MS_PERSIST); either may be ``None``, and then the
+    indicators needing it have no rows. ``growth`` takes precomputed ELA_GROWTH and
+    MATH_GROWTH rows (``sqis.growth.growth_indicators``, fitted once over the whole
+    consortium); without it they are fitted on ``cur`` and ``prior`` as given.
+    ``schools`` restricts the output to those school codes (a district's task): pass the
+    whole year's data, since MS_PERSIST looks for grade-10 students anywhere.
+    """
+    for yd in (cur, prior, prior2):
+        if yd is not None:
+            check_columns(yd)
+    ctx = _context(cur.schools, m, schools)
+    student_pos = ctx.positions(cur.students["school_code"])
+    student_bits = groups_mod.group_bits(cur.students, m)
+    parts: list[pd.DataFrame] = []
+    parts += achievement(ctx, cur, student_bits)
+    parts += graduation(ctx, cur)
+    parts += persistence(ctx, cur, prior2)
+    parts += attendance_and_discipline(ctx, cur, student_bits, student_pos)
+    parts += sel(ctx, cur, student_bits)
+    parts += climate(ctx, cur)
+    parts += redesignation(ctx, cur, student_bits, student_pos)
+    parts += sped_disproportionality(ctx, cur, student_bits, student_pos)
+    if growth is None:
+        growth = growth_indicators(fit_growth(cur, prior, m), cur.schools, m)
+    parts.append(_growth_parts(ctx, growth))
+    return _finish(ctx, parts)
+
+
+def _growth_parts(ctx: _Context, growth: pd.DataFrame) -> pd.DataFrame:
+    """Precomputed growth rows, re-keyed to the selected schools (others dropped)."""
+    pos = ctx.positions(growth["school_code"])
+    gcode = pd.Index(list(ctx.m.student_groups)).get_indexer(growth["student_group"])
+    keep = (pos >= 0) & (gcode >= 0)
+    g = growth[keep]
+    return pd.DataFrame(
+        {
+            "school_pos": pos[keep],
+            "group_code": gcode[keep],
+            "indicator": g["indicator"].to_numpy(dtype=object),
+            "numerator": g["numerator"].astype("Int64").to_numpy(),
+            "denominator": g["denominator"].to_numpy(dtype=np.int64),
+            "value": g["value"].to_numpy(dtype=float),
+        }
+    )
