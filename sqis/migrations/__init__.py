@@ -1,0 +1,1 @@
+"""Alembic migrations of the results store (``sqis db upgrade`` applies them)."""

@@ -1,0 +1,211 @@
+"""The results store's tables, as SQLAlchemy 2 declarative models.
+
+One row per fact, keyed naturally (year + school + …) so that a duplicate is a key
+violation, never a silent second copy. Every per-year table leads with ``year`` and is
+indexed on ``(year, school_code)``: a year is replaced as a whole (``ResultsStore.
+replace_year``) and reports read one school across years. The Alembic migration
+``sqis/migrations/versions/0001_initial.py`` creates exactly these tables; a test
+compares the two.
+
+No table holds a student ID: the store keeps school-level results only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+YEAR = sa.String(7)  # YYYY-YY
+CODE = sa.String(14)  # CDS school code
+GROUP = sa.String(8)
+INDICATOR = sa.String(32)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class School(Base):
+    """``schools``: the year's delivered schools file (contract columns)."""
+
+    __tablename__ = "schools"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(7))
+    school_name: Mapped[str] = mapped_column(sa.String(200))
+    district_name: Mapped[str] = mapped_column(sa.String(200))
+    school_type: Mapped[str] = mapped_column(sa.String(2))
+    title_i: Mapped[bool] = mapped_column(sa.Boolean)
+    low_grade: Mapped[int] = mapped_column(sa.Integer)
+    high_grade: Mapped[int] = mapped_column(sa.Integer)
+    __table_args__ = (sa.Index(None, "year", "district_code"),)
+
+
+class Run(Base):
+    """``runs``: who computed a year, from what, with which methodology, and how it ended."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    year: Mapped[str] = mapped_column(YEAR, index=True)
+    methodology_version: Mapped[str] = mapped_column(sa.String(64))
+    methodology_checksum: Mapped[str] = mapped_column(sa.String(64))
+    input_checksums: Mapped[dict] = mapped_column(sa.JSON)
+    output_checksums: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(16))  # RUNNING / SUCCEEDED / FAILED
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    run_by: Mapped[str] = mapped_column(sa.String(200))
+    flow_run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    # earlier years this run read: {year: {"run_id": int, "checksum": sha256 of its results}}
+    depends_on: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
+
+
+class Indicator(Base):
+    """``indicators``: every indicator per school × student group, with level and change."""
+
+    __tablename__ = "indicators"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    student_group: Mapped[str] = mapped_column(GROUP, primary_key=True)
+    indicator: Mapped[str] = mapped_column(INDICATOR, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+    numerator: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    denominator: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    value: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    meets_nsize: Mapped[bool] = mapped_column(sa.Boolean)
+    level: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    improve_1: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    improve_2: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    improve_3: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    prior_value: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    change: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    prior_level: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    level_change: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+
+
+class IndexScore(Base):
+    """``index_scores``: domain scores, SQII and SQI goal per school."""
+
+    __tablename__ = "index_scores"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+    academic: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    social_emotional: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    culture_climate: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    sqii: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    prior_sqii: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    goal: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    meets_goal: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
+
+
+class Designation(Base):
+    """``designations``: one row per school: designation, reason, escalation, partner."""
+
+    __tablename__ = "designations"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+    designation: Mapped[str] = mapped_column(sa.String(16))
+    reason_group: Mapped[str | None] = mapped_column(GROUP, nullable=True)
+    reason_indicator: Mapped[str | None] = mapped_column(INDICATOR, nullable=True)
+    years_in_status: Mapped[int] = mapped_column(sa.Integer)
+    escalation: Mapped[str] = mapped_column(sa.String(32))
+    partner_school_code: Mapped[str | None] = mapped_column(CODE, nullable=True)
+    exited: Mapped[bool] = mapped_column(sa.Boolean)
+    gap: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    gap_group: Mapped[str | None] = mapped_column(GROUP, nullable=True)
+    meets_goal: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
+
+
+class Partnership(Base):
+    """``partnerships``: a school paired with a Reward school, and the pairing's cost."""
+
+    __tablename__ = "partnerships"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    partner_school_code: Mapped[str] = mapped_column(CODE)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # the partnered school's designation
+    cost: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    __table_args__ = (sa.Index(None, "year", "partner_school_code"),)
+
+
+class Community(Base):
+    """``communities``: communities of practice (FOCUS schools by reason_group × type)."""
+
+    __tablename__ = "communities"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    community_id: Mapped[str] = mapped_column(sa.String(64))
+    reason_group: Mapped[str | None] = mapped_column(GROUP, nullable=True)
+    school_type: Mapped[str | None] = mapped_column(sa.String(2), nullable=True)
+    __table_args__ = (sa.Index(None, "year", "community_id"),)
+
+
+class Checkpoint(Base):
+    """``checkpoints``: one row per community × checkpoint × school."""
+
+    __tablename__ = "checkpoints"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    community_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    number: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(16))  # SCHEDULED / HELD
+    held_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    attendees: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    plan_status: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    flags: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
+    interim: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
+
+
+class Plan(Base):
+    """``plans``: a FOCUS school's improvement plan and its approval trail."""
+
+    __tablename__ = "plans"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))  # DRAFT / SUBMITTED / APPROVED
+    submitted_by: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    deadline: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    history: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
+
+
+class YearLock(Base):
+    """``year_locks``: at most one running computation per school year."""
+
+    __tablename__ = "year_locks"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+    acquired_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    holder: Mapped[str] = mapped_column(sa.String(300))
+
+
+# (year, school_code) indexes: the primary keys of the per-school tables lead with it;
+# checkpoints gets its own.
+sa.Index("ix_checkpoints_year_school_code", Checkpoint.year, Checkpoint.school_code)
+
+TABLES: dict[str, sa.Table] = {t.name: t for t in Base.metadata.sorted_tables}
+# the tables a year's run replaces as a whole
+YEAR_TABLES: tuple[str, ...] = (
+    "schools",
+    "indicators",
+    "index_scores",
+    "designations",
+    "partnerships",
+    "communities",
+    "checkpoints",
+)
