@@ -19,11 +19,20 @@ def friendly(fn: F) -> F:
         from sqis.methodology import MethodologyError
         from sqis.settings import MissingKeyError
         from sqis.storage import StorageError
+        from sqis.store import StoreError
+        from sqis.store.bulk import BulkWriteError
         from sqis.years import YearError
 
         try:
             return fn(*args, **kwargs)
-        except (MethodologyError, MissingKeyError, StorageError, YearError) as e:
+        except (
+            MethodologyError,
+            MissingKeyError,
+            StorageError,
+            StoreError,
+            BulkWriteError,
+            YearError,
+        ) as e:
             typer.secho(f"error: {e}", fg="red", err=True)
             raise typer.Exit(2) from None
         except FileNotFoundError as e:
