@@ -1,0 +1,287 @@
+"""The shared base of every contract model, and the step from delivered text to typed columns.
+
+Why the design is so: a delivered file is read with every column as text
+(``sqis.reading``), so that nothing is changed before it is checked. Each column is
+then *parsed* to the type its model declares (``str``, ``int64``, ``float64``, flags
+``Y``/``N`` → ``bool``); a value that does not parse is an error of its own (rule
+``integer``, ``number`` or ``isin(['Y', 'N'])``) and becomes missing. The pandera model
+then checks codes, ranges, nullability and key uniqueness on the typed frame, lazily
+(every failure, not the first), with the frame's index holding the row number as
+delivered, so that every failure names the row a person can find in the file.
+
+Errors are a DataFrame with the columns of ``ERROR_COLUMNS``: ``file, row, column, value,
+rule``. Student IDs in ``value`` are masked (``mask_student_ids``): the validation report
+is shared with operations staff and must not carry raw IDs.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_
+import pyarrow.compute as pc
+
+ERROR_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "rule")
+
+# Columns that hold a raw student ID in the delivered files.
+STUDENT_ID_COLUMNS: frozenset[str] = frozenset({"student_id"})
+
+_ID_LIKE = r"\s*\d{10}\s*"  # the shape of a state student ID
+
+FLAG_RULE = "isin(['Y', 'N'])"
+INTEGER_RULE = "integer"
+NUMBER_RULE = "number"
+MISSING_RULE = "not_nullable"
+
+_INT_RE = r"^[+-]?\d{1,15}$"
+# a decimal number, optionally with an exponent; not inf, nan or hexadecimal
+_FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$"
+
+
+class ContractModel(pa.DataFrameModel):
+    """Base of every contract model: exact columns (``strict``), types coerced on validation."""
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+def column_kinds(model: type[pa.DataFrameModel]) -> dict[str, str]:
+    """Each column of a model and its kind: ``str``, ``int``, ``float`` or ``flag``."""
+    kinds: dict[str, str] = {}
+    for name, col in model.to_schema().columns.items():
+        dtype = str(col.dtype).lower()
+        if dtype.startswith("int"):
+            kinds[name] = "int"
+        elif dtype.startswith("float"):
+            kinds[name] = "float"
+        elif dtype in ("bool", "boolean"):
+            kinds[name] = "flag"
+        else:
+            kinds[name] = "str"
+    return kinds
+
+
+def empty_errors() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "file": pd.Series([], dtype="str"),
+            "row": pd.Series([], dtype="Int64"),
+            "column": pd.Series([], dtype="str"),
+            "value": pd.Series([], dtype="str"),
+            "rule": pd.Series([], dtype="str"),
+        }
+    )
+
+
+_EMPTY = empty_errors()
+
+
+def make_errors(
+    file: str, rows: pd.Index | np.ndarray | list, column: str, values: object, rule: str
+) -> pd.DataFrame:
+    """Error rows for one rule: the same file, column and rule, one row per failing row."""
+    rows = pd.Index(rows)
+    n = len(rows)
+    if n == 0:
+        return _EMPTY  # shared and never mutated: callers concatenate, never edit it
+    if isinstance(values, pd.Series | pd.Index | np.ndarray | list):
+        vals = pd.Series(list(values) if isinstance(values, list) else np.asarray(values))
+    else:
+        vals = pd.Series([values] * n)
+    vals = vals.astype("str").fillna("")
+    if column in STUDENT_ID_COLUMNS:
+        vals = mask_student_ids(vals)
+    else:  # a student ID in the wrong column (a shifted row) is masked all the same
+        looks_like_id = vals.str.fullmatch(_ID_LIKE).fillna(False).astype(bool)
+        if looks_like_id.any():
+            vals = vals.where(~looks_like_id, mask_student_ids(vals))
+    return pd.DataFrame(
+        {
+            "file": pd.Series([file] * n, dtype="str"),
+            "row": pd.array(np.asarray(rows, dtype="int64"), dtype="Int64"),
+            "column": pd.Series([column] * n, dtype="str"),
+            "value": vals.reset_index(drop=True),
+            "rule": pd.Series([rule] * n, dtype="str"),
+        }
+    )
+
+
+def concat_errors(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return empty_errors()
+    out = pd.concat(parts, ignore_index=True)
+    return out[list(ERROR_COLUMNS)]
+
+
+def mask_student_ids(values: pd.Series) -> pd.Series:
+    """Show only the last four characters of an ID (``******1234``); short values fully masked."""
+    v = values.astype("str").fillna("")
+    n = v.str.len()
+    keep = v.str[-4:].where(n > 4, "")
+    stars = pd.Series(np.where(n > 4, "******", np.where(n > 0, "****", "")), index=v.index)
+    return (stars + keep).astype("str")
+
+
+def _cast_if_all_valid(arr: pa_.Array, to: pa_.DataType) -> pa_.Array | None:
+    """``arr`` cast to ``to`` when every value is a plain decimal number, else ``None``.
+
+    Arrow's cast is stricter than Python's (no blanks, no ``_``) but reads ``0x10`` as an
+    integer and ``inf``/``nan`` as floats: those are excluded here, so the result is the
+    same as the regular-expression path below, only faster.
+    """
+    if arr.null_count:
+        return None
+    try:
+        out = pc.cast(arr, to)
+    except (pa_.ArrowInvalid, pa_.ArrowNotImplementedError):
+        return None
+    if pa_.types.is_integer(to):
+        digits_only = pc.utf8_is_digit(pc.utf8_ltrim(arr, characters="-"))
+        return out if pc.all(digits_only).as_py() else None
+    return out if pc.all(pc.is_finite(out)).as_py() else None
+
+
+def _arrow_numbers(s: pd.Series, pattern: str, to: pa_.DataType) -> tuple[pd.Series, pd.Series]:
+    """Which values match ``pattern``, and those values cast to ``to`` (nullable), via Arrow.
+
+    pyarrow's regex and cast kernels are an order of magnitude faster than
+    ``pd.to_numeric`` on millions of strings.
+    """
+    arr = pa_.array(s.astype("str"))
+    mapper = {pa_.int64(): pd.Int64Dtype(), pa_.float64(): pd.Float64Dtype()}.get
+    fast = _cast_if_all_valid(arr, to)  # the usual case: every value is fine
+    if fast is not None:
+        ok_all = pd.Series(True, index=s.index)
+        return ok_all, pd.Series(fast.to_pandas(types_mapper=mapper).array, index=s.index)
+    ok = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+    num = pc.cast(pc.if_else(ok, arr, pa_.scalar(None, arr.type)), to)
+    ok_s = pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
+    return ok_s, pd.Series(num.to_pandas(types_mapper=mapper).array, index=s.index)
+
+
+def parse_columns(
+    file: str, raw: pd.DataFrame, kinds: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Delivered text → typed columns (nullable while unchecked), and the parse failures.
+
+    An empty field is missing (NA). A field that does not parse as its column's kind is
+    a failure (rules ``integer``, ``number``, ``isin(['Y', 'N'])``) and becomes missing,
+    so the model's own checks do not report it twice.
+    """
+    out: dict[str, pd.Series] = {}
+    errors: list[pd.DataFrame] = []
+    for name, kind in kinds.items():
+        if name not in raw.columns:
+            continue
+        s = raw[name].astype("str")
+        empty = s.fillna("") == ""
+        if kind == "str":
+            out[name] = s.where(~empty)
+        elif kind == "flag":
+            is_y = s == "Y"
+            ok = is_y | (s == "N")
+            bad = ~ok & ~empty
+            errors.append(make_errors(file, s.index[bad], name, s[bad], FLAG_RULE))
+            out[name] = pd.Series(
+                pd.array(is_y.to_numpy(dtype=bool), dtype="boolean"), index=s.index
+            ).where(ok)
+        elif kind == "int":
+            ok, num = _arrow_numbers(s, _INT_RE, pa_.int64())
+            bad = ~ok & ~empty
+            errors.append(make_errors(file, s.index[bad], name, s[bad], INTEGER_RULE))
+            out[name] = num
+        else:  # float
+            ok, num = _arrow_numbers(s, _FLOAT_RE, pa_.float64())
+            bad = ~ok & ~empty
+            errors.append(make_errors(file, s.index[bad], name, s[bad], NUMBER_RULE))
+            out[name] = num.astype("float64")
+    frame = pd.DataFrame(out, index=raw.index)
+    return frame, concat_errors(errors)
+
+
+def contract_schema(
+    model: type[pa.DataFrameModel], present: list[str] | None = None
+) -> pa.DataFrameSchema:
+    """A model's schema, reduced to the columns ``present`` (a missing column is reported apart)."""
+    schema = model.to_schema()
+    if present is None:
+        return schema
+    absent = [c for c in schema.columns if c not in present]
+    if not absent:
+        return schema
+    schema = schema.remove_columns(absent)
+    if schema.unique and any(k in absent for k in schema.unique):
+        schema = copy.copy(schema)
+        schema.unique = None
+    return schema
+
+
+def schema_errors(
+    file: str, schema: pa.DataFrameSchema, typed: pd.DataFrame, parse_errors: pd.DataFrame
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Run a schema lazily; its failures in the error format (coercion noise dropped).
+
+    Returns the coerced frame when it validates, else ``None``, and the failures.
+    """
+    keys = list(schema.unique or [])
+    key_errors = empty_errors()
+    if keys:  # the key's uniqueness, checked here with one hashed key (pandera's is slower)
+        key_errors = _uniqueness_errors(file, keys, typed)
+        schema = copy.copy(schema)
+        schema.unique = None
+    try:
+        coerced = schema.validate(typed, lazy=True)
+        return (coerced, key_errors) if not len(key_errors) else (None, key_errors)
+    except pa.errors.SchemaErrors as e:
+        fc = e.failure_cases
+    fc = fc[~fc["check"].astype("str").str.match(r"^(coerce_dtype|dtype)\(")]
+    fc = fc[fc["index"].notna()]
+    parts: list[pd.DataFrame] = [key_errors]
+    wide = (fc["schema_context"] == "DataFrameSchema").to_numpy()
+    for check, g in fc[wide].groupby("check", sort=False):  # a row-wise check: once per row
+        rows = pd.Index(sorted(set(g["index"].astype("int64"))))
+        parts.append(make_errors(file, rows, "", "", str(check)))
+    for (column, check), g in fc[~wide].groupby(["column", "check"], sort=False):
+        rule = "unique" if check == "field_uniqueness" else str(check)
+        rows = g["index"].astype("int64")
+        parts.append(make_errors(file, rows, str(column), g["failure_case"], rule))
+    errors = concat_errors(parts)
+    if len(parse_errors) and len(errors):
+        seen = pd.MultiIndex.from_frame(parse_errors[["row", "column"]].astype({"row": "int64"}))
+        key = pd.MultiIndex.from_frame(errors[["row", "column"]].astype({"row": "int64"}))
+        errors = errors[~(key.isin(seen) & (errors["rule"] == MISSING_RULE).to_numpy())]
+    return None, errors
+
+
+def _uniqueness_errors(file: str, keys: list[str], typed: pd.DataFrame) -> pd.DataFrame:
+    """Every row whose key (``keys``) repeats, rule ``unique(k1, k2, …)``; keys with a missing
+    part are left to ``not_nullable``."""
+    parts = [pa_.array(typed[k].astype("str")).cast(pa_.large_string()) for k in keys]
+    joined = pc.binary_join_element_wise(*parts, pa_.scalar("\x1f", pa_.large_string()))
+    key = pd.Series(joined.to_pandas(types_mapper=pd.ArrowDtype).array, index=typed.index)
+    dup = (key.duplicated(keep=False) & key.notna()).to_numpy(dtype=bool)
+    if not dup.any():
+        return _EMPTY
+    sub = typed.loc[dup, keys]
+    shown = [
+        mask_student_ids(sub[k].astype("str")) if k in STUDENT_ID_COLUMNS else sub[k].astype("str")
+        for k in keys
+    ]
+    value = shown[0].fillna("")
+    for part in shown[1:]:
+        value = value + "|" + part.fillna("")
+    return make_errors(file, sub.index, ",".join(keys), value, f"unique({', '.join(keys)})")
+
+
+def year_pattern() -> str:
+    """The regular expression of a school year as the contract writes it (``2015-16``)."""
+    return r"^\d{4}-\d{2}$"
+
+
+def digits(n: int) -> str:
+    return rf"^\d{{{n}}}$"

@@ -1,0 +1,26 @@
+"""``climate.csv``: one row per respondent per construct (DATA_CONTRACT.md, *climate*).
+
+Respondents are anonymous: ``respondent_id`` is a survey ID, not a student ID, and is
+not pseudonymised. The key (school, type, respondent, construct) is unique, so a survey
+ID is unique per respondent type and school.
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas.base import ContractModel, digits
+from schemas.limits import SCHOOL_CODE_DIGITS, SURVEY_SCORE_RANGE
+from sqis import codes
+
+
+class Climate(ContractModel):
+    respondent_id: Series[str]  # required: an empty ID is missing (not_nullable)
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    respondent_type: Series[str] = pa.Field(isin=list(codes.RESPONDENT_TYPES))
+    construct: Series[str] = pa.Field(isin=list(codes.CLIMATE_CONSTRUCTS))
+    score: Series[float] = pa.Field(ge=SURVEY_SCORE_RANGE[0], le=SURVEY_SCORE_RANGE[1])
+
+    class Config:
+        unique = ["school_code", "respondent_type", "respondent_id", "construct"]

@@ -1,0 +1,342 @@
+"""Rules of the data contract that look across columns or across files (DATA_CONTRACT.md).
+
+Each rule is a plain function over the year's typed frames (``frames[name]``, indexed by
+the row number as delivered, values missing where they failed to parse) and returns its
+failures in the error format of ``schemas.base`` (``file, row, column, value, rule``),
+rule ``cross_file:<name>``. A rule skips values that are missing: their own failure is
+already reported. ``CROSS_FILE_RULES`` lists them in the order they run.
+
+All rules are vectorised: membership tests use hashed keys, never a loop over rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.base import concat_errors, empty_errors, make_errors
+from schemas.limits import DISTRICT_CODE_DIGITS
+from sqis import codes, years
+
+Frames = dict[str, pd.DataFrame]
+STUDENT_LEVEL_FILES: tuple[str, ...] = ("students", "assessments", "graduation", "sel")
+
+
+def _key(*cols: pd.Series) -> pa.Array:
+    """The columns joined into one Arrow string key per row (null where any part is missing)."""
+    arrays = [pa.array(c.astype("str")).cast(pa.large_string()) for c in cols]
+    return pc.binary_join_element_wise(*arrays, pa.scalar("\x1f", pa.large_string()))
+
+
+def _key_in(left: pa.Array, right: pa.Array) -> np.ndarray:
+    """For each key of ``left``, whether it is among the distinct keys ``right`` (hashed)."""
+    found = pc.is_in(left, value_set=right)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+def school_code_in_schools(frames: Frames, year: str) -> pd.DataFrame:
+    """Every ``school_code`` in a student-level or survey file is in ``schools`` (*Inputs*)."""
+    if "schools" not in frames:
+        return empty_errors()
+    known = frames["schools"]["school_code"].dropna().unique()
+    parts = []
+    for name in ("students", "assessments", "graduation", "sel", "climate"):
+        f = frames.get(name)
+        if f is None:
+            continue
+        sc = f["school_code"]
+        bad = sc.notna() & ~sc.isin(known)
+        parts.append(
+            make_errors(name, f.index[bad], "school_code", sc[bad], _rule("school_code_in_schools"))
+        )
+    return concat_errors(parts)
+
+
+def district_code_is_school_prefix(frames: Frames, year: str) -> pd.DataFrame:
+    """``district_code`` equals the first 7 digits of ``school_code`` (*schools*)."""
+    f = frames.get("schools")
+    if f is None:
+        return empty_errors()
+    prefix = f["school_code"].str[:DISTRICT_CODE_DIGITS]
+    bad = f["district_code"].notna() & f["school_code"].notna() & (f["district_code"] != prefix)
+    bad = bad.fillna(False).astype(bool)
+    return make_errors(
+        "schools",
+        f.index[bad],
+        "district_code",
+        f["district_code"][bad],
+        _rule("district_code_is_school_prefix"),
+    )
+
+
+def low_grade_not_above_high_grade(frames: Frames, year: str) -> pd.DataFrame:
+    """A school's ``low_grade`` ≤ ``high_grade`` (*schools*)."""
+    f = frames.get("schools")
+    if f is None:
+        return empty_errors()
+    bad = (f["low_grade"] > f["high_grade"]).fillna(False).astype(bool)
+    return make_errors(
+        "schools",
+        f.index[bad],
+        "low_grade",
+        f["low_grade"][bad],
+        _rule("low_grade_le_high_grade"),
+    )
+
+
+def grade_in_school_span(frames: Frames, year: str) -> pd.DataFrame:
+    """A student's ``grade`` lies within the school's ``low_grade``–``high_grade`` (*students*)."""
+    st, sc = frames.get("students"), frames.get("schools")
+    if st is None or sc is None:
+        return empty_errors()
+    span = sc.dropna(subset=["school_code"]).drop_duplicates("school_code").set_index("school_code")
+    low = st["school_code"].map(span["low_grade"])
+    high = st["school_code"].map(span["high_grade"])
+    g = st["grade"]
+    bad = ((g < low) | (g > high)).fillna(False).astype(bool)
+    return make_errors("students", st.index[bad], "grade", g[bad], _rule("grade_in_school_span"))
+
+
+def redesignated_only_el(frames: Frames, year: str) -> pd.DataFrame:
+    """``redesignated`` is ``Y`` only where ``el_status`` is ``EL`` (*students*)."""
+    st = frames.get("students")
+    if st is None:
+        return empty_errors()
+    bad = (st["redesignated"] & (st["el_status"] != "EL")).fillna(False).astype(bool)
+    bad &= st["el_status"].notna()
+    return make_errors(
+        "students", st.index[bad], "redesignated", "Y", _rule("redesignated_only_el")
+    )
+
+
+def days_absent_within_enrolled(frames: Frames, year: str) -> pd.DataFrame:
+    """``days_absent`` ≤ ``days_enrolled`` (*students*)."""
+    st = frames.get("students")
+    if st is None:
+        return empty_errors()
+    bad = (st["days_absent"] > st["days_enrolled"]).fillna(False).astype(bool)
+    return make_errors(
+        "students",
+        st.index[bad],
+        "days_absent",
+        st["days_absent"][bad],
+        _rule("days_absent_le_days_enrolled"),
+    )
+
+
+def _enrolled(
+    frames: Frames, name: str, rule: str, enrolled: pa.Array | None = None
+) -> pd.DataFrame:
+    f, st = frames.get(name), frames.get("students")
+    if f is None or st is None:
+        return empty_errors()
+    if enrolled is None:
+        enrolled = _enrolment_keys(st)
+    present = (f["student_id"].notna() & f["school_code"].notna()).to_numpy(dtype=bool)
+    found = _key_in(_key(f["student_id"], f["school_code"]), enrolled)
+    bad = present & ~found
+    return make_errors(name, f.index[bad], "student_id", f["student_id"][bad], _rule(rule))
+
+
+def _enrolment_keys(st: pd.DataFrame) -> pa.Array:
+    """The distinct (student, school) keys of the students file."""
+    return pc.unique(_key(st["student_id"], st["school_code"])).drop_null()
+
+
+def assessment_student_enrolled(frames: Frames, year: str) -> pd.DataFrame:
+    """An assessment's student is enrolled at that school this year (*assessments*)."""
+    return _enrolled(frames, "assessments", "assessment_student_enrolled")
+
+
+def sel_student_enrolled(frames: Frames, year: str) -> pd.DataFrame:
+    """An SEL survey row's student is enrolled at that school this year (*sel*)."""
+    return _enrolled(frames, "sel", "sel_student_enrolled")
+
+
+def students_enrolled(frames: Frames, year: str) -> pd.DataFrame:
+    """Both enrolment rules above, sharing one set of the students file's keys."""
+    st = frames.get("students")
+    if st is None:
+        return empty_errors()
+    enrolled = _enrolment_keys(st)
+    return concat_errors(
+        [
+            _enrolled(frames, "assessments", "assessment_student_enrolled", enrolled),
+            _enrolled(frames, "sel", "sel_student_enrolled", enrolled),
+        ]
+    )
+
+
+def subject_grade_valid(frames: Frames, year: str) -> pd.DataFrame:
+    """The grade is one assessed in the subject: ELA/MATH 3–8 or 11; SCI 5, 8, 10–12."""
+    f = frames.get("assessments")
+    if f is None:
+        return empty_errors()
+    ok = pd.Series(False, index=f.index)
+    for subject, grades in codes.ASSESSED_GRADES.items():
+        ok |= ((f["subject"] == subject) & f["grade"].isin(grades)).fillna(False).astype(bool)
+    known = f["subject"].isin(codes.SUBJECTS) & f["grade"].notna()
+    bad = known.fillna(False).astype(bool) & ~ok
+    return make_errors(
+        "assessments",
+        f.index[bad],
+        "grade",
+        f["subject"][bad].astype("str") + " grade " + f["grade"][bad].astype("str"),
+        _rule("subject_grade_valid"),
+    )
+
+
+def graduation_school_is_hs(frames: Frames, year: str) -> pd.DataFrame:
+    """A graduation row's school of accountability is an ``HS`` school (*graduation*)."""
+    g, sc = frames.get("graduation"), frames.get("schools")
+    if g is None or sc is None:
+        return empty_errors()
+    types = sc.dropna(subset=["school_code"]).drop_duplicates("school_code")
+    school_type = g["school_code"].map(types.set_index("school_code")["school_type"])
+    bad = (school_type.notna() & (school_type != "HS")).fillna(False).astype(bool)
+    return make_errors(
+        "graduation",
+        g.index[bad],
+        "school_code",
+        g["school_code"][bad],
+        _rule("graduation_school_is_hs"),
+    )
+
+
+def _year_start(s: pd.Series) -> pd.Series:
+    """``YYYY-YY`` → start year (float, NaN where missing or not a consecutive school year)."""
+    arr = pa.array(s.astype("str"))
+    shape = pc.fill_null(pc.match_substring_regex(arr, r"^\d{4}-\d{2}$"), False)
+    text = pc.if_else(shape, arr, pa.scalar(None, arr.type))
+    start = pc.cast(pc.utf8_slice_codeunits(text, 0, 4), pa.float64())
+    end = pc.cast(pc.utf8_slice_codeunits(text, 5, 7), pa.float64())
+    start_s = pd.Series(start.to_numpy(zero_copy_only=False), index=s.index)
+    end_s = pd.Series(end.to_numpy(zero_copy_only=False), index=s.index)
+    return start_s.where((start_s + 1) % 100 == end_s)
+
+
+def graduation_years(frames: Frames, year: str) -> pd.DataFrame:
+    """``grad_year`` present iff ``GRAD``; after the cohort year and not after this year.
+
+    DATA_CONTRACT.md, *graduation*. Also: ``cohort`` and ``grad_year`` are real school
+    years (the second part is the year after the first).
+    """
+    g = frames.get("graduation")
+    if g is None:
+        return empty_errors()
+    this_year = years.start_of(year)
+    parts = []
+    cohort = _year_start(g["cohort"])
+    bad_cohort = g["cohort"].notna() & cohort.isna()
+    bad_cohort = bad_cohort.fillna(False).astype(bool)
+    parts.append(
+        make_errors(
+            "graduation",
+            g.index[bad_cohort],
+            "cohort",
+            g["cohort"][bad_cohort],
+            _rule("school_year_valid"),
+        )
+    )
+    gy = _year_start(g["grad_year"])
+    has_gy = g["grad_year"].notna()
+    bad_gy = (has_gy & gy.isna()).fillna(False).astype(bool)
+    parts.append(
+        make_errors(
+            "graduation",
+            g.index[bad_gy],
+            "grad_year",
+            g["grad_year"][bad_gy],
+            _rule("school_year_valid"),
+        )
+    )
+    is_grad = (g["outcome"] == "GRAD").fillna(False).astype(bool)
+    known_outcome = g["outcome"].isin(codes.GRAD_OUTCOMES).fillna(False).astype(bool)
+    missing = is_grad & ~has_gy
+    extra = known_outcome & ~is_grad & has_gy
+    parts.append(
+        make_errors("graduation", g.index[missing], "grad_year", "", _rule("grad_year_iff_grad"))
+    )
+    parts.append(
+        make_errors(
+            "graduation",
+            g.index[extra],
+            "grad_year",
+            g["grad_year"][extra],
+            _rule("grad_year_iff_grad"),
+        )
+    )
+    not_after_cohort = (gy <= cohort).fillna(False).astype(bool)
+    parts.append(
+        make_errors(
+            "graduation",
+            g.index[not_after_cohort],
+            "grad_year",
+            g["grad_year"][not_after_cohort],
+            _rule("grad_year_after_cohort"),
+        )
+    )
+    after_year = (gy > this_year).fillna(False).astype(bool)
+    parts.append(
+        make_errors(
+            "graduation",
+            g.index[after_year],
+            "grad_year",
+            g["grad_year"][after_year],
+            _rule("grad_year_not_after_year"),
+        )
+    )
+    return concat_errors(parts)
+
+
+def graduation_cohort_measured(
+    frames: Frames, year: str, cohort_offsets: dict[str, int] | None = None
+) -> pd.DataFrame:
+    """The cohorts measured this year only: entered grade 9 the methodology's offsets before.
+
+    DATA_CONTRACT.md, *graduation* ("holds the cohorts measured this year");
+    METHODOLOGY.md, *Indicators* (``GRAD4/5/6``; offsets ``rules.grad_cohort_offsets``).
+    """
+    g = frames.get("graduation")
+    if g is None or not cohort_offsets:
+        return empty_errors()
+    measured = [years.shift(year, -k) for k in sorted(set(cohort_offsets.values()))]
+    cohort = _year_start(g["cohort"])
+    bad = (cohort.notna() & ~g["cohort"].isin(measured)).fillna(False).astype(bool)
+    return make_errors(
+        "graduation", g.index[bad], "cohort", g["cohort"][bad], _rule("graduation_cohort_measured")
+    )
+
+
+def _rule(name: str) -> str:
+    return f"cross_file:{name}"
+
+
+CROSS_FILE_RULES: tuple[Callable[[Frames, str], pd.DataFrame], ...] = (
+    district_code_is_school_prefix,
+    low_grade_not_above_high_grade,
+    school_code_in_schools,
+    grade_in_school_span,
+    redesignated_only_el,
+    days_absent_within_enrolled,
+    students_enrolled,  # assessment_student_enrolled and sel_student_enrolled
+    subject_grade_valid,
+    graduation_school_is_hs,
+    graduation_years,
+)
+
+
+def check_cross_file(
+    frames: Frames, year: str, cohort_offsets: dict[str, int] | None = None
+) -> pd.DataFrame:
+    """Every cross-file rule over a year's typed frames; their failures, concatenated."""
+    parts = [rule(frames, year) for rule in CROSS_FILE_RULES]
+    parts.append(graduation_cohort_measured(frames, year, cohort_offsets))
+    return concat_errors(parts)
+
+
+__all__ = ["CROSS_FILE_RULES", "STUDENT_LEVEL_FILES", "check_cross_file"]

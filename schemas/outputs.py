@@ -1,0 +1,117 @@
+"""The output tables as DATA_CONTRACT.md (*Outputs*) lays them out, read back from CSV.
+
+``indicators.csv, index.csv, designations.csv, communities.csv``: one model each, for the
+files as written by ``sqis.exports`` (flags ``Y``/``N``, missing values empty). A test,
+a downstream consumer or ``check_output`` can hold an export to the contract.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas.base import (
+    ContractModel,
+    column_kinds,
+    concat_errors,
+    contract_schema,
+    digits,
+    parse_columns,
+    schema_errors,
+)
+from schemas.limits import SCHOOL_CODE_DIGITS
+from sqis import codes
+
+LEVELS = (1, 10)  # index levels 1–10 (METHODOLOGY.md, *Index levels*)
+SQII_RANGE = (10.0, 100.0)  # METHODOLOGY.md, *SQII* step 3
+
+
+class Indicators(ContractModel):
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    student_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS))
+    indicator: Series[str] = pa.Field(isin=list(codes.INDICATORS))
+    numerator: Series[float] = pa.Field(ge=0, nullable=True)  # empty for means, ratios
+    denominator: Series[int] = pa.Field(ge=0)
+    value: Series[float] = pa.Field(nullable=True)
+    level: Series[pd.Int64Dtype] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    meets_nsize: Series[bool]
+
+    class Config:
+        unique = ["school_code", "student_group", "indicator"]
+
+    @pa.dataframe_check(name="level empty where meets_nsize is N")
+    @classmethod
+    def _no_level_under_nsize(cls, df: pd.DataFrame) -> pd.Series:
+        return df["meets_nsize"] | df["level"].isna()
+
+
+class Index(ContractModel):
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS), unique=True)
+    academic: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    social_emotional: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    culture_climate: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    sqii: Series[float] = pa.Field(ge=SQII_RANGE[0], le=SQII_RANGE[1], nullable=True)
+    prior_sqii: Series[float] = pa.Field(ge=SQII_RANGE[0], le=SQII_RANGE[1], nullable=True)
+    goal: Series[float] = pa.Field(le=SQII_RANGE[1], nullable=True)
+    meets_goal: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+
+
+class Designations(ContractModel):
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS), unique=True)
+    designation: Series[str] = pa.Field(isin=list(codes.DESIGNATIONS))
+    reason_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS), nullable=True)
+    reason_indicator: Series[str] = pa.Field(isin=list(codes.INDICATORS), nullable=True)
+    years_in_status: Series[int] = pa.Field(ge=0)
+    escalation: Series[str] = pa.Field(isin=list(codes.ESCALATIONS))
+    partner_school_code: Series[str] = pa.Field(
+        str_matches=digits(SCHOOL_CODE_DIGITS), nullable=True
+    )
+    exited: Series[bool]
+
+
+class Communities(ContractModel):
+    community_id: Series[str] = pa.Field(str_matches=r"\s*\S")
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    reason_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS), nullable=True)
+    checkpoint: Series[int] = pa.Field(ge=1)
+    date: Series[str] = pa.Field(str_matches=r"^\d{4}-\d{2}-\d{2}$")
+    status: Series[str] = pa.Field(isin=list(codes.PLAN_STATUSES))
+
+    class Config:
+        unique = ["community_id", "school_code", "checkpoint"]
+
+
+OUTPUT_MODELS: dict[str, type[ContractModel]] = {
+    "indicators": Indicators,
+    "index": Index,
+    "designations": Designations,
+    "communities": Communities,
+}
+
+
+def check_output(name: str, data: bytes) -> pd.DataFrame:
+    """Hold an exported CSV (``indicators`` …) to its model; failures in the error format.
+
+    Rows are numbered as in the file (header = 1). Empty result: the file is as the
+    contract says.
+    """
+    model = OUTPUT_MODELS[name]
+    raw = pd.read_csv(io.BytesIO(data), dtype="str", keep_default_na=False)
+    raw.index = pd.RangeIndex(2, len(raw) + 2, name="row")
+    kinds = column_kinds(model)
+    parts = []
+    missing = [c for c in kinds if c not in raw.columns]
+    extra = [c for c in raw.columns if c not in kinds]
+    for c in missing + extra:
+        rule = "column_missing" if c in missing else "column_unexpected"
+        parts.append(
+            pd.DataFrame({"file": [name], "row": pd.array([pd.NA], dtype="Int64"),
+                          "column": [c], "value": [""], "rule": [rule]})
+        )  # fmt: skip
+    typed, parse_errors = parse_columns(name, raw, kinds)
+    schema = contract_schema(model, [c for c in raw.columns if c in kinds])
+    _, errors = schema_errors(name, schema, typed, parse_errors)
+    return concat_errors([*parts, parse_errors, errors])

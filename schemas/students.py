@@ -1,0 +1,36 @@
+"""``students.csv``: one row per student per school enrolment (DATA_CONTRACT.md, *students*).
+
+Cross-file and cross-column rules (school in schools, grade within the school's span,
+``redesignated`` only for ``EL``, ``days_absent ≤ days_enrolled``) are in ``schemas.cross_file``.
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas.base import ContractModel, digits
+from schemas.limits import DAYS_ENROLLED_RANGE, GRADE_RANGE, SCHOOL_CODE_DIGITS, STUDENT_ID_DIGITS
+from sqis import codes
+
+
+class Students(ContractModel):
+    student_id: Series[str] = pa.Field(str_matches=digits(STUDENT_ID_DIGITS))
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    grade: Series[int] = pa.Field(ge=GRADE_RANGE[0], le=GRADE_RANGE[1])
+    race_ethnicity: Series[str] = pa.Field(isin=list(codes.RACE_CODES))
+    gender: Series[str] = pa.Field(isin=list(codes.GENDERS))
+    el_status: Series[str] = pa.Field(isin=list(codes.EL_STATUSES))
+    redesignated: Series[bool]
+    swd: Series[bool]
+    sed: Series[bool]
+    foster: Series[bool]
+    homeless: Series[bool]
+    days_enrolled: Series[int] = pa.Field(ge=DAYS_ENROLLED_RANGE[0], le=DAYS_ENROLLED_RANGE[1])
+    days_absent: Series[int] = pa.Field(ge=DAYS_ENROLLED_RANGE[0], le=DAYS_ENROLLED_RANGE[1])
+    suspensions: Series[int] = pa.Field(ge=0)
+    expelled: Series[bool]
+    promoted: Series[bool]
+
+    class Config:
+        unique = ["student_id", "school_code"]

@@ -1,0 +1,322 @@
+"""Ingest: a validated, pseudonymised copy of a year's delivery in the store (DATA_CONTRACT.md).
+
+``ingest_year(root, year)`` validates the delivery (``sqis.validation``); on any failure
+it raises ``DeliveryInvalid`` carrying the report and writes nothing. Otherwise it
+replaces every student ID by its pseudonym (``sqis.pseudonym``) and stores::
+
+    <store_root>/validated/<year>/<file>.parquet     one per contract file, typed columns
+    <store_root>/validated/<year>/delivery.json      the manifest, written last
+    <store_root>/validated/<year>/versions/<n>/…     earlier deliveries kept by --replace
+
+``delivery.json`` records the year, the SHA-256, size and row count of each delivered
+file, where it came from, when, by whom, under which contract schema version, methodology
+and pseudonym-key fingerprint, and the SHA-256 of each stored Parquet file. It is written
+last, and ``load_year`` checks every stored file against it, so a reader sees a complete
+year or an error, never half of a new delivery mixed with the old one.
+
+A year is ingested once: the same files again change nothing (``unchanged``); different
+files raise ``DeliveryChanged`` unless ``replace=True``, which first copies the current
+version to ``versions/<n>/`` (kept, never deleted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.cross_file import STUDENT_LEVEL_FILES
+from sqis import codes, years
+from sqis.pseudonym import key_id, pseudonymise
+from sqis.reading import DeliveryError, locate
+from sqis.settings import get_settings
+from sqis.storage import Storage, StorageError, is_s3, open_storage
+from sqis.validation import ValidationReport, validate_delivery
+from sqis.yeardata import YearData
+
+if TYPE_CHECKING:
+    from sqis.methodology import Methodology
+
+SCHEMA_VERSION = "1"  # the data contract's version; bump when a contract file changes shape
+MANIFEST = "delivery.json"
+_VERSION_DIR = re.compile(r"^versions/(\d+)/")
+
+
+class IngestError(RuntimeError):
+    """Base of ingest's refusals."""
+
+
+class DeliveryInvalid(IngestError):
+    """The delivery breaks the data contract; ``report`` lists every failure. Nothing stored."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        counts = report.summary().groupby("file", sort=False)["count"].sum()
+        detail = ", ".join(f"{f}: {n}" for f, n in counts.items())
+        super().__init__(
+            f"{report.data_root}/{report.year}: the delivery does not meet the data contract "
+            f"({len(report.errors)} failures; {detail}); nothing was stored"
+        )
+
+
+class DeliveryChanged(IngestError):
+    """The year was ingested from other files; ``replace=True`` keeps the old, stores anew."""
+
+
+class NotIngested(IngestError, LookupError):
+    """No validated delivery for that year in the store."""
+
+
+class StoreInconsistent(IngestError):
+    """A stored file does not match its manifest (a replace in progress, or damage)."""
+
+
+class KeyMismatch(IngestError):
+    """The store holds years pseudonymised under another key: they would not join."""
+
+
+@dataclass
+class IngestResult:
+    year: str
+    status: str  # "ingested", "unchanged" or "replaced"
+    store_uri: str
+    manifest: dict[str, Any]
+    previous_version: int | None = None  # where --replace kept the previous delivery
+    report: ValidationReport | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def _year_dir(year: str) -> str:
+    return f"validated/{year}"
+
+
+def _store(store_root: str | None) -> Storage:
+    return open_storage(store_root or get_settings().store_root)
+
+
+def _source_uri(data_root: str) -> str:
+    return str(data_root) if is_s3(str(data_root)) else str(Path(data_root).resolve())
+
+
+def _read_manifest(store: Storage, year: str) -> dict[str, Any] | None:
+    key = f"{_year_dir(year)}/{MANIFEST}"
+    if not store.exists(key):
+        return None
+    try:
+        return json.loads(store.read_bytes(key))
+    except json.JSONDecodeError as e:
+        raise StoreInconsistent(f"{store.uri}/{key}: not valid JSON ({e.msg})") from None
+
+
+def _delivered_checksums(data_root: str, year: str) -> dict[str, str] | None:
+    """SHA-256 of each delivered file, or ``None`` when one is missing or ambiguous."""
+    storage = open_storage(data_root)
+    out = {}
+    for name in codes.CONTRACT_FILES:
+        try:
+            key, _ = locate(data_root, year, name)
+            out[name] = hashlib.sha256(storage.read_bytes(key)).hexdigest()
+        except (DeliveryError, StorageError):
+            return None
+    return out
+
+
+def _check_key(store: Storage, year: str, kid: str) -> None:
+    for other in ingested_years(store.uri):
+        if other == year:
+            continue
+        m = _read_manifest(store, other) or {}
+        if m.get("pseudonym_key_id") not in (None, kid):
+            raise KeyMismatch(
+                f"{store.uri}: {other} was pseudonymised under another key "
+                f"(fingerprint {m.get('pseudonym_key_id')}, now {kid}); pseudonyms would not "
+                "join across years. Use the consortium's key, or a new store root."
+            )
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def pseudonymised_frames(report: ValidationReport, key: bytes) -> dict[str, pd.DataFrame]:
+    """The validated frames with ``student_id`` replaced by its pseudonym, row numbers dropped.
+
+    The IDs of every student-level file are pseudonymised together, so that each distinct
+    student is hashed once.
+    """
+    frames = {n: report.frames[n].reset_index(drop=True) for n in codes.CONTRACT_FILES}
+    ids = pd.concat([frames[n]["student_id"] for n in STUDENT_LEVEL_FILES], ignore_index=True)
+    pseudonyms = pseudonymise(ids, key).to_numpy()
+    start = 0
+    for name in STUDENT_LEVEL_FILES:
+        n = len(frames[name])
+        part = pd.Series(pseudonyms[start : start + n], dtype="str")
+        frames[name] = frames[name].assign(student_id=part)
+        start += n
+    return frames
+
+
+def ingest_year(
+    data_root: str,
+    year: str,
+    *,
+    store_root: str | None = None,
+    replace: bool = False,
+    methodology: Methodology | None = None,
+) -> IngestResult:
+    """Validate, pseudonymise and store a year's delivery (see the module docstring).
+
+    Raises ``DeliveryInvalid`` (nothing stored), ``DeliveryChanged`` (a different delivery
+    for an ingested year, without ``replace``), ``KeyMismatch`` or ``MissingKeyError``.
+    """
+    years.start_of(year)
+    settings = get_settings()
+    key = settings.require_pseudonym_key()  # refuse before reading anything
+    kid = key_id(key)
+    store = _store(store_root)
+    ydir = _year_dir(year)
+    previous = _read_manifest(store, year)
+    _check_key(store, year, kid)
+
+    if previous is not None:
+        delivered = _delivered_checksums(data_root, year)
+        stored = {n: f.get("sha256") for n, f in previous.get("files", {}).items()}
+        if delivered == stored and previous.get("pseudonym_key_id") == kid:
+            return IngestResult(year, "unchanged", store.uri, previous)
+        if delivered is not None and not replace:  # (unreadable: validation says why)
+            raise DeliveryChanged(
+                f"{year} is already ingested in {store.uri} from different files "
+                f"(ingested {previous.get('ingested_at')}); re-run with --replace to keep "
+                f"that version under {ydir}/versions/ and store this one"
+            )
+
+    if methodology is None:
+        from sqis.methodology import for_year
+
+        methodology = for_year(year, None, settings.methodology_dir)
+    report = validate_delivery(data_root, year, methodology)
+    if not report.ok:
+        raise DeliveryInvalid(report)
+
+    frames = pseudonymised_frames(report, key)
+    blobs = {name: _parquet_bytes(frame) for name, frame in frames.items()}
+
+    version = 1
+    kept: int | None = None
+    if previous is not None:
+        kept = _keep_previous(store, year)
+        version = kept + 1
+    for name, blob in blobs.items():
+        store.write_bytes(f"{ydir}/{name}.parquet", blob)
+    manifest = {
+        "year": year,
+        "schema_version": SCHEMA_VERSION,
+        "version": version,
+        "source": _source_uri(data_root),
+        "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "ingested_by": settings.run_by,
+        "methodology_version": methodology.version,
+        "pseudonym_key_id": kid,
+        "files": {
+            name: {
+                "source": raw.uri if is_s3(raw.uri) else str(Path(raw.uri).resolve()),
+                "format": raw.format,
+                "sha256": raw.sha256,
+                "bytes": raw.size,
+                "rows": raw.n_rows,
+                "stored": f"{name}.parquet",
+                "stored_sha256": hashlib.sha256(blobs[name]).hexdigest(),
+            }
+            for name, raw in report.files.items()
+        },
+    }
+    store.write_bytes(
+        f"{ydir}/{MANIFEST}", json.dumps(manifest, indent=2).encode("utf-8"), "application/json"
+    )
+    return IngestResult(
+        year=year,
+        status="replaced" if previous is not None else "ingested",
+        store_uri=store.uri,
+        manifest=manifest,
+        previous_version=kept,
+        report=report,
+        rows={n: len(f) for n, f in frames.items()},
+    )
+
+
+def _keep_previous(store: Storage, year: str) -> int:
+    """Copy the current version to ``versions/<n>/`` (manifest last); returns ``n``."""
+    ydir = _year_dir(year)
+    current, numbers = [], []
+    for key in store.list(ydir):
+        rel = key[len(ydir) + 1 :]
+        m = _VERSION_DIR.match(rel)
+        if m:
+            numbers.append(int(m.group(1)))
+        else:
+            current.append(rel)
+    n = max(numbers, default=0) + 1
+    for rel in sorted(current, key=lambda r: r == MANIFEST):
+        store.copy(f"{ydir}/{rel}", f"{ydir}/versions/{n}/{rel}")
+    return n
+
+
+def delivery_manifest(year: str, store_root: str | None = None) -> dict[str, Any]:
+    """The ``delivery.json`` of an ingested year (``NotIngested`` when there is none)."""
+    store = _store(store_root)
+    m = _read_manifest(store, year)
+    if m is None:
+        raise NotIngested(
+            f"{year} is not ingested in {store.uri}: run `sqis ingest DATA_ROOT --year {year}`"
+        )
+    return m
+
+
+def ingested_years(store_root: str | None = None) -> list[str]:
+    """Every year with a validated delivery in the store, in order."""
+    store = _store(store_root)
+    found = set()
+    for key in store.list("validated"):
+        parts = key.split("/")
+        if len(parts) == 3 and parts[2] == MANIFEST and years.is_year(parts[1]):
+            found.add(parts[1])
+    return sorted(found, key=years.start_of)
+
+
+def load_year(year: str, store_root: str | None = None) -> YearData:
+    """The validated frames of an ingested year (``NotIngested`` when there is none).
+
+    Each stored file is checked against the manifest's SHA-256 first.
+    """
+    store = _store(store_root)
+    manifest = delivery_manifest(year, store_root)
+    ydir = _year_dir(year)
+    frames: dict[str, pd.DataFrame] = {}
+    for name in codes.CONTRACT_FILES:
+        entry = manifest["files"].get(name)
+        if entry is None:
+            raise StoreInconsistent(f"{store.uri}/{ydir}/{MANIFEST}: no entry for {name}")
+        blob = store.read_bytes(f"{ydir}/{entry['stored']}")
+        if hashlib.sha256(blob).hexdigest() != entry["stored_sha256"]:
+            raise StoreInconsistent(
+                f"{store.uri}/{ydir}/{entry['stored']} does not match {MANIFEST} "
+                "(a replace in progress, or the store was altered); try again or re-ingest"
+            )
+        frames[name] = pq.read_table(io.BytesIO(blob)).to_pandas()
+    return YearData(
+        year=year,
+        checksums={n: f["sha256"] for n, f in manifest["files"].items()},
+        **frames,
+    )

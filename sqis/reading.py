@@ -1,0 +1,355 @@
+"""Reading a delivered contract file exactly as delivered (DATA_CONTRACT.md, *Inputs*).
+
+``read_contract_file(root, year, name)`` reads ``<root>/<year>/<name>.csv`` or
+``<name>.parquet`` (a local folder or ``s3://``, through ``sqis.storage``) with every
+column as text, so that nothing is converted, trimmed or guessed before validation
+(a CDS code keeps its leading zero, ``1.0`` stays ``1.0``). The frame's index is the row
+number as delivered: for CSV the header is row 1 and the first data row is row 2 (the
+line number a spreadsheet or editor shows, when no field holds a line break); for
+Parquet, the 1-based row position. The SHA-256 of the file's bytes is kept for the
+delivery manifest.
+
+A file that cannot be read as a table is a ``DeliveryError`` naming the file and, where
+known, the row or column, never a traceback and never the content of a row (rows hold
+student IDs).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from sqis import years
+from sqis.storage import ObjectNotFound, StorageError, open_storage
+
+FORMATS: tuple[str, ...] = ("csv", "parquet")
+_BOM = b"\xef\xbb\xbf"
+
+
+class DeliveryError(ValueError):
+    """A delivered file that cannot be read as a table (or is missing, or is ambiguous)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str = "",
+        row: int | None = None,
+        column: str | None = None,
+        rule: str = "file:unreadable",
+    ) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.file = file
+        self.row = row
+        self.column = column
+
+
+@dataclass
+class RawFile:
+    """One delivered file, every column as text, indexed by the row number as delivered."""
+
+    name: str
+    year: str
+    uri: str
+    format: str
+    frame: pd.DataFrame
+    sha256: str
+    size: int
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+
+def _join(root: str, *parts: str) -> str:
+    return "/".join([str(root).rstrip("/"), *parts])
+
+
+def locate(data_root: str, year: str, name: str) -> tuple[str, str]:
+    """The key (``<year>/<name>.<fmt>``) and format of a delivered file; errors if none or both."""
+    years.start_of(year)
+    storage = open_storage(data_root)
+    try:
+        found = [fmt for fmt in FORMATS if storage.exists(f"{year}/{name}.{fmt}")]
+    except Exception as e:  # StorageError, or botocore's (no credentials, no endpoint, …)
+        raise DeliveryError(
+            f"{_join(data_root, year, name)}: cannot look for the file ({type(e).__name__}: {e})",
+            file=name,
+            rule="file:unreadable",
+        ) from None
+    if not found:
+        raise DeliveryError(
+            f"{_join(data_root, year)}: {name}.csv (or {name}.parquet) is missing",
+            file=name,
+            rule="file:missing",
+        )
+    if len(found) > 1:
+        raise DeliveryError(
+            f"{_join(data_root, year, name)}: both {name}.csv and {name}.parquet are present; "
+            "deliver exactly one",
+            file=name,
+            rule="file:ambiguous",
+        )
+    return f"{year}/{name}.{found[0]}", found[0]
+
+
+def read_contract_file(
+    data_root: str, year: str, name: str, kinds: dict[str, str] | None = None
+) -> RawFile:
+    """Read ``<data_root>/<year>/<name>.csv`` or ``.parquet``, all columns as text.
+
+    ``kinds`` (column → ``str``/``int``/``float``/``flag``) says which Parquet types are
+    acceptable for each column; by default the contract model's, where ``name`` is a
+    contract file.
+    """
+    key, fmt = locate(data_root, year, name)
+    uri = _join(data_root, key)
+    storage = open_storage(data_root)
+    try:
+        data = storage.read_bytes(key)
+    except ObjectNotFound as e:
+        raise DeliveryError(f"{uri}: missing", file=name, rule="file:missing") from e
+    except StorageError as e:
+        raise DeliveryError(f"{uri}: cannot read: {e}", file=name) from e
+    if kinds is None:
+        kinds = _contract_kinds(name)
+    frame = _read_csv(data, uri, name) if fmt == "csv" else _read_parquet(data, uri, name, kinds)
+    return RawFile(
+        name=name,
+        year=year,
+        uri=uri,
+        format=fmt,
+        frame=frame,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+    )
+
+
+def _contract_kinds(name: str) -> dict[str, str]:
+    from schemas import CONTRACT_MODELS
+    from schemas.base import column_kinds
+
+    model = CONTRACT_MODELS.get(name)
+    return column_kinds(model) if model is not None else {}
+
+
+# ---- CSV -------------------------------------------------------------------------------
+
+
+def _header(body: bytes, uri: str, name: str) -> list[str]:
+    first = body.split(b"\n", 1)[0]
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DeliveryError(
+            f"{uri}: row 1 (the header) is not UTF-8 (byte offset {e.start})",
+            file=name,
+            row=1,
+            rule="file:encoding",
+        ) from None
+    if '"' in text:  # a quoted header may span lines: let the csv module find its end
+        text = body[: 1 << 20].decode("utf-8", errors="replace")
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    header = [h.rstrip("\r") for h in header]
+    if not header or all(h.strip() == "" for h in header):
+        raise DeliveryError(
+            f"{uri}: row 1 (the header) is empty", file=name, row=1, rule="file:header"
+        )
+    for i, h in enumerate(header, start=1):
+        if h.strip() == "":
+            raise DeliveryError(
+                f"{uri}: row 1 (the header): column {i} has no name",
+                file=name,
+                row=1,
+                rule="file:header",
+            )
+    seen: set[str] = set()
+    for h in header:
+        if h in seen:
+            raise DeliveryError(
+                f"{uri}: row 1 (the header): column {h!r} appears more than once",
+                file=name,
+                row=1,
+                column=h,
+                rule="file:duplicate_column",
+            )
+        seen.add(h)
+    return header
+
+
+def _read_csv(data: bytes, uri: str, name: str) -> pd.DataFrame:
+    offset = len(_BOM) if data.startswith(_BOM) else 0
+    body = data[offset:]
+    if not body.strip():
+        raise DeliveryError(f"{uri}: the file is empty", file=name, rule="file:empty")
+    header = _header(body, uri, name)
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in body),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # pyarrow's messages quote row content (student IDs): find the fault ourselves
+        _diagnose_csv(body, offset, uri, name)
+        raise DeliveryError(
+            f"{uri}: cannot be read as CSV", file=name, rule="file:csv_syntax"
+        ) from None
+    if body.count(b'"') % 2:  # an odd number of quotes: a quoted field never ends
+        _diagnose_csv(body, offset, uri, name)
+        raise DeliveryError(
+            f"{uri}: a quoted field is never closed", file=name, rule="file:csv_syntax"
+        )
+    if table.num_rows == 0:
+        raise DeliveryError(
+            f"{uri}: has a header row but no data rows", file=name, rule="file:no_rows"
+        )
+    frame = table.to_pandas()
+    frame.index = pd.RangeIndex(2, table.num_rows + 2, name="row")
+    return frame.astype("str")
+
+
+def _diagnose_csv(body: bytes, offset: int, uri: str, name: str) -> None:
+    """Raise a ``DeliveryError`` that names where a CSV file goes wrong (slow path, errors only)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = body[: e.start].count(b"\n") + 1
+        raise DeliveryError(
+            f"{uri}: not UTF-8: undecodable byte at offset {e.start + offset} (line {line}); "
+            "save the file as UTF-8",
+            file=name,
+            row=line,
+            rule="file:encoding",
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        return
+    width = len(header)
+    row = 1
+    try:
+        for fields in reader:
+            if not fields:
+                continue
+            row += 1
+            if len(fields) != width:
+                is_last = next(reader, None) is None
+                hint = " (the last row: is the file truncated?)" if is_last else ""
+                raise DeliveryError(
+                    f"{uri}: row {row} (line {reader.line_num}) has {len(fields)} fields, "
+                    f"the header has {width}{hint}",
+                    file=name,
+                    row=row,
+                    rule="file:field_count",
+                )
+    except csv.Error as e:
+        raise DeliveryError(
+            f"{uri}: row {row + 1} is not valid CSV ({e}); "
+            "is a quoted field unterminated or the file truncated?",
+            file=name,
+            row=row + 1,
+            rule="file:csv_syntax",
+        ) from None
+
+
+# ---- Parquet ---------------------------------------------------------------------------
+
+_PARQUET_OK = {
+    "str": (pa.types.is_string, pa.types.is_large_string),
+    "int": (pa.types.is_integer, pa.types.is_string, pa.types.is_large_string),
+    "float": (
+        pa.types.is_floating,
+        pa.types.is_integer,
+        pa.types.is_decimal,
+        pa.types.is_string,
+        pa.types.is_large_string,
+    ),
+    "flag": (pa.types.is_boolean, pa.types.is_string, pa.types.is_large_string),
+}
+_PARQUET_EXPECTED = {
+    "str": "string",
+    "int": "integer or string",
+    "float": "floating point, integer or string",
+    "flag": "boolean or string Y/N",
+}
+
+
+def _read_parquet(data: bytes, uri: str, name: str, kinds: dict[str, str]) -> pd.DataFrame:
+    if not data:
+        raise DeliveryError(f"{uri}: the file is empty", file=name, rule="file:empty")
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise DeliveryError(
+            f"{uri}: not a readable Parquet file ({type(e).__name__})",
+            file=name,
+            rule="file:parquet_unreadable",
+        ) from None
+    names = table.column_names
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DeliveryError(
+            f"{uri}: column {dupes[0]!r} appears more than once",
+            file=name,
+            column=dupes[0],
+            rule="file:duplicate_column",
+        )
+    if table.num_rows == 0:
+        raise DeliveryError(f"{uri}: has columns but no data rows", file=name, rule="file:no_rows")
+    out: dict[str, pd.Series] = {}
+    for col_name, col in zip(names, table.columns, strict=True):
+        arr = col
+        t = arr.type
+        if pa.types.is_dictionary(t):
+            arr = arr.cast(t.value_type)
+            t = t.value_type
+        if pa.types.is_null(t):
+            arr = pa.chunked_array([pa.array([""] * len(arr), pa.string())])
+            t = pa.string()
+        kind = kinds.get(col_name)
+        if kind is not None and not any(ok(t) for ok in _PARQUET_OK[kind]):
+            raise DeliveryError(
+                f"{uri}: column {col_name!r} has Parquet type {t}; expected "
+                f"{_PARQUET_EXPECTED[kind]}",
+                file=name,
+                column=col_name,
+                rule="file:parquet_type",
+            )
+        if pa.types.is_boolean(t):
+            values = pd.Series(arr.to_numpy(zero_copy_only=False), dtype="object")
+            text = values.map({True: "Y", False: "N"}).fillna("")
+        else:
+            try:
+                casted = arr.cast(pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise DeliveryError(
+                    f"{uri}: column {col_name!r} has Parquet type {t}, "
+                    "which cannot be read as text",
+                    file=name,
+                    column=col_name,
+                    rule="file:parquet_type",
+                ) from None
+            text = casted.to_pandas().fillna("")
+        out[col_name] = pd.Series(text.to_numpy(), dtype="str")
+    frame = pd.DataFrame(out)
+    frame.index = pd.RangeIndex(1, table.num_rows + 1, name="row")
+    return frame

@@ -1,0 +1,213 @@
+"""Validating a year's delivery against the data contract, lazily (DATA_CONTRACT.md).
+
+``validate_delivery(root, year)`` reads every contract file (``sqis.reading``), checks its
+columns (missing, or extra and not listed in the methodology's ``optional_columns``),
+parses each value to its column's type, runs the file's pandera model (``schemas/``) and
+then the cross-file rules (``schemas.cross_file``). It collects *every* failure, not the
+first, into one report a person can work through:
+
+- ``file``: the contract file (``students``);
+- ``row``: the row as delivered (CSV: header = 1, first data row = 2; Parquet: 1-based);
+  empty for a file- or column-level failure;
+- ``column``: the column at fault (a key's columns joined by ``,``);
+- ``value``: the value found, student IDs masked (``******1234``);
+- ``rule``: a short stable code: a pandera check (``isin(['Y', 'N'])``,
+  ``greater_than_or_equal_to(0)``, ``not_nullable``, ``unique(...)``), ``integer``,
+  ``number``, ``column_missing``, ``column_unexpected``, ``cross_file:<rule>`` or
+  ``file:<problem>``.
+
+The coerced frames (flags ``bool``, integers ``int64``, scores ``float64``, codes ``str``)
+come back with the report for ingest; they are complete only when the report is clean.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from schemas import CONTRACT_MODELS
+from schemas.base import (
+    column_kinds,
+    concat_errors,
+    contract_schema,
+    empty_errors,
+    make_errors,
+    parse_columns,
+    schema_errors,
+)
+from schemas.cross_file import check_cross_file
+from sqis import codes, years
+from sqis.reading import DeliveryError, RawFile, read_contract_file
+from sqis.storage import is_s3, open_storage
+
+if TYPE_CHECKING:
+    from sqis.methodology import Methodology
+
+COLUMN_MISSING = "column_missing"
+COLUMN_UNEXPECTED = "column_unexpected"
+
+
+@dataclass
+class ValidationReport:
+    """Every failure of a year's delivery, and the coerced frames (complete when ``ok``)."""
+
+    year: str
+    data_root: str
+    errors: pd.DataFrame
+    files: dict[str, RawFile] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)  # file → message
+    methodology_version: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return len(self.errors) == 0
+
+    @property
+    def checksums(self) -> dict[str, str]:
+        return {name: raw.sha256 for name, raw in self.files.items()}
+
+    def summary(self) -> pd.DataFrame:
+        """Failures counted per file, rule and column (the CLI's table)."""
+        cols = ["file", "rule", "column"]
+        if not len(self.errors):
+            return pd.DataFrame({c: pd.Series([], dtype="str") for c in cols}).assign(
+                count=pd.Series([], dtype="int64")
+            )
+        e = self.errors.assign(column=self.errors["column"].fillna(""))
+        out = e.groupby(cols, sort=False, dropna=False).size().reset_index(name="count")
+        order = {n: i for i, n in enumerate(codes.CONTRACT_FILES)}
+        out = out.assign(_o=out["file"].map(order)).sort_values(["_o", "rule", "column"])
+        return out.drop(columns="_o").reset_index(drop=True)
+
+    def to_csv_bytes(self) -> bytes:
+        buf = io.StringIO()
+        self.errors.to_csv(buf, index=False)
+        return buf.getvalue().encode("utf-8")
+
+    def write_csv(self, path: str | Path) -> str:
+        """Write the full report as CSV to a local path or an ``s3://`` URI; returns where."""
+        text = str(path)
+        if is_s3(text):
+            parent, _, name = text.rpartition("/")
+            open_storage(parent).write_bytes(name, self.to_csv_bytes(), "text/csv; charset=utf-8")
+        else:
+            p = Path(text)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(self.to_csv_bytes())
+        return text
+
+
+def _file_error(name: str, e: DeliveryError) -> pd.DataFrame:
+    err = make_errors(name, [e.row or 0], e.column or "", str(e), e.rule)
+    if e.row is None:
+        err["row"] = pd.array([pd.NA], dtype="Int64")
+    return err
+
+
+def validate_file(
+    raw: RawFile, optional_columns: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """One contract file: its failures, its typed frame (nullable) and its coerced frame.
+
+    The coerced frame (``None`` where the file has failures) has the model's dtypes and
+    the optional columns as text. DATA_CONTRACT.md, the file's section.
+    """
+    name = raw.name
+    model = CONTRACT_MODELS[name]
+    kinds = column_kinds(model)
+    present = [c for c in raw.columns if c in kinds]
+    parts: list[pd.DataFrame] = []
+    for c in kinds:
+        if c not in raw.columns:
+            parts.append(_column_error(name, c, COLUMN_MISSING))
+    extra = [c for c in raw.columns if c not in kinds and c not in optional_columns]
+    for c in extra:
+        parts.append(_column_error(name, c, COLUMN_UNEXPECTED))
+    typed, parse_errors = parse_columns(name, raw.frame, kinds)
+    schema = contract_schema(model, present)
+    coerced, check_errors = schema_errors(name, schema, typed, parse_errors)
+    parts += [parse_errors, check_errors]
+    errors = concat_errors(parts)
+    if len(errors) or coerced is None:
+        return errors, typed, None
+    kept = [c for c in raw.columns if c in optional_columns]
+    if kept:
+        coerced = coerced.join(raw.frame[kept])
+    return errors, typed, coerced
+
+
+def _column_error(name: str, column: str, rule: str) -> pd.DataFrame:
+    err = make_errors(name, [0], column, "", rule)
+    err["row"] = pd.array([pd.NA], dtype="Int64")
+    return err
+
+
+def validate_delivery(
+    data_root: str, year: str, methodology: Methodology | None = None
+) -> ValidationReport:
+    """Validate every contract file of ``<data_root>/<year>/`` and the rules across them.
+
+    Lazy: a file that cannot be read is reported (rule ``file:…``) and the others are still
+    checked; every failing value is reported, not the first. ``methodology`` (default: the
+    one for ``year``) says which extra columns are allowed and which graduation cohorts
+    are measured.
+    """
+    years.start_of(year)
+    if methodology is None:
+        from sqis.methodology import for_year
+        from sqis.settings import get_settings
+
+        methodology = for_year(year, None, get_settings().methodology_dir)
+    report = ValidationReport(
+        year=year,
+        data_root=str(data_root),
+        errors=empty_errors(),
+        methodology_version=methodology.version,
+    )
+    parts: list[pd.DataFrame] = []
+    typed_frames: dict[str, pd.DataFrame] = {}
+    for name in codes.CONTRACT_FILES:
+        try:
+            raw = read_contract_file(data_root, year, name)
+        except DeliveryError as e:
+            report.unreadable[name] = str(e)
+            parts.append(_file_error(name, e))
+            continue
+        report.files[name] = raw
+        optional = tuple(methodology.optional_columns.get(name, ()))
+        errors, typed, coerced = validate_file(raw, optional)
+        parts.append(errors)
+        if all(c in typed.columns for c in column_kinds(CONTRACT_MODELS[name])):
+            typed_frames[name] = typed
+        if coerced is not None:
+            report.frames[name] = coerced
+    offsets = dict(methodology.rules.grad_cohort_offsets)
+    parts.append(check_cross_file(typed_frames, year, offsets))
+    report.errors = _sorted(concat_errors(parts))
+    return report
+
+
+def _sorted(errors: pd.DataFrame) -> pd.DataFrame:
+    if not len(errors):
+        return errors
+    order = {n: i for i, n in enumerate(codes.CONTRACT_FILES)}
+    e = errors.assign(_o=errors["file"].map(order).fillna(len(order)))
+    e = e.sort_values(["_o", "row", "column", "rule"], na_position="first", kind="stable")
+    return e.drop(columns="_o").reset_index(drop=True)
+
+
+def default_report_path(year: str, out_root: str | None = None) -> str:
+    """Where ``sqis validate`` writes its report: ``<out_root>/validation/validation-<year>.csv``.
+
+    Beside the other human-facing outputs (``SQIS_OUT_ROOT``), never in the store, which
+    a refused delivery must leave untouched.
+    """
+    from sqis.settings import get_settings
+
+    root = str(out_root or get_settings().out_root).rstrip("/")
+    return f"{root}/validation/validation-{year}.csv"
