@@ -257,7 +257,9 @@ class Methodology(_Model):
         _check_cuts("growth.percentile_cut_points", self.growth.percentile_cut_points)
         pooled = [d for spec in self.domains for d in spec.pools]
         if sorted(pooled) != sorted(codes.DOMAINS):
-            raise ValueError("domains must pool each of academic, social_emotional, culture_climate once")
+            raise ValueError(
+                "domains must pool each of academic, social_emotional, culture_climate once"
+            )
         numbers = [c.number for c in self.communities.checkpoints]
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValueError("checkpoints must be numbered 1, 2, … in order")

@@ -1,16 +1,7 @@
 """Settings in one place, read from the environment (prefix ``SQIS_``) or a ``.env`` file.
 
-| variable | meaning | default |
-|---|---|---|
-| ``SQIS_DATABASE_URL`` | results store (SQLAlchemy URL) | ``sqlite:///var/sqis.db`` |
-| ``SQIS_OUT_ROOT`` | where exports and reports go (folder or ``s3://``) | ``./out`` |
-| ``SQIS_STORE_ROOT`` | where validated years are kept as Parquet (folder or ``s3://``) | ``./var/store`` |
-| ``SQIS_PSEUDONYM_KEY`` | HMAC key that pseudonymises student IDs at ingest | none: a real run is refused |
-| ``SQIS_S3_ENDPOINT_URL`` | S3 endpoint (for MinIO, moto, …) | AWS's |
-| ``SQIS_S3_REGION`` | S3 region | ``us-west-2`` |
-| ``SQIS_S3_SSE`` | server-side encryption for objects written | ``AES256`` |
-| ``SQIS_METHODOLOGY_DIR`` | extra folder searched for methodology files | none |
-| ``SQIS_RUN_BY`` | who runs (recorded on every run) | the OS user |
+The README's "Settings" table lists every variable with its meaning and default;
+each field below is one of them (``database_url`` is ``SQIS_DATABASE_URL``, …).
 """
 
 from __future__ import annotations
@@ -43,6 +34,7 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None)
     s3_region: str = Field(default="us-west-2")
     s3_sse: str | None = Field(default="AES256")
+    s3_max_attempts: int = Field(default=8, ge=1)
     methodology_dir: str | None = Field(default=None)
     run_by: str = Field(default_factory=_default_user)
 

@@ -29,9 +29,14 @@ class ObjectNotFound(StorageError, FileNotFoundError):
 
 
 def content_type(key: str) -> str:
-    extra = {".csv": "text/csv; charset=utf-8", ".ics": "text/calendar; charset=utf-8",
-             ".json": "application/json", ".parquet": "application/vnd.apache.parquet",
-             ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml"}
+    extra = {
+        ".csv": "text/csv; charset=utf-8",
+        ".ics": "text/calendar; charset=utf-8",
+        ".json": "application/json",
+        ".parquet": "application/vnd.apache.parquet",
+        ".html": "text/html; charset=utf-8",
+        ".svg": "image/svg+xml",
+    }
     suffix = PurePosixPath(key).suffix.lower()
     return extra.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
 
@@ -228,8 +233,11 @@ def s3_client() -> Any:
         "s3",
         endpoint_url=s.s3_endpoint_url,
         region_name=s.s3_region,
-        config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5,
-                      read_timeout=30),
+        config=Config(
+            retries={"max_attempts": s.s3_max_attempts, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=30,
+        ),
     )
 
 
@@ -241,7 +249,7 @@ def open_storage(uri: str | Path) -> Storage:
     """A storage rooted at a local folder or an ``s3://bucket/prefix``."""
     text = str(uri)
     if is_s3(text):
-        rest = text[len("s3://"):]
+        rest = text[len("s3://") :]
         bucket, _, prefix = rest.partition("/")
         if not bucket:
             raise StorageError(f"{text}: no bucket named")
