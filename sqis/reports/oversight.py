@@ -1,0 +1,398 @@
+"""The Oversight Panel report, per term (``fall``, ``spring``) (METHODOLOGY.md, *Oversight Panel*).
+
+    "For each district, schools by designation and escalation, SQII distribution and
+    change, subgroup gaps and their trend, goals met, community checkpoint completion and
+    plan approvals. It also shows what the lower n-size buys: per group, how many students
+    are counted at n ≥ 20 that would not be at n ≥ 100."
+
+District-level rates are pooled (Σ numerators / Σ denominators over the district's
+schools) and pass the same *Public suppression* rule as school cells: a pooled count
+from 1 to 10, or a rate from one, shows ``*`` and is not plotted.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sqis import codes, years
+from sqis.methodology import Methodology
+from sqis.reports import charts
+from sqis.reports.context import (
+    DESIGNATION_LABELS,
+    ESCALATION_SHORT,
+    GROUP_LABELS,
+    fmt,
+    fmt_date,
+)
+from sqis.reports.render import ReportError, environment
+from sqis.suppression import NO_DATA, is_small, suppress_count
+
+TERMS = ("fall", "spring")
+
+
+def _years_upto(frame: pd.DataFrame, year: str, n: int = 5) -> pd.DataFrame:
+    if "year" not in frame.columns:
+        return frame.assign(year=year)
+    start = years.start_of(year)
+    y = frame["year"].astype(str)
+    keep = y.map(years.start_of).between(start - n + 1, start)
+    return frame[keep]
+
+
+def district_gaps(ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+    """Pooled district gap per group and year (Designations: the gap; Oversight Panel).
+
+    gap = ALL's mean of the gap indicators' pooled rates − the group's mean, in points.
+    Returns ``district_code, year, student_group, gap, hidden`` (``hidden`` where any count
+    behind it is small, Public suppression).
+    """
+    gi = list(m.designations.gap_indicators)
+    groups = ["ALL", *m.designations.gap_groups]
+    sel = ind[ind["indicator"].isin(gi) & ind["student_group"].isin(groups)]
+    sel = sel.assign(
+        district_code=sel["school_code"].map(schools.set_index("school_code")["district_code"]),
+        numerator=pd.to_numeric(sel["numerator"], errors="coerce"),
+        denominator=pd.to_numeric(sel["denominator"], errors="coerce"),
+    )
+    pooled = sel.groupby(["district_code", "year", "student_group", "indicator"], as_index=False)[
+        ["numerator", "denominator"]
+    ].sum(min_count=1)
+    pooled["rate"] = 100.0 * pooled["numerator"] / pooled["denominator"]
+    pooled["small"] = (
+        is_small(pooled["numerator"], m)
+        | is_small(pooled["denominator"], m)
+        | is_small(pooled["denominator"] - pooled["numerator"], m)
+    )
+    mean = pooled.groupby(["district_code", "year", "student_group"], as_index=False).agg(
+        rate=("rate", "mean"), small=("small", "any"), k=("rate", "count")
+    )
+    mean.loc[mean["k"] < len(gi), "rate"] = np.nan
+    allr = mean[mean["student_group"] == "ALL"][["district_code", "year", "rate", "small"]]
+    allr = allr.rename(columns={"rate": "all_rate", "small": "all_small"})
+    out = mean[mean["student_group"] != "ALL"].merge(allr, on=["district_code", "year"], how="left")
+    out["gap"] = out["all_rate"] - out["rate"]
+    out["hidden"] = out["small"] | out["all_small"].fillna(True).astype(bool)
+    return out[["district_code", "year", "student_group", "gap", "hidden"]]
+
+
+def nsize_gain(ind: pd.DataFrame, schools: pd.DataFrame, year: str, m: Methodology) -> pd.DataFrame:
+    """What the lower n-size buys (Oversight Panel): per district and group, the students in
+    school groups with ``n_size ≤ n < comparison_n_size``, counted now and not at the larger n.
+
+    A group's size at a school is its largest denominator over the year's indicators
+    (*default*: the enrolment-based indicators, SUSP and CHRONIC, reach every student).
+    """
+    cur = ind[ind["year"].astype(str) == year] if "year" in ind.columns else ind
+    size = (
+        cur.assign(denominator=pd.to_numeric(cur["denominator"], errors="coerce"))
+        .groupby(["school_code", "student_group"], as_index=False)["denominator"]
+        .max()
+    )
+    size = size[size["student_group"] != "ALL"]
+    size["district_code"] = size["school_code"].map(
+        schools.set_index("school_code")["district_code"]
+    )
+    lo, hi = m.n_size, m.oversight.comparison_n_size
+    size["gained"] = size["denominator"].where(
+        (size["denominator"] >= lo) & (size["denominator"] < hi), 0.0
+    )
+    size["schools_gained"] = (size["gained"] > 0).astype(int)
+    return size.groupby(["district_code", "student_group"], as_index=False)[
+        ["gained", "schools_gained"]
+    ].sum()
+
+
+def _status_counts(frame: pd.DataFrame, col: str, order: tuple[str, ...]) -> list[dict[str, Any]]:
+    counts = frame[col].fillna("NONE").astype(str).value_counts()
+    keys = [k for k in order if k in counts.index] + sorted(set(counts.index) - set(order))
+    return [{"key": k, "count": int(counts[k])} for k in keys]
+
+
+def _district_block(
+    dcode: str,
+    dname: str,
+    year: str,
+    ys: list[str],
+    schools: pd.DataFrame,
+    index: pd.DataFrame,
+    designations: pd.DataFrame,
+    gaps: pd.DataFrame,
+    gain: pd.DataFrame,
+    plans: pd.DataFrame | None,
+    checkpoints: pd.DataFrame | None,
+    as_of: Any,
+    m: Methodology,
+) -> dict[str, Any]:
+    codes_here = set(schools.loc[schools["district_code"] == dcode, "school_code"])
+    des = designations[
+        (designations["year"].astype(str) == year) & designations["school_code"].isin(codes_here)
+    ]
+    # schools by designation and escalation
+    table = pd.crosstab(
+        des["designation"].fillna("NONE"),
+        des["escalation"].fillna("NONE")
+        if "escalation" in des.columns
+        else pd.Series("NONE", index=des.index),
+    ).reindex(index=[d for d in codes.DESIGNATIONS], fill_value=0)
+    esc_cols = [e for e in codes.ESCALATIONS if e in table.columns]
+    by_designation = [
+        {
+            "label": DESIGNATION_LABELS.get(d, d),
+            "total": int(table.loc[d].sum()) if d in table.index else 0,
+            "cells": [int(table.at[d, e]) if d in table.index else 0 for e in esc_cols],
+        }
+        for d in codes.DESIGNATIONS
+    ]
+    exited = (
+        int(des["exited"].astype(str).str.upper().isin(["Y", "TRUE", "1"]).sum())
+        if "exited" in des.columns
+        else 0
+    )
+
+    # SQII distribution and change, goals met, per year
+    idx = index[index["school_code"].isin(codes_here)]
+    dist_rows = []
+    hist: dict[str, list[float | None]] = {}
+    bins = list(range(0, 101, 10))
+    cats = [f"{a}–{b}" for a, b in zip(bins[:-1], bins[1:], strict=True)]
+    for y in ys:
+        s = pd.to_numeric(idx.loc[idx["year"].astype(str) == y, "sqii"], errors="coerce").dropna()
+        g = idx[idx["year"].astype(str) == y]
+        with_goal = g[pd.to_numeric(g["goal"], errors="coerce").notna()]
+        met = with_goal["meets_goal"].map(lambda v: str(v).upper() in ("Y", "TRUE", "1")).sum()
+        ch = pd.to_numeric(g["sqii"], errors="coerce") - pd.to_numeric(
+            g["prior_sqii"], errors="coerce"
+        )
+        dist_rows.append(
+            {
+                "year": y,
+                "n": str(len(s)),
+                "min": fmt(s.min() if len(s) else None),
+                "q1": fmt(s.quantile(0.25) if len(s) else None),
+                "median": fmt(s.median() if len(s) else None),
+                "q3": fmt(s.quantile(0.75) if len(s) else None),
+                "max": fmt(s.max() if len(s) else None),
+                "change": fmt(ch.mean() if ch.notna().any() else None, 1, signed=True),
+                "goals": f"{int(met)} of {len(with_goal)}" if len(with_goal) else NO_DATA,
+            }
+        )
+    for y in ys[-2:]:
+        s = pd.to_numeric(idx.loc[idx["year"].astype(str) == y, "sqii"], errors="coerce").dropna()
+        counts = np.histogram(s.clip(0, 100), bins=bins)[0]
+        hist[y] = [float(c) for c in counts]
+    dist_svg = charts.bars_svg(
+        f"{dname}: number of schools by SQII band, {' and '.join(hist)}",
+        cats,
+        hist,
+        ylabel="schools",
+    )
+
+    # subgroup gaps and their trend
+    g = gaps[gaps["district_code"] == dcode]
+    gap_groups = [x for x in m.designations.gap_groups if x in set(g["student_group"])]
+    gap_rows = []
+    series: list[charts.Series] = []
+    for grp in gap_groups:
+        gg = g[g["student_group"] == grp].set_index("year")
+        cells, pts = [], []
+        for y in ys:
+            if y not in gg.index or pd.isna(gg.at[y, "gap"]):
+                cells.append(NO_DATA)
+                pts.append(math.nan)
+            elif bool(gg.at[y, "hidden"]):
+                cells.append(m.suppression.suppressed_label)
+                pts.append(math.nan)
+            else:
+                cells.append(fmt(gg.at[y, "gap"], 1))
+                pts.append(float(gg.at[y, "gap"]))
+        gap_rows.append(
+            {"code": grp, "label": GROUP_LABELS.get(grp, grp), "cells": cells, "pts": pts}
+        )
+    # chart the four largest visible gaps this year (the table has every group)
+    visible = [r for r in gap_rows if not math.isnan(r["pts"][-1])]
+    visible.sort(key=lambda r: -r["pts"][-1])
+    for r in visible[:4]:
+        series.append(charts.Series(r["code"], tuple(r["pts"])))
+    ymax = max([10.0] + [p for r in visible[:4] for p in r["pts"] if not math.isnan(p)])
+    ymin = min([0.0] + [p for r in visible[:4] for p in r["pts"] if not math.isnan(p)])
+    gap_svg = (
+        charts.trend_svg(
+            f"{dname}: achievement gap to all students in points, by school year, "
+            "for the largest gaps",
+            ys,
+            series,
+            ymin=math.floor(ymin / 5) * 5,
+            ymax=math.ceil(ymax / 5) * 5,
+            ylabel="gap (points)",
+            value_format="{:.1f}",
+        )
+        if series
+        else ""
+    )
+
+    # checkpoint completion and plan approvals, as of the term's date
+    cp_rows: list[dict[str, Any]] = []
+    if checkpoints is not None and len(checkpoints) and "school_code" in checkpoints.columns:
+        c = checkpoints[
+            (checkpoints["year"].astype(str) == year) & checkpoints["school_code"].isin(codes_here)
+        ]
+        dates = m.checkpoint_dates(year)
+        for num, grp in c.groupby("number"):
+            due = dates.get(int(num))
+            cp_rows.append(
+                {
+                    "number": str(int(num)),
+                    "date": fmt_date(due),
+                    "due": bool(due and due <= as_of),
+                    "statuses": ", ".join(
+                        f"{k.lower()}: {v}"
+                        for k, v in grp["status"].astype(str).value_counts().items()
+                    ),
+                    "flagged": int((grp["flags"].fillna("").astype(str) != "").sum())
+                    if "flags" in grp.columns
+                    else 0,
+                }
+            )
+    plan_rows: list[dict[str, Any]] = []
+    overdue = 0
+    if plans is not None and len(plans):
+        p = plans[(plans["year"].astype(str) == year) & plans["school_code"].isin(codes_here)]
+        plan_rows = _status_counts(p, "status", codes.PLAN_STATUSES)
+        dl = pd.to_datetime(p["deadline"], errors="coerce").dt.date
+        overdue = int(((p["status"] != "APPROVED") & (dl <= as_of)).sum())
+    designated = int(des["designation"].isin(["FOCUS", "PRIORITY"]).sum())
+
+    gain_d = gain[gain["district_code"] == dcode].set_index("student_group")
+    gain_rows = [
+        {
+            "label": GROUP_LABELS.get(grp, grp),
+            "students": suppress_count(float(gain_d.at[grp, "gained"]), m)
+            if grp in gain_d.index
+            else "0",
+            "schools": str(int(gain_d.at[grp, "schools_gained"])) if grp in gain_d.index else "0",
+        }
+        for grp in m.student_groups
+        if grp != "ALL"
+    ]
+    return {
+        "code": dcode,
+        "name": dname,
+        "n_schools": len(codes_here),
+        "escalations": [ESCALATION_SHORT.get(e, e) for e in esc_cols],
+        "by_designation": by_designation,
+        "exited": exited,
+        "distribution": dist_rows,
+        "dist_svg": dist_svg,
+        "dist_hist": {
+            "categories": cats,
+            "years": list(hist),
+            "rows": [
+                {"cat": cat, "cells": [str(int(hist[y][i])) for y in hist]}
+                for i, cat in enumerate(cats)
+            ],
+        },
+        "gap_rows": gap_rows,
+        "gap_svg": gap_svg,
+        "checkpoints": cp_rows,
+        "plans": plan_rows,
+        "plans_overdue": overdue,
+        "designated": designated,
+        "gain_rows": gain_rows,
+    }
+
+
+def render_oversight(
+    year: str,
+    term: str,
+    schools: pd.DataFrame,
+    indicators: pd.DataFrame,
+    index: pd.DataFrame,
+    designations: pd.DataFrame,
+    m: Methodology,
+    communities: pd.DataFrame | None = None,
+    plans: pd.DataFrame | None = None,
+    checkpoints: pd.DataFrame | None = None,
+    generated: str | None = None,
+) -> dict[str, bytes]:
+    """The Oversight Panel report of ``year`` and ``term``.
+
+    Returns ``{"reports/oversight-<year>-<term>.html": bytes}``.
+
+    Frames carry a ``year`` column over the years on record (up to five are shown).
+    """
+    years.start_of(year)
+    if term not in m.oversight.terms:
+        raise ReportError(f"unknown Oversight Panel term {term!r}: use one of {list(TERMS)}")
+    as_of = m.oversight_date(year, term)
+    ind = _years_upto(indicators, year)
+    idx = _years_upto(index, year)
+    des = _years_upto(designations, year)
+    ys = sorted(set(idx["year"].astype(str)) | set(ind["year"].astype(str)), key=years.start_of)
+    gaps = district_gaps(ind, schools, m)
+    gain = nsize_gain(ind, schools, year, m)
+    districts = (
+        schools[["district_code", "district_name"]]
+        .drop_duplicates("district_code")
+        .sort_values("district_name")
+    )
+    blocks = [
+        _district_block(
+            str(r.district_code),
+            str(r.district_name),
+            year,
+            ys,
+            schools,
+            idx,
+            des,
+            gaps,
+            gain,
+            plans,
+            checkpoints,
+            as_of,
+            m,
+        )
+        for r in districts.itertuples()
+    ]
+    total_gain = gain.groupby("student_group")["gained"].sum()
+    consortium_gain = [
+        {
+            "label": GROUP_LABELS.get(g, g),
+            "students": suppress_count(float(total_gain.get(g, 0.0)), m),
+        }
+        for g in m.student_groups
+        if g != "ALL"
+    ]
+    cur_des = des[des["year"].astype(str) == year]
+    s = m.suppression
+    context = {
+        "report": {
+            "year": year,
+            "kind": "oversight",
+            "methodology_version": m.version,
+            "generated": generated or "",
+            "supp_min": s.min_count,
+            "supp_max": s.max_count,
+            "supp_label": s.suppressed_label,
+            "nsize_label": s.under_nsize_label,
+            "n_size": m.n_size,
+        },
+        "term": term,
+        "term_label": term.capitalize(),
+        "as_of": fmt_date(as_of),
+        "years": ys,
+        "n_schools": len(schools),
+        "n_districts": len(blocks),
+        "counts": {
+            d: int((cur_des["designation"] == d).sum()) for d in ("PRIORITY", "FOCUS", "REWARD")
+        },
+        "comparison_n_size": m.oversight.comparison_n_size,
+        "n_size": m.n_size,
+        "consortium_gain": consortium_gain,
+        "districts": blocks,
+    }
+    html = environment().get_template("oversight.html").render(**context)
+    return {f"reports/oversight-{year}-{term}.html": html.encode("utf-8")}

@@ -1,0 +1,115 @@
+"""The Jinja environment (autoescape on, templates compiled once per process) and rendering.
+
+``render_year_reports`` renders every school's report, the Focus/Priority data reports
+(PDF too, by default) and one index per district, and returns ``{key: bytes}`` for
+``sqis.publish.publish_year``. Keys are relative to the year's folder of the out root:
+
+- ``reports/schools/<school_code>.html`` (and ``.pdf`` where PDF is on)
+- ``reports/districts/<district_code>.html``
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+import jinja2
+import pandas as pd
+
+from sqis.methodology import Methodology
+from sqis.reports import context as ctx
+from sqis.settings import TEMPLATES_DIR
+from sqis.storage import safe_key
+
+PdfMode = Literal["auto", "all", "none"]
+REPORT_TEMPLATES = TEMPLATES_DIR / "reports"
+
+
+class ReportError(ValueError):
+    """Frames that cannot be reported (a bad school code, an unknown PDF mode, …)."""
+
+
+@lru_cache(maxsize=4)
+def environment(path: str = str(REPORT_TEMPLATES)) -> jinja2.Environment:
+    """The reports' Jinja environment: autoescape always on, undefined names are errors."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(path),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        auto_reload=False,
+        cache_size=100,
+    )
+
+
+def render_template(name: str, context: dict[str, Any]) -> str:
+    """Render one template of ``templates/reports/`` with ``context``."""
+    return environment().get_template(name).render(**context)
+
+
+def report_key(kind: str, code: str, ext: str = "html") -> str:
+    """``reports/<kind>/<code>.<ext>``, refusing a code that would escape the folder."""
+    if not code or "/" in code or "\\" in code or code.startswith("."):
+        raise ReportError(f"refusing unsafe code {code!r} for a report file name")
+    return safe_key(f"reports/{kind}/{code}.{ext}")
+
+
+def render_year_reports(
+    year: str,
+    schools: pd.DataFrame,
+    indicators: pd.DataFrame,
+    index: pd.DataFrame,
+    designations: pd.DataFrame,
+    m: Methodology,
+    communities: pd.DataFrame | None = None,
+    plans: pd.DataFrame | None = None,
+    checkpoints: pd.DataFrame | None = None,
+    pdf: PdfMode = "auto",
+    workers: int | None = None,
+    generated: str | None = None,
+) -> dict[str, bytes]:
+    """Every school report, Focus/Priority data report and district index of ``year``.
+
+    ``pdf``: ``"auto"`` renders PDFs of the Focus and Priority schools' reports (their
+    data reports), ``"all"`` of every school report, ``"none"`` of none. PDFs are rendered
+    in parallel across ``workers`` processes (default: the CPU count).
+    """
+    if pdf not in ("auto", "all", "none"):
+        raise ReportError(f"pdf must be 'auto', 'all' or 'none', not {pdf!r}")
+    generated = generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    yc = ctx.prepare_year(
+        year,
+        schools,
+        indicators,
+        index,
+        designations,
+        m,
+        communities=communities,
+        plans=plans,
+        checkpoints=checkpoints,
+        generated=generated,
+    )
+    env = environment()
+    school_t = env.get_template("school.html")
+    district_t = env.get_template("district_index.html")
+    out: dict[str, bytes] = {}
+    want_pdf: dict[str, str] = {}
+    for code in schools["school_code"].astype(str):
+        key = report_key("schools", code)
+        c = ctx.school_context(yc, code)
+        html = school_t.render(**c)
+        out[key] = html.encode("utf-8")
+        designated = c["designation"]["code"] in ("FOCUS", "PRIORITY")
+        if pdf == "all" or (pdf == "auto" and designated):
+            want_pdf[report_key("schools", code, "pdf")] = html
+    for dcode in pd.unique(schools["district_code"].astype(str)):
+        out[report_key("districts", dcode)] = district_t.render(
+            **ctx.district_context(yc, dcode)
+        ).encode("utf-8")
+    if want_pdf:
+        from sqis.reports.pdf import render_pdfs
+
+        out.update(render_pdfs(want_pdf, workers=workers))
+    return out

@@ -1,0 +1,132 @@
+"""Headless Chromium loads a Focus school report and an Oversight report from disk.
+
+Screenshots go to tests/artifacts/ (gitignored) for a person to look at. Chromium is a
+system package: `make deps-system` installs it (Debian: `apt-get install chromium`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sqis import methodology
+from sqis.reports import render_oversight, render_year_reports, sample
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+M = methodology.for_year("2015-16")
+
+
+def chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("headless Chromium is not installed: run `make deps-system`")
+    return exe
+
+
+def run_chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,2000",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    f = sample.build(M)
+    out = render_year_reports(
+        "2015-16",
+        f.schools,
+        f.indicators,
+        f.index,
+        f.designations,
+        M,
+        f.communities,
+        f.plans,
+        f.checkpoints,
+        pdf="none",
+    )
+    out.update(
+        render_oversight(
+            "2015-16",
+            "fall",
+            f.schools,
+            f.indicators,
+            f.index,
+            f.designations,
+            M,
+            f.communities,
+            f.plans,
+            f.checkpoints,
+        )
+    )
+    root = tmp_path_factory.mktemp("site")
+    for key, data in out.items():
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(data)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("key", "name", "must_have"),
+    [
+        (
+            f"reports/schools/{sample.SCHOOLS['school_code'].iloc[1]}.html",
+            "focus-school",
+            [
+                'id="data-report"',
+                "Focus school data report",
+                "Reason for identification",
+                'id="trend-reason"',
+                'id="trend-sqii"',
+                'id="community"',
+                "Two-year plan",
+                "Niños",
+            ],
+        ),
+        (
+            "reports/oversight-2015-16-fall.html",
+            "oversight-fall",
+            [
+                "Oversight Panel report, Fall 2015-16",
+                'id="district-0161119"',
+                'id="district-1964733"',
+                "What the n-size of 20 buys",
+                "Subgroup gaps",
+            ],
+        ),
+    ],
+)
+def test_chromium_renders_the_report(
+    published: Path, tmp_path: Path, key: str, name: str, must_have: list[str]
+) -> None:
+    url = (published / key).as_uri()
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"{name}.png"
+    shot.unlink(missing_ok=True)
+    run_chromium(url, tmp_path / "profile-shot", f"--screenshot={shot}")
+    assert shot.exists() and shot.stat().st_size > 20_000  # a page, not a blank
+    dom = run_chromium(url, tmp_path / "profile-dom", "--dump-dom").stdout
+    for text in must_have:
+        assert text in dom, text
+    assert dom.count('<svg role="img"') >= 2  # the charts survived as inline SVG
+    assert "<title>" in dom and "</svg>" in dom
