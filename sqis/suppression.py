@@ -58,13 +58,15 @@ def suppress_count(count: float | int | None, m: Methodology) -> str:
     return f"{int(round(count)):,}"
 
 
-def band_of(level: pd.Series) -> pd.Series:
-    """The CORE band of a level (Index levels: 8–10 above average, 4–7 average, 1–3 below)."""
+def band_of(level: pd.Series, m: Methodology) -> pd.Series:
+    """The band of a level (Index levels; *CORE* 8–10 above average, 4–7 average, 1–3 below),
+    from the methodology's ``level_bands``; ``""`` where there is no level."""
     lv = pd.to_numeric(level, errors="coerce")
+    above, average = m.level_bands.above_average_from, m.level_bands.average_from
     out = pd.Series("", index=level.index, dtype="object")
-    out[lv >= 8] = "above"
-    out[(lv >= 4) & (lv <= 7)] = "average"
-    out[(lv >= 1) & (lv <= 3)] = "below"
+    out[lv >= above] = "above"
+    out[(lv >= average) & (lv < above)] = "average"
+    out[(lv >= 1) & (lv < average)] = "below"
     return out
 
 
@@ -222,5 +224,5 @@ def suppress(
     out["value_public"] = value.where(~hidden)
     out["change_public"] = change.where(~(hidden | ch_hidden))
     out["level_public"] = level.where(~hidden)
-    out["band"] = band_of(out["level_public"])
+    out["band"] = band_of(out["level_public"], m)
     return out

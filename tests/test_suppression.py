@@ -138,8 +138,13 @@ def test_cells_hand_computed() -> None:
 
 def test_counts_and_bands() -> None:
     assert [suppress_count(c, M) for c in (0, 1, 10, 11, 1234)] == ["0", STAR, STAR, "11", "1,234"]
-    bands = band_of(pd.Series([1, 3, 4, 7, 8, 10, np.nan]))
+    bands = band_of(pd.Series([1, 3, 4, 7, 8, 10, np.nan]), M)
     assert list(bands) == ["below", "below", "average", "average", "above", "above", ""]
+    # the edges are the methodology's, not the code's
+    shifted = M.model_copy(
+        update={"level_bands": M.level_bands.model_copy(update={"above_average_from": 9})}
+    )
+    assert list(band_of(pd.Series([8, 9]), shifted)) == ["average", "above"]
 
 
 # ---- the property: no small count, nor anything derived from one, in any public report ----
