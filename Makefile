@@ -13,7 +13,7 @@ DEMO_DISTRICTS ?= 8
 DEMO_ENV := var/demo.env
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format bench serve deploy constraints clean
+.PHONY: deps-system install demo test lint format bench serve deploy constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,25 @@ $(DEMO_ENV):
 
 demo: install $(DEMO_ENV)
 	set -a; source $(DEMO_ENV); set +a; \
-	$(BIN)/sqis generate --out $(DEMO_DATA) --years $(DEMO_YEARS) --students $(DEMO_STUDENTS) \
-	  --districts $(DEMO_DISTRICTS) --seed 2013
+	export SQIS_DATABASE_URL=sqlite:///var/sqis.db; \
+	first=$(firstword $(subst .., ,$(DEMO_YEARS))); last=$(lastword $(subst .., ,$(DEMO_YEARS))); \
+	if [ ! -d $(DEMO_DATA)/$$last ]; then \
+	  $(BIN)/sqis generate --out $(DEMO_DATA) --years $(DEMO_YEARS) --students $(DEMO_STUDENTS) \
+	    --districts $(DEMO_DISTRICTS) --seed 2013 || exit 1; \
+	fi; \
+	$(BIN)/sqis cycle --data $(DEMO_DATA) --from $$first --to $$last --out $(DEMO_OUT) \
+	  --db sqlite:///var/sqis.db || exit 1; \
+	for n in 1 2 3 4; do \
+	  $(BIN)/sqis checkpoint --year $$last --number $$n --data $(DEMO_DATA) --out $(DEMO_OUT) || exit 1; \
+	done; \
+	$(BIN)/sqis oversight --year $$last --term spring --out $(DEMO_OUT) --db sqlite:///var/sqis.db; \
+	echo "demo: results in $(DEMO_OUT)/ (open $(DEMO_OUT)/$$last/index.html); results store var/sqis.db"
 
-test: install
+# System packages the tests need (headless Chromium for tests/test_browser_reports.py).
+deps-system:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-dejavu-core)
+
+test: install deps-system
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 

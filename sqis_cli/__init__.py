@@ -7,7 +7,14 @@ it: the domain package never imports Prefect.
 
 from __future__ import annotations
 
-from sqis_cli import generate  # noqa: F401  (registers commands)
+from sqis_cli import (
+    calibrate,  # noqa: F401  (calibrate)
+    communities,  # noqa: F401  (checkpoint, plan, calendars)
+    db,  # noqa: F401  (registers db upgrade/current/unlock, audit)
+    generate,  # noqa: F401  (registers commands)
+    run,  # noqa: F401
+    validate,  # noqa: F401  (validate, ingest)
+)
 from sqis_cli.app import app
 
 

@@ -1,0 +1,110 @@
+"""Register the three sqis deployments on the process work pool ``sqis-process``.
+
+Run by ``make deploy`` (through ``deployments/deploy.sh``) against ``PREFECT_API_URL``:
+
+- ``annual-cycle/yearly`` (``flows/annual_cycle.py``): 15 August 06:00
+  (``SQIS_ANNUAL_CRON``), for the school year that just ended;
+- ``community-checkpoint/quarterly`` (``flows/checkpoint.py``): the methodology's four
+  checkpoint dates, 07:00;
+- ``oversight-report/twice-yearly`` (``flows/oversight.py``): the methodology's
+  Oversight Panel dates (1 November, 1 May), 07:00;
+
+all in America/Los_Angeles.
+
+Checkpoint and Oversight dates are read from the methodology that applies to the
+current school year, so the calendar follows the methodology file, never this script.
+Deployments run the code in this repository (the worker's working directory); their
+settings (``SQIS_DATABASE_URL``, ``SQIS_STORE_ROOT``, the pseudonym key …) come from
+the worker's environment, never from deployment parameters.
+
+Environment read here: ``SQIS_DATA_ROOT`` (default data root parameter, default
+``./data``), ``SQIS_OUT_ROOT``, ``SQIS_ANNUAL_CRON`` (default ``0 6 15 8 *``),
+``SQIS_WORK_POOL`` (default ``sqis-process``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TIMEZONE = "America/Los_Angeles"  # CORE's districts; also communities.timezone of the methodology
+WORK_POOL = os.environ.get("SQIS_WORK_POOL", "sqis-process")
+ANNUAL_CRON = os.environ.get("SQIS_ANNUAL_CRON", "0 6 15 8 *")
+REPORT_HOUR = 7  # checkpoints and Oversight reports run at 07:00 local time
+
+
+def methodology_now():
+    from sqis import pipeline
+    from sqis.methodology import available, for_year
+    from sqis.settings import get_settings
+
+    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    latest = available(get_settings().methodology_dir)[-1]
+    return for_year(pipeline.school_year_of(today, latest))
+
+
+def checkpoint_crons(m) -> list[str]:
+    """One cron per checkpoint date of the methodology (e.g. ``0 7 15 10 *``)."""
+    return [f"0 {REPORT_HOUR} {c.day} {c.month} *" for c in m.communities.checkpoints]
+
+
+def oversight_crons(m) -> list[str]:
+    return [f"0 {REPORT_HOUR} {t.day} {t.month} *" for _, t in sorted(m.oversight.terms.items())]
+
+
+def deploy() -> list[str]:
+    from prefect import flow
+    from prefect.schedules import Cron
+
+    m = methodology_now()
+    data_root = os.environ.get("SQIS_DATA_ROOT", "./data")
+    out_root = os.environ.get("SQIS_OUT_ROOT") or None
+    common = dict(work_pool_name=WORK_POOL, build=False, push=False, print_next_steps=False)
+    src = str(REPO)
+    ids = []
+
+    annual = flow.from_source(src, "flows/annual_cycle.py:annual_cycle")
+    ids.append(
+        annual.deploy(
+            name="yearly",
+            schedules=[Cron(ANNUAL_CRON, timezone=TIMEZONE)],
+            parameters={"params": {"data_root": data_root, "out_root": out_root}},
+            description="The annual cycle for the school year that just ended.",
+            tags=["sqis", "annual-cycle"],
+            **common,
+        )
+    )
+    checkpoint = flow.from_source(src, "flows/checkpoint.py:community_checkpoint")
+    ids.append(
+        checkpoint.deploy(
+            name="quarterly",
+            schedules=[Cron(c, timezone=TIMEZONE) for c in checkpoint_crons(m)],
+            parameters={"data_root": data_root, "out_root": out_root},
+            description="Community-of-practice checkpoint due on the run date.",
+            tags=["sqis", "checkpoint"],
+            **common,
+        )
+    )
+    oversight = flow.from_source(src, "flows/oversight.py:oversight_report")
+    ids.append(
+        oversight.deploy(
+            name="twice-yearly",
+            schedules=[Cron(c, timezone=TIMEZONE) for c in oversight_crons(m)],
+            parameters={"out_root": out_root},
+            description="Oversight Panel report for the term due on the run date.",
+            tags=["sqis", "oversight"],
+            **common,
+        )
+    )
+    return [str(i) for i in ids]
+
+
+if __name__ == "__main__":
+    for i in deploy():
+        print(f"deployment {i}")

@@ -1,0 +1,1 @@
+"""The sqis calendar as Prefect flows: annual cycle, community checkpoints, Oversight reports."""

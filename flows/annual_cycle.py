@@ -1,0 +1,355 @@
+"""The annual cycle: one school year's accountability run, as a Prefect flow.
+
+ingest + validate → compute the index (growth consortium-wide, then per district) →
+designate, escalate, partner → communities → store results (one transaction) →
+reports (per district) and the fall Oversight report → publish (manifest last).
+
+The flow reads as a list of steps; the work lives in ``sqis.pipeline``, the same path
+``sqis.pipeline.run_year`` runs without Prefect. Task runs grow with stages and
+districts, never with schools or students. Each stage leaves an artifact: the
+validation summary, the SQII distribution, the designations, a link per district's
+reports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from prefect import flow, get_run_logger, tags
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
+from prefect.runtime import flow_run
+
+from flows.params import AnnualCycleParams
+from sqis import pipeline
+from sqis.methodology import Methodology, for_year
+from sqis.settings import get_settings
+from tasks import stages
+from tasks.common import artifact_key, cache_token
+
+
+class ValidationFailed(RuntimeError):
+    """The year's delivery did not validate; the validation summary artifact lists why."""
+
+
+def resolve_year(year: str | None, methodology: str | None = None) -> str:
+    """The year given, or the school year that just ended (local date of the methodology)."""
+    if year:
+        return year
+    today = datetime.now(ZoneInfo("America/Los_Angeles")).date()
+    # the methodology that applies today knows when school years start
+    m = for_year(pipeline.school_year_of(today, _any_methodology()), methodology)
+    return pipeline.year_just_ended(today, m)
+
+
+def _any_methodology() -> Methodology:
+    from sqis.methodology import available
+
+    return available(get_settings().methodology_dir)[-1]
+
+
+def _run_name() -> str:
+    p = flow_run.parameters.get("params") or {}
+    if not isinstance(p, dict):
+        p = p.model_dump()
+    try:
+        return f"annual-cycle-{resolve_year(p.get('year'), p.get('methodology'))}"
+    except Exception:
+        return "annual-cycle"
+
+
+@flow(
+    name="annual-cycle",
+    flow_run_name=_run_name,
+    description="One school year: ingest, index, designations, communities, reports, publish.",
+    validate_parameters=True,
+)
+def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
+    """Run one school year's accountability cycle; returns where its results went."""
+    logger = get_run_logger()
+    year = resolve_year(params.year, params.methodology)
+    cfg = pipeline.RunConfig(
+        data_root=params.data_root,
+        out_root=params.out_root,
+        db_url=params.db_url,
+        methodology=params.methodology,
+        pdf=params.pdf,
+        replace=params.replace,
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+    ).resolved()
+    m = for_year(year, cfg.methodology, get_settings().methodology_dir)
+    logger.info("annual cycle %s with methodology %s", year, m.version)
+    tag_flow_run(f"year:{year}")
+
+    with tags(f"year:{year}", "stage:ingest"):
+        inputs = _ingest(year, cfg, m)
+    input_sums = inputs.checksums()
+
+    with tags(f"year:{year}", "stage:store"):
+        run_id, old, depends = stages.start_run(year, m, input_sums, cfg)
+    if old is not None:
+        logger.warning("took over the lock of run %s for %s: it was no longer running", old, year)
+    try:
+        summary = _stages(year, cfg, m, inputs, input_sums, run_id, depends)
+    except BaseException:
+        stages.finish_run(year, cfg.db_url, run_id, "FAILED", None)
+        raise
+    logger.info(
+        "%s done: results store %s, outputs %s/%s (%d files)",
+        year,
+        _safe_url(cfg.db_url),
+        cfg.out_root,
+        year,
+        len(summary["output_checksums"]),
+    )
+    return summary
+
+
+def tag_flow_run(tag: str) -> None:
+    """Add a tag to this flow run (scheduled runs learn their year only once running)."""
+    if not flow_run.id:
+        return
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as c:
+            fr = c.read_flow_run(UUID(str(flow_run.id)))
+            if tag not in fr.tags:
+                c.update_flow_run(fr.id, tags=[*fr.tags, tag])
+    except Exception as e:  # a missing tag must not fail the year's run
+        get_run_logger().warning("could not tag the flow run %s: %s", tag, e)
+
+
+def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inputs:
+    from sqis.ingest import DeliveryInvalid
+
+    try:
+        inputs = stages.ingest(year, cfg.data_root, cfg.store_root, cfg.replace, m)
+    except DeliveryInvalid as e:
+        create_table_artifact(
+            validation_rows(e.report),
+            key=artifact_key("validation", year),
+            description=f"# {year}: the delivery did not validate\n\n{e}",
+        )
+        raise ValidationFailed(
+            f"{e}. The validation artifact counts the failures per file, rule and column; "
+            f"`sqis validate --data {cfg.data_root} --year {year}` lists every one."
+        ) from None
+    rows = [
+        {
+            "year": yd.year,
+            "file": name,
+            "rows": len(yd.frame(name)),
+            "failures": 0,
+            "sha256": yd.checksums.get(name, "")[:16],
+        }
+        for yd in (inputs.cur, inputs.prior, inputs.prior2)
+        if yd is not None
+        for name in _contract_files()
+    ]
+    create_table_artifact(
+        rows,
+        key=artifact_key("validation", year),
+        description=f"# {year}: delivery validated\nEvery contract file passed every rule.",
+    )
+    return inputs
+
+
+def _contract_files() -> tuple[str, ...]:
+    from sqis.codes import CONTRACT_FILES
+
+    return CONTRACT_FILES
+
+
+def validation_rows(report: Any) -> list[dict[str, Any]]:
+    """The validation summary as artifact rows: failures per file, rule and column.
+
+    Counts only: a failing value could be a student ID, so values never reach the API.
+    """
+    return [
+        {
+            "file": str(r["file"]),
+            "rule": str(r["rule"]),
+            "column": str(r["column"]),
+            "failures": int(r["count"]),
+        }
+        for r in report.summary().to_dict("records")
+    ]
+
+
+def _stages(
+    year: str,
+    cfg: pipeline.RunConfig,
+    m: Methodology,
+    inputs: pipeline.Inputs,
+    input_sums: dict[str, str],
+    run_id: Any,
+    depends: dict[str, Any],
+) -> dict[str, Any]:
+    def token(stage: str, district: str | None = None, **extra: Any) -> str:
+        return cache_token(
+            stage,
+            year,
+            district,
+            inputs=input_sums,
+            methodology=m.checksum,
+            depends_on=depends,
+            **extra,
+        )
+
+    districts = inputs.districts()
+    with tags(f"year:{year}", "stage:index"):
+        prior = stages.prior_results(year, cfg.db_url)
+        g = stages.growth(year, inputs, m, token("growth"))
+        futures = [
+            stages.district_index.submit(year, inputs, g, prior, m, d, token("index", d))
+            for d in districts
+        ]
+        parts = [f.result() for f in futures]
+        indicators = pipeline.combine(
+            (p[0] for p in parts), ["school_code", "student_group", "indicator"]
+        )
+        index = pipeline.combine((p[1] for p in parts), ["school_code"])
+    index_artifact(year, index, inputs.cur.schools)
+
+    with tags(f"year:{year}", "stage:designate"):
+        des, partnerships = stages.designate(
+            year, inputs, indicators, index, prior, m, token("designate")
+        )
+    designations_artifact(year, des)
+
+    with tags(f"year:{year}", "stage:communities"):
+        comm = stages.communities(year, des, inputs.cur.schools, m, token("communities"))
+
+    tables = pipeline.YearTables(
+        year, inputs.cur.schools, indicators, index, des, partnerships, comm
+    )
+    with tags(f"year:{year}", "stage:store"):
+        stages.store_results(year, cfg.db_url, run_id, tables, m)
+
+    with tags(f"year:{year}", "stage:reports"):
+        produced = pipeline.produced_stamp(year, input_sums, m)
+        futures = [
+            stages.district_reports.submit(year, cfg.db_url, m, cfg.pdf, produced, d)
+            for d in districts
+        ]
+        files: dict[str, bytes] = dict(stages.exports(year, tables, m))
+        for f in futures:
+            files.update(f.result())
+        files.update(stages.oversight_report(year, "fall", cfg.db_url, m, produced))
+
+    with tags(f"year:{year}", "stage:publish"):
+        out_sums = stages.publish(year, files, cfg.out_root)
+        stages.finish_run(year, cfg.db_url, run_id, "SUCCEEDED", out_sums)
+    reports_artifacts(year, cfg.out_root, districts, files)
+    return {
+        "year": year,
+        "run_id": run_id,
+        "out_root": cfg.out_root,
+        "db_url": _safe_url(cfg.db_url),
+        "methodology": m.version,
+        "output_checksums": out_sums,
+        "designations": des["designation"].value_counts().sort_index().to_dict(),
+    }
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password (for logs)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<database>"
+
+
+# ---- artifacts ----------------------------------------------------------------------
+def index_artifact(year: str, index: pd.DataFrame, schools: pd.DataFrame) -> None:
+    """SQII distribution by school type, as a Markdown table."""
+    df = index.merge(schools[["school_code", "school_type"]], on="school_code", how="left")
+    lines = [
+        f"# SQII distribution, {year}",
+        "",
+        "| school type | schools | min | 25th | median | 75th | max | met goal |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for st, g in df.groupby("school_type", sort=True):
+        s = pd.to_numeric(g["sqii"], errors="coerce").dropna()
+        met = int(g["meets_goal"].fillna(False).astype(bool).sum()) if "meets_goal" in g else 0
+        if s.empty:
+            lines.append(f"| {st} | {len(g)} | – | – | – | – | – | {met} |")
+            continue
+        q = s.quantile([0, 0.25, 0.5, 0.75, 1]).round(1).tolist()
+        lines.append(f"| {st} | {len(g)} | " + " | ".join(f"{v:.1f}" for v in q) + f" | {met} |")
+    create_markdown_artifact(
+        "\n".join(lines),
+        key=artifact_key("index-distribution", year),
+        description=f"SQII distribution {year}",
+    )
+
+
+def designations_artifact(year: str, des: pd.DataFrame) -> None:
+    """The designated schools (PRIORITY, FOCUS, REWARD) with reason and escalation."""
+    cols = [
+        c
+        for c in (
+            "school_code",
+            "designation",
+            "reason_group",
+            "reason_indicator",
+            "years_in_status",
+            "escalation",
+            "partner_school_code",
+            "exited",
+        )
+        if c in des.columns
+    ]
+    shown = des.loc[des["designation"] != "NONE", cols].sort_values(["designation", "school_code"])
+    rows = shown.astype(object).where(shown.notna(), "").astype(str).to_dict("records")
+    create_table_artifact(
+        rows,
+        key=artifact_key("designations", year),
+        description=f"Designations {year}: {len(rows)} schools designated",
+    )
+
+
+def reports_artifacts(
+    year: str, out_root: str, districts: list[str], files: dict[str, bytes]
+) -> None:
+    """A link per district to its reports index (``reports/districts/<code>.html``)."""
+    for d in districts:
+        key = f"reports/districts/{d}.html"
+        if key not in files:
+            continue
+        create_link_artifact(
+            link=pipeline.out_link(out_root, f"{year}/{key}"),
+            link_text=f"District {d} reports, {year}",
+            key=artifact_key("reports", d, year),
+            description=f"Reports of district {d} for {year}",
+        )
+
+
+def with_task_runner(kind: str = "default", address: str | None = None) -> Any:
+    """The annual cycle flow with the chosen task runner (``dask``: prefect-dask)."""
+    if kind == "default":
+        return annual_cycle
+    if kind != "dask":
+        raise ValueError(f"unknown task runner {kind!r}: use default or dask")
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        runner = DaskTaskRunner(address=address)
+    else:
+        runner = DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={"n_workers": 2, "processes": True, "threads_per_worker": 1},
+        )
+    return annual_cycle.with_options(task_runner=runner)

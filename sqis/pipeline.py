@@ -1,0 +1,878 @@
+"""One school year of the School Quality Improvement System, end to end, without Prefect.
+
+This module strings the rule modules together in the order METHODOLOGY.md applies
+them, so that the Prefect flows (``flows/``), the ``sqis`` command and the tests all
+run the same path:
+
+1. **ingest** — validate and store this year's delivery; the two years before are
+   ingested too when the data root holds them (growth needs last year's scores,
+   middle-school persistence the year two back). Earlier *determinations*
+   (designations, partners, index) come from the results store, never recomputed.
+2. **compute_index** — the growth model is fitted consortium-wide (METHODOLOGY.md
+   "Growth"); indicators, levels and the SQII are computed per district (every rule
+   there is per school), so the flows can fan out by district.
+3. **designate** — designations, escalation and Reward partners, consortium-wide:
+   shares are of all Title I schools (METHODOLOGY.md "Designations", "Escalation").
+4. **communities** — communities of practice and their checkpoint schedule.
+5. **reports** — school and district reports (per district) and the fall Oversight
+   report.
+6. **publish** — exports and reports to the out root, manifest last.
+
+``run_year`` wraps the stages in a run of the results store: ``start_run`` takes the
+year's lock, the results replace the year's rows in one transaction, the outputs are
+published, ``finish_run`` records their checksums. A run killed at any point leaves
+the store consistent (the year's rows are either the old ones or the new ones) and a
+re-run completes it; a lock left by a dead run is taken over (``take_over_stale_lock``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from sqis import years
+from sqis.methodology import Methodology, for_year
+from sqis.settings import get_settings
+from sqis.storage import open_storage
+
+log = logging.getLogger("sqis.pipeline")
+
+TABLES: tuple[str, ...] = (
+    "schools",
+    "indicators",
+    "index_scores",
+    "designations",
+    "partnerships",
+    "communities",
+)
+
+
+class PipelineError(RuntimeError):
+    """A stage that cannot go on, with what to do about it."""
+
+
+# ---------------------------------------------------------------------------------
+# Which year, which checkpoint, which term: the calendar of METHODOLOGY.md
+# ---------------------------------------------------------------------------------
+def school_year_of(day: date, m: Methodology) -> str:
+    """The school year a calendar day falls in (``communities.school_year_starts_month``)."""
+    start = day.year if day.month >= m.communities.school_year_starts_month else day.year - 1
+    return years.from_start(start)
+
+
+def year_just_ended(day: date, m: Methodology) -> str:
+    """The school year whose results the annual cycle computes on ``day`` (the one before)."""
+    return years.shift(school_year_of(day, m), -1)
+
+
+def checkpoint_due(day: date, m: Methodology) -> tuple[str, int]:
+    """The school year and number of the latest checkpoint on or before ``day``.
+
+    METHODOLOGY.md "Communities of practice and checkpoints": four checkpoints a year.
+    Before the year's first checkpoint, the last checkpoint of the year before is due.
+    """
+    year = school_year_of(day, m)
+    for y in (year, years.shift(year, -1)):
+        due = [n for n, d in sorted(m.checkpoint_dates(y).items()) if d <= day]
+        if due:
+            return y, due[-1]
+    raise PipelineError(f"no checkpoint of the methodology falls on or before {day}")
+
+
+def term_due(day: date, m: Methodology) -> tuple[str, str]:
+    """The school year and term (fall/spring) of the latest Oversight date on or before ``day``.
+
+    METHODOLOGY.md "Oversight Panel": the panel meets each fall and spring; the fall
+    meeting reviews the school year that just ended (the year of the latest designations).
+    """
+    year = school_year_of(day, m)
+    candidates: list[tuple[date, str, str]] = []
+    for y in (year, years.shift(year, -1)):
+        for term in m.oversight.terms:
+            d = m.oversight_date(y, term)
+            if d <= day:
+                candidates.append((d, y, term))
+    if not candidates:
+        raise PipelineError(f"no Oversight Panel date falls on or before {day}")
+    _, y, term = max(candidates)
+    return y, term
+
+
+# ---------------------------------------------------------------------------------
+# Stage 1: ingest
+# ---------------------------------------------------------------------------------
+@dataclass
+class Inputs:
+    """The year's validated delivery and the two years before (when delivered)."""
+
+    year: str
+    cur: Any  # YearData
+    prior: Any | None = None
+    prior2: Any | None = None
+
+    def checksums(self) -> dict[str, str]:
+        """Input checksums by ``<year>/<file>``: what the run recorded it read."""
+        out: dict[str, str] = {}
+        for yd in (self.prior2, self.prior, self.cur):
+            if yd is not None:
+                out.update({f"{yd.year}/{k}": v for k, v in sorted(yd.checksums.items())})
+        return out
+
+    def districts(self) -> list[str]:
+        return self.cur.districts()
+
+
+def delivered(data_root: str, year: str) -> bool:
+    """Whether the data root holds a folder for ``year`` with any file in it."""
+    return bool(open_storage(data_root).list(year))
+
+
+def ingest_one(
+    year: str,
+    data_root: str,
+    *,
+    store_root: str | None = None,
+    replace: bool = False,
+    m: Methodology | None = None,
+) -> Any:
+    """Validate and store one year's delivery (``sqis.ingest``); returns the ``YearData``.
+
+    A delivery already ingested with the same checksums is not re-read.
+    Raises ``sqis.ingest.DeliveryInvalid`` with the validation report when it fails.
+    """
+    from sqis import ingest as ing
+
+    ing.ingest_year(data_root, year, store_root=store_root, replace=replace, methodology=m)
+    return ing.load_year(year, store_root=store_root)
+
+
+def ingest(
+    year: str,
+    data_root: str,
+    *,
+    store_root: str | None = None,
+    replace: bool = False,
+    m: Methodology | None = None,
+) -> Inputs:
+    """Stage 1 (DATA_CONTRACT.md "Inputs"): this year and the two before when delivered.
+
+    ``m`` validates this year (default: the methodology of the year); earlier years are
+    validated under their own.
+    """
+    if not delivered(data_root, year):
+        raise PipelineError(f"{data_root}: no delivery for {year} (expected a folder {year}/)")
+    cur = ingest_one(year, data_root, store_root=store_root, replace=replace, m=m)
+    prior = prior2 = None
+    y1, y2 = years.shift(year, -1), years.shift(year, -2)
+    if delivered(data_root, y1):
+        prior = ingest_one(y1, data_root, store_root=store_root, replace=replace)
+    if delivered(data_root, y2):
+        prior2 = ingest_one(y2, data_root, store_root=store_root, replace=replace)
+    return Inputs(year, cur, prior, prior2)
+
+
+# ---------------------------------------------------------------------------------
+# Earlier determinations, from the results store
+# ---------------------------------------------------------------------------------
+@dataclass
+class Prior:
+    """Last year's results as the store holds them (empty frames where none)."""
+
+    year: str
+    indicators: pd.DataFrame
+    index_scores: pd.DataFrame
+    designations: pd.DataFrame
+    partnerships: pd.DataFrame
+
+
+def prior_results(store: Any, year: str) -> Prior:
+    """Last year's indicators, index, designations and partners from the results store."""
+    y1 = years.shift(year, -1)
+    frames = {}
+    for t in ("indicators", "index_scores", "designations", "partnerships"):
+        df = store.read(t, [y1])
+        if "year" in df.columns:
+            df = df.drop(columns=["year"])
+        frames[t] = df.reset_index(drop=True)
+    return Prior(y1, **frames)
+
+
+def _or_none(df: pd.DataFrame) -> pd.DataFrame | None:
+    return None if df is None or df.empty else df
+
+
+# ---------------------------------------------------------------------------------
+# Stage 2: the index
+# ---------------------------------------------------------------------------------
+def growth(inputs: Inputs, m: Methodology) -> pd.DataFrame:
+    """METHODOLOGY.md "Growth": the value-added model, fitted over the whole consortium.
+
+    Returns the growth indicators (school × group × subject percentile); without last
+    year's delivery there are no rows.
+    """
+    from sqis import growth as g
+
+    residuals = g.fit_growth(inputs.cur, inputs.prior, m)
+    return g.growth_indicators(residuals, inputs.cur.schools, m)
+
+
+def _district_schools(schools: pd.DataFrame, district: str | None) -> pd.DataFrame:
+    if district is None:
+        return schools
+    return schools[schools["district_code"] == district]
+
+
+def _by_school(df: pd.DataFrame | None, codes: pd.Index | set[str] | None) -> pd.DataFrame | None:
+    if df is None or codes is None:
+        return df
+    if "school_code" not in df.columns:
+        return df
+    return df[df["school_code"].isin(codes)].reset_index(drop=True)
+
+
+def district_index(
+    inputs: Inputs,
+    growth_frame: pd.DataFrame | None,
+    prior: Prior,
+    m: Methodology,
+    district: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """METHODOLOGY.md "Indicators", "Index levels", "SQII" for one district's schools.
+
+    ``district=None`` computes every school at once. Every rule here is per school
+    (growth percentiles come consortium-wide in ``growth_frame``), so the district
+    results concatenated equal the consortium's.
+    Returns ``(indicators, index_scores)``.
+    """
+    from sqis import index as idx
+    from sqis import indicators as ind_mod
+    from sqis import levels
+
+    schools = _district_schools(inputs.cur.schools, district)
+    codes = set(schools["school_code"]) if district is not None else None
+    # the whole year's data goes in: MS_PERSIST looks for grade-10 students anywhere
+    ind = ind_mod.compute_indicators(
+        inputs.cur, inputs.prior, inputs.prior2, m, growth=growth_frame, schools=codes
+    )
+    ind = levels.assign_levels(ind, schools, m)
+    ind = levels.add_change(ind, _by_school(_or_none(prior.indicators), codes))
+    index = idx.compute_index(ind, schools, m, _by_school(_or_none(prior.index_scores), codes))
+    return ind.reset_index(drop=True), index.reset_index(drop=True)
+
+
+def combine(parts: Iterable[pd.DataFrame], sort_by: list[str]) -> pd.DataFrame:
+    """Concatenate per-district frames in a stable order (so re-runs are identical)."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    keys = [c for c in sort_by if c in out.columns]
+    return out.sort_values(keys, kind="mergesort").reset_index(drop=True) if keys else out
+
+
+def compute_index(
+    inputs: Inputs, prior: Prior, m: Methodology, *, by_district: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage 2: growth consortium-wide, then indicators, levels and SQII per district."""
+    g = growth(inputs, m)
+    if not by_district:
+        ind, index = district_index(inputs, g, prior, m, None)
+    else:
+        parts = [district_index(inputs, g, prior, m, d) for d in inputs.districts()]
+        ind = combine((p[0] for p in parts), ["school_code", "student_group", "indicator"])
+        index = combine((p[1] for p in parts), ["school_code"])
+    return ind, index
+
+
+# ---------------------------------------------------------------------------------
+# Stage 3: designations, escalation, partners (consortium-wide)
+# ---------------------------------------------------------------------------------
+def designate(
+    inputs: Inputs,
+    indicators: pd.DataFrame,
+    index: pd.DataFrame,
+    prior: Prior,
+    m: Methodology,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """METHODOLOGY.md "Designations" and "Escalation": designations → escalation → partners.
+
+    Consortium-wide: the 5 % and 10 % shares are of all Title I schools.
+    Returns ``(designations, partnerships)``.
+    """
+    from sqis import designations as des
+    from sqis import escalation as esc
+    from sqis import partners as par
+
+    schools = inputs.cur.schools
+    d = des.designate(index, indicators, schools, _or_none(prior.designations), m)
+    d = esc.escalate(d, m)
+    shares = par.school_shares(inputs.cur.students)
+    partnerships = par.assign_partners(
+        d, indicators, schools, shares, _or_none(prior.partnerships), m
+    )
+    d = par.with_partners(d, partnerships)
+    return d.reset_index(drop=True), partnerships.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------
+# Stage 4: communities of practice
+# ---------------------------------------------------------------------------------
+def communities(
+    designations: pd.DataFrame, schools: pd.DataFrame, year: str, m: Methodology
+) -> pd.DataFrame:
+    """METHODOLOGY.md "Communities of practice and checkpoints": FOCUS schools grouped.
+
+    One row per FOCUS school: ``community_id, school_code, reason_group, school_type``
+    (the results store's ``communities``); ``schedule`` dates the checkpoints.
+    """
+    from sqis import communities as com
+
+    return com.form_communities(designations, schools, year, m).reset_index(drop=True)
+
+
+def schedule(communities_frame: pd.DataFrame, year: str, m: Methodology) -> pd.DataFrame:
+    """The checkpoint schedule (``communities.csv``): community × school × checkpoint."""
+    from sqis import communities as com
+
+    return com.schedule(communities_frame, year, m).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------
+# Stage 5–6: reports and publishing
+# ---------------------------------------------------------------------------------
+@dataclass
+class YearTables:
+    """Everything one year's run computed: the tables the results store keeps."""
+
+    year: str
+    schools: pd.DataFrame
+    indicators: pd.DataFrame
+    index_scores: pd.DataFrame
+    designations: pd.DataFrame
+    partnerships: pd.DataFrame
+    communities: pd.DataFrame
+
+    def as_dict(self) -> dict[str, pd.DataFrame]:
+        return {t: getattr(self, t) for t in TABLES}
+
+    def for_district(self, district: str) -> YearTables:
+        codes = set(self.schools.loc[self.schools["district_code"] == district, "school_code"])
+        cut = {t: _by_school(getattr(self, t), codes) for t in TABLES}
+        return YearTables(self.year, **cut)
+
+
+def exports(tables: YearTables, m: Methodology) -> dict[str, bytes]:
+    """The contract's CSV exports (DATA_CONTRACT.md "Outputs"), as ``{name.csv: bytes}``.
+
+    Returned as bytes, not written, so that ``publish`` writes them with the reports
+    atomically (manifest last).
+    """
+    from sqis import exports as ex
+
+    frames = {
+        "indicators": tables.indicators,
+        "index": tables.index_scores,
+        "designations": tables.designations,
+        "communities": schedule(tables.communities, tables.year, m),
+    }
+    return {f"{name}.csv": ex.to_csv_bytes(name, frames[name]) for name in ex.CONTRACT}
+
+
+def store_results(store: Any, run_id: int, tables: YearTables, m: Methodology) -> dict[str, str]:
+    """Replace the year's results in ONE transaction; then a DRAFT plan per new FOCUS plan.
+
+    METHODOLOGY.md "Escalation": a FOCUS school writes a two-year plan, so a plan starts
+    in years 1, 3, 5 … of the status (``sqis.plans.plan_year``). Plans are kept across
+    re-runs (their approval trail is operations' work): ``ensure_plans`` only adds
+    missing ones.
+    """
+    from sqis import plans
+
+    digests = store.replace_year(run_id, tables.year, tables.as_dict())
+    d = tables.designations
+    focus = d[d["designation"] == "FOCUS"]
+    yis = pd.to_numeric(focus["years_in_status"]).fillna(1).astype(int).clip(lower=1)
+    starts = [
+        code
+        for code, n in zip(focus["school_code"], yis, strict=True)
+        if plans.plan_year(tables.year, int(n), m) == tables.year
+    ]
+    store.ensure_plans(tables.year, starts, plans.plan_deadline(tables.year, m))
+    return digests
+
+
+def report_frames(store: Any, year: str, district: str | None = None) -> dict[str, pd.DataFrame]:
+    """What the reports show, read back from the results store (results → reports, one way).
+
+    Indicators of every year up to ``year`` (trends); the rest of ``year`` only.
+    ``district`` restricts every frame to that district's schools.
+    """
+    start = years.start_of(year)
+    schools = _drop_year(store.read("schools", [year]))
+    if district is not None:
+        schools = schools[schools["district_code"] == district].reset_index(drop=True)
+    codes = set(schools["school_code"])
+    ind = store.read("indicators")
+    ind = ind[ind["year"].map(years.start_of) <= start]
+    frames = {
+        "schools": schools,
+        "indicators": _by_school(ind, codes),
+        "index": _by_school(_drop_year(store.read("index_scores", [year])), codes),
+        "designations": _by_school(_drop_year(store.read("designations", [year])), codes),
+        "communities": _by_school(_drop_year(store.read("communities", [year])), codes),
+        "plans": _by_school(_drop_year(store.read("plans", [year])), codes),
+        "checkpoints": _by_school(_drop_year(store.read("checkpoints", [year])), codes),
+    }
+    return frames
+
+
+def produced_stamp(year: str, input_checksums: dict[str, str], m: Methodology) -> str:
+    """The "produced" line of the reports: the inputs, not the clock, so re-runs are identical."""
+    digest = hashlib.sha256(json.dumps(input_checksums, sort_keys=True).encode()).hexdigest()
+    return f"from the {year} delivery (inputs {digest[:12]}, methodology {m.version})"
+
+
+def reports(
+    year: str,
+    frames: dict[str, pd.DataFrame],
+    m: Methodology,
+    *,
+    pdf: str = "auto",
+    produced: str | None = None,
+) -> dict[str, bytes]:
+    """School reports, Focus/Priority data reports and district indexes (``sqis.reports``).
+
+    Keys are relative to the year's folder (``reports/schools/<code>.html``).
+    """
+    from sqis import reports as rep
+
+    return rep.render_year_reports(
+        year,
+        frames["schools"],
+        frames["indicators"],
+        frames["index"],
+        frames["designations"],
+        m,
+        communities=frames.get("communities"),
+        plans=frames.get("plans"),
+        checkpoints=frames.get("checkpoints"),
+        pdf=pdf,  # type: ignore[arg-type]
+        generated=produced,
+    )
+
+
+def oversight(
+    year: str, term: str, store: Any, m: Methodology, *, produced: str | None = None
+) -> dict[str, bytes]:
+    """METHODOLOGY.md "Oversight Panel": the term's report, from the results store.
+
+    The schools are the year's; every other frame holds the years on record up to
+    ``year`` (with their ``year`` column), for the trends the panel reviews.
+    """
+    from sqis import reports as rep
+
+    start = years.start_of(year)
+
+    def upto(table: str) -> pd.DataFrame:
+        df = store.read(table)
+        if "year" in df.columns and len(df):
+            df = df[df["year"].map(years.start_of) <= start].reset_index(drop=True)
+        return df
+
+    return rep.render_oversight(
+        year,
+        term,
+        _drop_year(store.read("schools", [year])),
+        upto("indicators"),
+        upto("index_scores"),
+        upto("designations"),
+        m,
+        communities=upto("communities"),
+        plans=upto("plans"),
+        checkpoints=upto("checkpoints"),
+        generated=produced,
+    )
+
+
+def _drop_year(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=["year"]) if "year" in df.columns else df
+
+
+def publish(year: str, files: dict[str, bytes], out_root: str) -> Any:
+    """Stage 6: write the files under ``<out>/<year>/``; staging first, ``manifest.json`` last."""
+    from sqis import publish as pub
+
+    return pub.publish_year(year, files, out_root)
+
+
+def checksum_of(files: dict[str, bytes]) -> dict[str, str]:
+    return {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())}
+
+
+# ---------------------------------------------------------------------------------
+# The run: lock, stages, one transaction, publish, finish
+# ---------------------------------------------------------------------------------
+@dataclass
+class RunConfig:
+    """Where one run reads and writes, and how (``None`` → from ``SQIS_*`` settings)."""
+
+    data_root: str
+    out_root: str | None = None
+    db_url: str | None = None
+    store_root: str | None = None
+    methodology: str | None = None
+    pdf: str = "auto"
+    replace: bool = False
+    run_by: str | None = None
+    flow_run_id: str | None = None
+
+    def resolved(self) -> RunConfig:
+        s = get_settings()
+        return RunConfig(
+            data_root=self.data_root,
+            out_root=self.out_root or s.out_root,
+            db_url=self.db_url or s.database_url,
+            store_root=self.store_root or s.store_root,
+            methodology=self.methodology,
+            pdf=self.pdf,
+            replace=self.replace,
+            run_by=self.run_by or s.run_by,
+            flow_run_id=self.flow_run_id,
+        )
+
+
+@dataclass
+class YearResult:
+    """What a run did: its id, where the results went, the output checksums."""
+
+    year: str
+    run_id: Any
+    out_root: str
+    db_url: str
+    methodology_version: str
+    output_checksums: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    took_over: Any = None
+
+
+_STORES: dict[str, Any] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def open_store(db_url: str, *, upgrade: bool = False) -> Any:
+    """The results store at ``db_url``, one per process and URL (engines are pooled).
+
+    ``upgrade=True`` brings the schema to the latest migration first (a run does this
+    once, at its start: Alembic's upgrade must not run from several threads at once).
+    """
+    from sqis.store import ResultsStore
+
+    with _STORES_LOCK:
+        store = _STORES.get(db_url)
+        if store is None:
+            store = _STORES[db_url] = ResultsStore(db_url)
+        if upgrade:
+            store.upgrade()
+    return store
+
+
+_HOLDER = re.compile(r" on (?P<host>\S+) \(pid (?P<pid>\d+)\)$")
+
+
+def lock_holder(store: Any, year: str) -> dict[str, Any] | None:
+    """Who holds ``year``'s lock: run id, host, pid and Prefect flow run (``None``: nobody)."""
+    locks = store.locks()
+    row = locks[locks["year"] == year]
+    if row.empty:
+        return None
+    rec = row.iloc[0]
+    out: dict[str, Any] = {"run_id": int(rec["run_id"]), "holder": str(rec["holder"])}
+    m = _HOLDER.search(str(rec["holder"]))
+    if m:
+        out.update(host=m["host"], pid=int(m["pid"]))
+    runs = store.runs(year)
+    run = runs[runs["id"] == out["run_id"]]
+    if not run.empty and run.iloc[0]["flow_run_id"]:
+        out["flow_run_id"] = str(run.iloc[0]["flow_run_id"])
+    return out
+
+
+def lock_holder_is_dead(
+    holder: dict[str, Any], *, flow_run_alive: Callable[[str], bool] | None = None
+) -> bool:
+    """Whether the run holding a year's lock can no longer be running.
+
+    - its Prefect flow run is final (crashed, failed, cancelled) → dead
+      (``flow_run_alive`` asks the API; only the flows layer knows Prefect);
+    - it was started on this host by a process that no longer exists → dead.
+    Anything else (another host, the API unreachable) → alive: the lock stands and
+    ``sqis db unlock`` clears it by hand.
+    """
+    fr = holder.get("flow_run_id")
+    if fr and flow_run_alive is not None:
+        try:
+            if not flow_run_alive(str(fr)):
+                return True
+        except Exception:  # the API is unreachable: fall back to the process check
+            log.debug("could not ask the API about flow run %s", fr)
+    host, pid = holder.get("host"), holder.get("pid")
+    if host and pid and host == socket.gethostname():
+        if int(pid) == os.getpid():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    return False
+
+
+def start_run(
+    store: Any,
+    year: str,
+    m: Methodology,
+    input_checksums: dict[str, str],
+    cfg: RunConfig,
+    depends_on: dict[str, Any] | None,
+    *,
+    flow_run_alive: Callable[[str], bool] | None = None,
+) -> tuple[int, int | None]:
+    """Take the year's lock (``ResultsStore.start_run``), taking over one a dead run left.
+
+    Returns ``(run_id, id of the dead run whose lock was taken over, or None)``.
+    """
+    from sqis.store import YearLocked
+
+    def attempt() -> int:
+        return store.start_run(
+            year,
+            methodology_version=m.version,
+            methodology_checksum=m.checksum,
+            input_checksums=input_checksums,
+            run_by=cfg.run_by,
+            depends_on=depends_on,
+            flow_run_id=cfg.flow_run_id,
+        )
+
+    try:
+        return attempt(), None
+    except YearLocked:
+        holder = lock_holder(store, year)
+        if holder is None:  # released in between
+            return attempt(), None
+        if not lock_holder_is_dead(holder, flow_run_alive=flow_run_alive):
+            raise
+        log.warning(
+            "%s was locked by run %s (%s), which is no longer running: taking the lock over "
+            "(that run is marked FAILED)",
+            year,
+            holder["run_id"],
+            holder["holder"],
+        )
+        store.unlock(year)
+        return attempt(), holder["run_id"]
+
+
+def depends_on_for(store: Any, year: str) -> dict[str, Any]:
+    """The earlier year this year's run reads from the store (its designations, index, partners).
+
+    ``{year−1: {"run_id", "checksum"}}`` from ``ResultsStore.dependency``; empty when
+    last year was never computed.
+    """
+    y1 = years.shift(year, -1)
+    dep = store.dependency(y1)
+    return {y1: dep} if dep else {}
+
+
+def run_year(
+    year: str,
+    cfg: RunConfig,
+    *,
+    by_district: bool = True,
+    on_stage: Callable[[str, dict[str, Any]], None] | None = None,
+    flow_run_alive: Callable[[str], bool] | None = None,
+) -> YearResult:
+    """One school year, every stage, in one run of the results store (no Prefect).
+
+    ``on_stage(name, info)`` is called after each stage (the CLI prints progress,
+    tests observe the order).
+    """
+    years.start_of(year)
+    cfg = cfg.resolved()
+    m = for_year(year, cfg.methodology, get_settings().methodology_dir)
+    note = on_stage or (lambda name, info: None)
+
+    inputs = ingest(year, cfg.data_root, store_root=cfg.store_root, replace=cfg.replace, m=m)
+    note("ingest", {"districts": len(inputs.districts())})
+    store = open_store(cfg.db_url, upgrade=True)
+    run_id, old = start_run(
+        store,
+        year,
+        m,
+        inputs.checksums(),
+        cfg,
+        depends_on_for(store, year),
+        flow_run_alive=flow_run_alive,
+    )
+    try:
+        prior = prior_results(store, year)
+        indicators, index = compute_index(inputs, prior, m, by_district=by_district)
+        note("compute_index", {"schools": len(index)})
+        des, partnerships = designate(inputs, indicators, index, prior, m)
+        note("designate", {"designated": int((des["designation"] != "NONE").sum())})
+        comm = communities(des, inputs.cur.schools, year, m)
+        note("communities", {"schools": len(comm)})
+        tables = YearTables(year, inputs.cur.schools, indicators, index, des, partnerships, comm)
+        store_results(store, run_id, tables, m)
+        note("store", {})
+        files = year_files(store, tables, m, inputs.checksums(), pdf=cfg.pdf)
+        note("reports", {"files": len(files)})
+        manifest = publish(year, files, cfg.out_root)
+        out_checksums = manifest_checksums(manifest, files)
+        note("publish", {"files": len(out_checksums)})
+        store.finish_run(run_id, "SUCCEEDED", output_checksums=out_checksums)
+    except BaseException:
+        _finish_failed(store, run_id)
+        raise
+    return YearResult(
+        year,
+        run_id,
+        cfg.out_root,
+        cfg.db_url,
+        m.version,
+        out_checksums,
+        {t: len(getattr(tables, t)) for t in TABLES},
+        old,
+    )
+
+
+def year_files(
+    store: Any,
+    tables: YearTables,
+    m: Methodology,
+    input_checksums: dict[str, str],
+    *,
+    pdf: str = "auto",
+    districts: Iterable[str] | None = None,
+) -> dict[str, bytes]:
+    """Every file of the year's publication: exports, reports per district, fall Oversight."""
+    produced = produced_stamp(tables.year, input_checksums, m)
+    files = dict(exports(tables, m))
+    if districts is None:
+        districts = sorted(tables.schools["district_code"].unique())
+    for d in districts:
+        files.update(
+            reports(
+                tables.year, report_frames(store, tables.year, d), m, pdf=pdf, produced=produced
+            )
+        )
+    files.update(oversight(tables.year, "fall", store, m, produced=produced))
+    return files
+
+
+def _finish_failed(store: Any, run_id: int) -> None:
+    """Mark the run FAILED (releasing the lock); a second failure here is only logged."""
+    try:
+        store.finish_run(run_id, "FAILED")
+    except Exception as e:  # the original error matters more
+        log.error("could not mark run %s FAILED: %s", run_id, e)
+
+
+def manifest_checksums(manifest: Any, files: dict[str, bytes] | None = None) -> dict[str, str]:
+    """``{key: sha256}`` of every file a publication wrote (``sqis.publish.Manifest``)."""
+    entries = getattr(manifest, "files", None)
+    if entries is None:
+        return checksum_of(files or {})
+    return {e.key: e.sha256 for e in entries}
+
+
+def publish_more(year: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
+    """Add files (checkpoint briefs, a spring Oversight report) to a year's publication.
+
+    The year is re-published whole with the files it already had plus these (a new
+    file of the same key replaces the old one), so the manifest still lists every file
+    and readers still never see half a publication. Returns the added files' checksums.
+    """
+    from sqis import publish as pub
+    from sqis.storage import ObjectNotFound
+
+    out = open_storage(out_root)
+    merged: dict[str, bytes] = {}
+    try:
+        previous = pub.read_manifest(out_root, year)
+    except (ObjectNotFound, FileNotFoundError):
+        previous = None
+    if previous is not None:
+        for key in [f.key for f in previous.files]:
+            if key != pub.INDEX and key not in files:
+                merged[key] = out.read_bytes(f"{year}/{key}")
+    merged.update(files)
+    sums = manifest_checksums(pub.publish_year(year, merged, out_root))
+    return {k: v for k, v in sums.items() if k in files}
+
+
+def out_link(out_root: str, key: str) -> str:
+    """A link to a published file: ``file://`` for a local out root, ``s3://`` otherwise."""
+    if out_root.startswith("s3://"):
+        return f"{out_root.rstrip('/')}/{key}"
+    from pathlib import Path
+
+    return (Path(out_root).resolve() / key).as_uri()
+
+
+def run_cycle(
+    years_: Iterable[str],
+    cfg: RunConfig,
+    *,
+    by_district: bool = True,
+    on_stage: Callable[[str, dict[str, Any]], None] | None = None,
+) -> list[YearResult]:
+    """Several school years in order (each year's determinations feed the next)."""
+    return [run_year(y, cfg, by_district=by_district, on_stage=on_stage) for y in years_]
+
+
+# ---------------------------------------------------------------------------------
+# Checkpoints and the Oversight Panel (between annual runs)
+# ---------------------------------------------------------------------------------
+def checkpoint(
+    year: str,
+    number: int,
+    data_root: str | None,
+    store: Any,
+    m: Methodology,
+    *,
+    out_root: str | None = None,
+    store_root: str | None = None,
+) -> Any:
+    """METHODOLOGY.md "Communities of practice and checkpoints": hold checkpoint ``number``.
+
+    ``sqis.checkpoints.hold_checkpoint`` records it in the results store and writes one
+    brief per community under ``<out>/<year>/checkpoints/checkpoint-<n>/``; interim files
+    under the data root are read when delivered (they need the pseudonym key).
+    """
+    from sqis import checkpoints as cp
+
+    s = get_settings()
+    key = s.require_pseudonym_key() if data_root else None
+    return cp.hold_checkpoint(
+        store,
+        year,
+        number,
+        m,
+        data_root=data_root,
+        out_root=out_root or s.out_root,
+        key=key,
+        store_root=store_root or s.store_root,
+    )

@@ -1,0 +1,195 @@
+"""``sqis run``, ``sqis cycle``, ``sqis oversight``: the Prefect flows from the command line.
+
+The flows run against ``PREFECT_API_URL`` when it is set (the runs show in that
+server's UI) and otherwise against Prefect's temporary local server, which takes
+10–20 seconds to start. On failure the command prints one clear line and exits
+non-zero; it never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+
+from sqis_cli.app import app
+
+PDF_HELP = "PDF reports: auto (Focus/Priority data reports), all, none."
+OUT_HELP = "Out root (folder or s3://). Default SQIS_OUT_ROOT."
+DASK_HELP = "tcp://host:port of a Dask scheduler."
+
+
+def _prefect_quiet() -> None:
+    """Keep Prefect's console to the essentials (the log stays complete in the API), and
+    give the temporary local server time to start on a busy machine."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _explain(e: BaseException) -> str:
+    """One line (or a short block) for an exception; never a traceback."""
+    text = str(e).strip() or type(e).__name__
+    return text if len(text) < 4000 else text[:4000] + " …"
+
+
+def _where(kind: str) -> str:
+    url = os.environ.get("PREFECT_API_URL")
+    if url:
+        return f"Prefect server {url}"
+    return (
+        "Prefect's temporary local server (starting takes 10-20 s; "
+        "set PREFECT_API_URL to keep the runs)"
+    )
+
+
+def _run_flow(params: Any, task_runner: str, dask_address: str | None) -> dict[str, Any]:
+    from flows.annual_cycle import with_task_runner
+
+    flow = with_task_runner(task_runner, dask_address)
+    year_tag = f"year:{params.year}" if params.year else "year:current"
+    from prefect import tags
+
+    with tags("sqis", "cli", year_tag):
+        return flow(params)
+
+
+def _print_result(res: dict[str, Any]) -> None:
+    des = ", ".join(f"{k} {v}" for k, v in sorted(res.get("designations", {}).items()))
+    typer.echo(
+        f"{res['year']}: done (methodology {res['methodology']}, run {res['run_id']}). "
+        f"{len(res['output_checksums'])} files in {res['out_root']}/{res['year']}; "
+        f"results store {res['db_url']}. Designations: {des or 'none'}."
+    )
+
+
+@app.command("run")
+def run(
+    data: str = typer.Option(..., "--data", help="Data root: a folder or s3://bucket/prefix."),
+    year: str = typer.Option(..., "--year", help="School year YYYY-YY."),
+    out: str = typer.Option(None, "--out", help=OUT_HELP),
+    db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
+    methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
+    pdf: str = typer.Option("auto", "--pdf", help=PDF_HELP),
+    replace: bool = typer.Option(False, "--replace", help="Accept a changed delivery."),
+    task_runner: str = typer.Option("default", "--task-runner", help="default or dask."),
+    dask_address: str = typer.Option(None, "--dask-address", help=DASK_HELP),
+) -> None:
+    """Run one school year's annual cycle (ingest → index → designations → reports)."""
+    _cycle([year], data, out, db, methodology, pdf, replace, task_runner, dask_address)
+
+
+@app.command("cycle")
+def cycle(
+    data: str = typer.Option(..., "--data", help="Data root: a folder or s3://bucket/prefix."),
+    first: str = typer.Option(..., "--from", help="First school year YYYY-YY."),
+    last: str = typer.Option(..., "--to", help="Last school year YYYY-YY."),
+    out: str = typer.Option(None, "--out", help=OUT_HELP),
+    db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
+    methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
+    pdf: str = typer.Option("auto", "--pdf", help=PDF_HELP),
+    replace: bool = typer.Option(False, "--replace", help="Accept changed deliveries."),
+    task_runner: str = typer.Option("default", "--task-runner", help="default or dask."),
+    dask_address: str = typer.Option(None, "--dask-address", help=DASK_HELP),
+) -> None:
+    """Run the annual cycle for every year from --from to --to, in order."""
+    from sqis.years import YearError, year_range
+
+    try:
+        ys = year_range(first, last)
+    except YearError as e:
+        _fail(str(e), 2)
+    _cycle(ys, data, out, db, methodology, pdf, replace, task_runner, dask_address)
+
+
+def _cycle(
+    ys: list[str],
+    data: str,
+    out: str | None,
+    db: str | None,
+    methodology: str | None,
+    pdf: str,
+    replace: bool,
+    task_runner: str,
+    dask_address: str | None,
+) -> None:
+    from pydantic import ValidationError
+
+    _prefect_quiet()
+    if task_runner not in ("default", "dask"):
+        _fail(f"--task-runner {task_runner!r}: use default or dask", 2)
+    if dask_address and task_runner != "dask":
+        _fail("--dask-address needs --task-runner dask", 2)
+    from flows.params import AnnualCycleParams
+
+    try:
+        params = [
+            AnnualCycleParams(
+                year=y,
+                data_root=data,
+                out_root=out,
+                db_url=db,
+                methodology=methodology,
+                pdf=pdf,
+                replace=replace,
+            )
+            for y in ys
+        ]
+    except ValidationError as e:
+        _fail("; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()), 2)
+    from sqis import pipeline
+    from sqis.storage import StorageError
+
+    try:
+        missing = [y for y in ys if not pipeline.delivered(data, y)]
+    except StorageError as e:
+        _fail(str(e), 2)
+    if missing:
+        _fail(f"{data}: no delivery for {', '.join(missing)} (expected a folder per year)", 2)
+    typer.echo(f"running {', '.join(ys)} on {_where('run')}", err=True)
+    for p in params:
+        try:
+            res = _run_flow(p, task_runner, dask_address)
+        except KeyboardInterrupt:
+            _fail(f"{p.year}: interrupted; run the same command again to complete it", 130)
+        except Exception as e:  # the flow's failure, explained without a traceback
+            _fail(f"{p.year}: {_explain(e)}")
+        _print_result(res)
+
+
+@app.command("oversight")
+def oversight(
+    year: str = typer.Option(..., "--year", help="School year YYYY-YY whose results to review."),
+    term: str = typer.Option(..., "--term", help="fall or spring."),
+    out: str = typer.Option(None, "--out", help="Out root. Default SQIS_OUT_ROOT."),
+    db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
+) -> None:
+    """Write the Oversight Panel report for a term from the results store."""
+    from sqis.years import YearError, start_of
+
+    _prefect_quiet()
+    try:
+        start_of(year)
+    except YearError as e:
+        _fail(str(e), 2)
+    if term not in ("fall", "spring"):
+        _fail(f"--term {term!r}: use fall or spring", 2)
+    from flows.oversight import oversight_report
+
+    try:
+        res = oversight_report(year=year, term=term, out_root=out, db_url=db)
+    except Exception as e:
+        _fail(f"oversight {year} {term}: {_explain(e)}")
+    for k in res["files"]:
+        typer.echo(f"wrote {res['out_root']}/{res['year']}/{k}")
+
+
+def main() -> None:  # pragma: no cover - python -m sqis_cli.run
+    app(sys.argv[1:])

@@ -1,0 +1,178 @@
+"""The stages of one year as Prefect tasks: each a thin wrapper over ``sqis.pipeline``.
+
+- I/O tasks (ingest, the results store, publishing) retry with exponential backoff,
+  but only on transient errors (a storage or database hiccup): an invalid delivery or
+  a held lock fails at once, with its message.
+- Compute tasks (growth, district index, designations, communities) are cached on a
+  key built from checksums (``tasks.common.cache_token``).
+- Artifacts are created by the flow (``flows/annual_cycle.py``) from these results, so
+  that tasks can run on Dask workers without an API connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from prefect import task
+
+from sqis import pipeline
+from sqis.methodology import Methodology
+from tasks.common import (
+    IO_RETRIES,
+    IO_RETRY_DELAY,
+    IO_RETRY_JITTER,
+    ensure_pseudonym_key,
+    key_from_token,
+)
+
+
+def transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only what may pass on a second try: storage, network and database hiccups."""
+    from sqlalchemy.exc import OperationalError
+
+    from sqis.storage import ObjectNotFound, StorageError
+
+    try:
+        state.result()
+    except ObjectNotFound:
+        return False
+    except (StorageError, OperationalError, ConnectionError, TimeoutError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+IO = dict(
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAY,
+    retry_jitter_factor=IO_RETRY_JITTER,
+    retry_condition_fn=transient,
+)
+CACHED = dict(cache_key_fn=key_from_token, persist_result=True, cache_result_in_memory=False)
+
+
+@task(name="ingest", task_run_name="ingest-{year}", **IO)
+def ingest(
+    year: str, data_root: str, store_root: str, replace: bool, m: Methodology
+) -> pipeline.Inputs:
+    """Validate and store the delivery (and the two years before when delivered)."""
+    ensure_pseudonym_key()
+    return pipeline.ingest(year, data_root, store_root=store_root, replace=replace, m=m)
+
+
+@task(name="start-run", task_run_name="start-run-{year}", **IO)
+def start_run(
+    year: str, m: Methodology, input_checksums: dict[str, str], cfg: pipeline.RunConfig
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Take the year's lock in the results store (taking over one left by a dead run)."""
+    from flows.liveness import flow_run_alive
+
+    store = pipeline.open_store(cfg.db_url, upgrade=True)
+    depends = pipeline.depends_on_for(store, year)
+    run_id, old = pipeline.start_run(
+        store, year, m, input_checksums, cfg, depends, flow_run_alive=flow_run_alive
+    )
+    return run_id, old, depends
+
+
+@task(name="prior-results", task_run_name="prior-results-{year}", **IO)
+def prior_results(year: str, db_url: str) -> pipeline.Prior:
+    """Last year's determinations, from the results store."""
+    return pipeline.prior_results(pipeline.open_store(db_url), year)
+
+
+@task(name="growth", task_run_name="growth-{year}", **CACHED)
+def growth(year: str, inputs: pipeline.Inputs, m: Methodology, token: str) -> pd.DataFrame | None:
+    """The growth model, consortium-wide."""
+    return pipeline.growth(inputs, m)
+
+
+@task(name="district-index", task_run_name="index-{year}-{district}", **CACHED)
+def district_index(
+    year: str,
+    inputs: pipeline.Inputs,
+    growth_frame: pd.DataFrame | None,
+    prior: pipeline.Prior,
+    m: Methodology,
+    district: str,
+    token: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Indicators, levels and SQII for one district's schools."""
+    return pipeline.district_index(inputs, growth_frame, prior, m, district)
+
+
+@task(name="designate", task_run_name="designate-{year}", **CACHED)
+def designate(
+    year: str,
+    inputs: pipeline.Inputs,
+    indicators: pd.DataFrame,
+    index: pd.DataFrame,
+    prior: pipeline.Prior,
+    m: Methodology,
+    token: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Designations → escalation → Reward partners, consortium-wide."""
+    return pipeline.designate(inputs, indicators, index, prior, m)
+
+
+@task(name="communities", task_run_name="communities-{year}", **CACHED)
+def communities(
+    year: str, designations: pd.DataFrame, schools: pd.DataFrame, m: Methodology, token: str
+) -> pd.DataFrame:
+    """Communities of practice and their checkpoint schedule."""
+    return pipeline.communities(designations, schools, year, m)
+
+
+@task(name="store-results", task_run_name="store-results-{year}", **IO)
+def store_results(
+    year: str, db_url: str, run_id: int, tables: pipeline.YearTables, m: Methodology
+) -> dict[str, str]:
+    """Replace the year's rows in the results store, in one transaction; DRAFT plans."""
+    return pipeline.store_results(pipeline.open_store(db_url), run_id, tables, m)
+
+
+@task(name="exports", task_run_name="exports-{year}")
+def exports(year: str, tables: pipeline.YearTables, m: Methodology) -> dict[str, bytes]:
+    """The contract's CSV exports."""
+    return pipeline.exports(tables, m)
+
+
+# not cached: reports also show plan approvals and checkpoints, which change in the store
+# between runs without any input changing
+@task(name="district-reports", task_run_name="reports-{year}-{district}", **IO)
+def district_reports(
+    year: str,
+    db_url: str,
+    m: Methodology,
+    pdf: str,
+    produced: str,
+    district: str,
+) -> dict[str, bytes]:
+    """One district's school reports, data reports and district index, from the store."""
+    frames = pipeline.report_frames(pipeline.open_store(db_url), year, district)
+    return pipeline.reports(year, frames, m, pdf=pdf, produced=produced)
+
+
+@task(name="oversight-report", task_run_name="oversight-{year}-{term}", **IO)
+def oversight_report(
+    year: str, term: str, db_url: str, m: Methodology, produced: str | None = None
+) -> dict[str, bytes]:
+    """The Oversight Panel report for a term, from the results store."""
+    return pipeline.oversight(year, term, pipeline.open_store(db_url), m, produced=produced)
+
+
+@task(name="publish", task_run_name="publish-{year}", **IO)
+def publish(year: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
+    """Write the files under the out root (staging, manifest last); returns their checksums."""
+    manifest = pipeline.publish(year, files, out_root)
+    return pipeline.manifest_checksums(manifest, files)
+
+
+@task(name="finish-run", task_run_name="finish-run-{year}-{status}", **IO)
+def finish_run(
+    year: str, db_url: str, run_id: Any, status: str, output_checksums: dict[str, str] | None
+) -> None:
+    """Record how the run ended (and, when it succeeded, its output checksums)."""
+    pipeline.open_store(db_url).finish_run(run_id, status, output_checksums=output_checksums)

@@ -1,0 +1,309 @@
+"""The annual-cycle flow under Prefect's test harness: names, tags, artifacts, task-run counts."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_pipeline import generate
+
+YEAR = "2015-16"
+
+
+@pytest.fixture(scope="session")
+def harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture(scope="module")
+def own_tmp() -> Iterator[Path]:
+    """A private temporary folder (pytest's basetemp is rotated by concurrent sessions)."""
+    with tempfile.TemporaryDirectory(prefix="sqis-flows-") as d:
+        yield Path(d)
+
+
+@pytest.fixture(scope="module")
+def small(own_tmp: Path) -> Path:
+    return generate(own_tmp / "small", students=1500, districts=2, seed=11)
+
+
+@pytest.fixture(scope="module")
+def large(own_tmp: Path) -> Path:
+    return generate(own_tmp / "large", students=4000, districts=2, seed=11)
+
+
+@pytest.fixture
+def work(own_tmp: Path, request: pytest.FixtureRequest) -> Path:
+    d = own_tmp / request.node.name
+    d.mkdir()
+    return d
+
+
+def _run(data: Path, tmp: Path, **kw: Any) -> Any:
+    """One annual cycle with its own results store, store root and out root under ``tmp``."""
+    import os
+
+    from flows.annual_cycle import annual_cycle
+    from flows.params import AnnualCycleParams
+    from sqis.settings import reset_settings_cache
+
+    os.environ["SQIS_STORE_ROOT"] = str(tmp / "store")  # conftest restores it per test
+    reset_settings_cache()
+
+    params = AnnualCycleParams(
+        year=YEAR,
+        data_root=str(data),
+        out_root=str(tmp / "out"),
+        db_url=f"sqlite:///{tmp / 'r.db'}",
+        pdf="none",
+        **kw,
+    )
+    return annual_cycle(params, return_state=True)
+
+
+def _flow_run(state: Any) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as c:
+        return c.read_flow_run(state.state_details.flow_run_id)
+
+
+def _task_runs(flow_run_id: Any) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as c:
+        return c.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+
+
+def _artifacts(flow_run_id: Any) -> dict[str, Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as c:
+        arts = c.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a for a in arts}
+
+
+def _districts(data: Path) -> list[str]:
+    import pandas as pd
+
+    s = pd.read_csv(data / YEAR / "schools.csv", dtype=str)
+    return sorted(s["district_code"].unique())
+
+
+def test_annual_cycle_completes_named_tagged_with_artifacts(
+    harness: None, small: Path, work: Path
+) -> None:
+    state = _run(small, work)
+    assert state.is_completed(), state.message
+    fr = _flow_run(state)
+    assert fr.name == f"annual-cycle-{YEAR}"
+    assert f"year:{YEAR}" in fr.tags  # the flow run itself, not only its task runs
+
+    runs = _task_runs(fr.id)
+    tags = {t for r in runs for t in r.tags}
+    assert f"year:{YEAR}" in tags
+    assert {
+        "stage:ingest",
+        "stage:index",
+        "stage:designate",
+        "stage:communities",
+        "stage:store",
+        "stage:reports",
+        "stage:publish",
+    } <= tags
+    assert all(r.state.is_completed() for r in runs)
+
+    arts = _artifacts(fr.id)
+    districts = _districts(small)
+    expected = {f"validation-{YEAR}", f"index-distribution-{YEAR}", f"designations-{YEAR}"}
+    expected |= {f"reports-{d}-{YEAR}" for d in districts}
+    assert expected <= set(arts)
+    assert arts[f"index-distribution-{YEAR}"].type == "markdown"
+    assert arts[f"validation-{YEAR}"].type == "table"
+    link = arts[f"reports-{districts[0]}-{YEAR}"]
+    assert f"reports/districts/{districts[0]}.html" in str(link.data)
+    # the run returns where the results went, and they are there
+    res = state.result()
+    assert (Path(res["out_root"]) / YEAR / "manifest.json").exists()
+
+
+def test_task_runs_grow_with_districts_not_with_schools(
+    harness: None, small: Path, large: Path, work: Path
+) -> None:
+    import pandas as pd
+
+    n_small = pd.read_csv(small / YEAR / "students.csv").shape[0]
+    n_large = pd.read_csv(large / YEAR / "students.csv").shape[0]
+    s_small = pd.read_csv(small / YEAR / "schools.csv").shape[0]
+    s_large = pd.read_csv(large / YEAR / "schools.csv").shape[0]
+    assert n_large > 2 * n_small and s_large > s_small  # really a bigger consortium
+    assert _districts(small) == _districts(large)
+
+    a = _run(small, work / "a")
+    b = _run(large, work / "b")
+    assert a.is_completed() and b.is_completed()
+    names_a = sorted(r.name for r in _task_runs(_flow_run(a).id))
+    names_b = sorted(r.name for r in _task_runs(_flow_run(b).id))
+    assert len(names_a) == len(names_b)
+    # per-district stages: one task run per district and stage
+    assert sum(n.startswith(f"index-{YEAR}-") for n in names_a) == len(_districts(small))
+    assert sum(n.startswith(f"reports-{YEAR}-") for n in names_a) == len(_districts(small))
+
+
+def test_an_invalid_delivery_fails_the_flow_with_the_validation_summary(
+    harness: None, small: Path, work: Path
+) -> None:
+    bad = work / "bad"
+    shutil.copytree(small, bad)
+    schools = bad / YEAR / "schools.csv"
+    lines = schools.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("school_type")] = "XX"  # not ES/MS/HS
+    lines[1] = ",".join(row)
+    schools.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    state = _run(bad, work)
+    assert state.is_failed()
+    assert "does not meet the data contract" in state.message or "schools" in state.message
+    fr = _flow_run(state)
+    arts = _artifacts(fr.id)
+    table = arts[f"validation-{YEAR}"]
+    assert "school_type" in str(table.data)
+    assert "XX" not in str(table.data)  # counts only, never values
+
+
+# ---- the command line -----------------------------------------------------------------
+def test_sqis_run_refuses_a_missing_delivery_in_one_line(work: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sqis_cli.app import app
+
+    res = CliRunner().invoke(app, ["run", "--data", str(work), "--year", YEAR, "--pdf", "none"])
+    assert res.exit_code == 2
+    assert f"no delivery for {YEAR}" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_sqis_cycle_refuses_a_backwards_range(work: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sqis_cli.app import app
+
+    res = CliRunner().invoke(
+        app, ["cycle", "--data", str(work), "--from", "2016-17", "--to", "2015-16"]
+    )
+    assert res.exit_code == 2
+    assert "runs backwards" in res.output
+
+
+def test_sqis_run_reports_a_failed_flow_without_a_traceback(
+    harness: None, small: Path, work: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from sqis_cli.app import app
+
+    bad = work / "bad"
+    shutil.copytree(small, bad)
+    (bad / YEAR / "students.csv").write_text("student_id,school_code\n1,2\n", encoding="utf-8")
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--data",
+            str(bad),
+            "--year",
+            YEAR,
+            "--out",
+            str(work / "out"),
+            "--db",
+            f"sqlite:///{work / 'r.db'}",
+            "--pdf",
+            "none",
+        ],
+    )
+    assert res.exit_code == 1
+    assert f"error: {YEAR}:" in res.output and "data contract" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_a_rerun_over_the_same_inputs_reuses_the_cached_stages(
+    harness: None, small: Path, work: Path
+) -> None:
+    first = _run(small, work)
+    again = _run(small, work)
+    assert first.is_completed() and again.is_completed()
+    states = {r.name: r.state.name for r in _task_runs(_flow_run(again).id)}
+    cached = {n for n, s in states.items() if s == "Cached"}
+    assert f"growth-{YEAR}" in cached and f"designate-{YEAR}" in cached
+    assert {n for n in states if n.startswith(f"index-{YEAR}-")} <= cached
+    # I/O stages are never cached: the store is written and the files published again
+    assert states[f"store-results-{YEAR}"] == "Completed"
+    assert states[f"publish-{YEAR}"] == "Completed"
+    assert first.result()["output_checksums"].keys() == again.result()["output_checksums"].keys()
+
+
+def test_checkpoint_and_oversight_flows_after_the_annual_run(
+    harness: None, small: Path, work: Path
+) -> None:
+    from flows.checkpoint import community_checkpoint
+    from flows.oversight import oversight_report
+    from sqis.store import ResultsStore
+
+    assert _run(small, work).is_completed()
+    db = f"sqlite:///{work / 'r.db'}"
+    out = work / "out"
+    communities = ResultsStore(db).read("communities", [YEAR])
+    assert len(communities), "the small consortium has a FOCUS school in a community"
+
+    state = community_checkpoint(YEAR, 1, None, str(out), db, return_state=True)
+    assert state.is_completed(), state.message
+    res = state.result()
+    assert res["recorded"] == len(communities)
+    assert all((out / k).exists() for k in res["files"])
+    fr = _flow_run(state)
+    assert fr.name == f"community-checkpoint-{YEAR}-1"
+    assert f"checkpoint-{YEAR}-1" in _artifacts(fr.id)
+    held = ResultsStore(db).read("checkpoints", [YEAR])
+    assert set(held["number"]) == {1}
+
+    state = oversight_report(YEAR, "spring", str(out), db, return_state=True)
+    assert state.is_completed(), state.message
+    assert (out / YEAR / "reports" / f"oversight-{YEAR}-spring.html").exists()
+    # added to the year's publication: the manifest lists it beside the fall report
+    import json
+
+    keys = {f["key"] for f in json.loads((out / YEAR / "manifest.json").read_text())["files"]}
+    assert {f"reports/oversight-{YEAR}-spring.html", f"reports/oversight-{YEAR}-fall.html"} <= keys
+    assert _flow_run(state).name == f"oversight-report-{YEAR}-spring"
+
+
+def test_scheduled_flows_without_a_year_take_it_from_the_date() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from flows import checkpoint, oversight
+    from sqis import pipeline, years
+    from sqis.methodology import for_year
+
+    m = for_year("2015-16")
+    today = datetime.now(ZoneInfo("America/Los_Angeles")).date()
+    assert checkpoint.resolve(None, None) == pipeline.checkpoint_due(today, m)
+    cal_year, term = pipeline.term_due(today, m)
+    assert oversight.resolve(None, None) == (years.shift(cal_year, -1), term)
+    assert checkpoint.resolve("2015-16", 3) == ("2015-16", 3)

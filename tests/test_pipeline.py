@@ -1,0 +1,256 @@
+"""sqis.pipeline: one year end to end without Prefect, the calendar, the stale-lock takeover."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sqis import pipeline
+from sqis.methodology import for_year
+
+M = for_year("2015-16")
+
+
+# ---- the calendar ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("day", "year"),
+    [
+        (date(2016, 6, 30), "2015-16"),
+        (date(2016, 7, 1), "2016-17"),  # school years start in July (the methodology's month)
+        (date(2016, 1, 1), "2015-16"),
+    ],
+)
+def test_school_year_of_a_day(day: date, year: str) -> None:
+    assert pipeline.school_year_of(day, M) == year
+
+
+def test_the_annual_cycle_on_15_august_computes_the_year_that_ended() -> None:
+    assert pipeline.year_just_ended(date(2026, 8, 15), M) == "2025-26"
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2015, 10, 15), ("2015-16", 1)),  # on the date itself
+        (date(2015, 12, 1), ("2015-16", 1)),
+        (date(2016, 1, 15), ("2015-16", 2)),
+        (date(2016, 4, 15), ("2015-16", 3)),
+        (date(2016, 6, 15), ("2015-16", 4)),
+        (date(2016, 8, 1), ("2015-16", 4)),  # summer: the last checkpoint of the year before
+        (date(2016, 10, 14), ("2015-16", 4)),
+        (date(2016, 10, 15), ("2016-17", 1)),
+    ],
+)
+def test_checkpoint_due_on_a_day(day: date, expected: tuple[str, int]) -> None:
+    assert pipeline.checkpoint_due(day, M) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2015, 11, 1), ("2015-16", "fall")),
+        (date(2016, 5, 1), ("2015-16", "spring")),
+        (date(2016, 4, 30), ("2015-16", "fall")),
+        (date(2016, 10, 31), ("2015-16", "spring")),
+    ],
+)
+def test_oversight_term_due_on_a_day(day: date, expected: tuple[str, str]) -> None:
+    assert pipeline.term_due(day, M) == expected
+
+
+# ---- the year lock --------------------------------------------------------------------
+def _lock_from_a_process_that_dies(db_url: str, year: str) -> int:
+    """Start a run in a child process that exits without finishing it (like a SIGKILL)."""
+    code = (
+        "import sys; from sqis.store import ResultsStore\n"
+        "s = ResultsStore(sys.argv[1]); s.upgrade()\n"
+        "print(s.start_run(sys.argv[2], 'v', 'c', {}, 'ops'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, db_url, year], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.strip())
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(db_url: str) -> None:
+    from sqis.store import ResultsStore
+
+    dead_run = _lock_from_a_process_that_dies(db_url, "2015-16")
+    store = ResultsStore(db_url)
+    holder = pipeline.lock_holder(store, "2015-16")
+    assert holder is not None and holder["run_id"] == dead_run
+    assert pipeline.lock_holder_is_dead(holder)
+
+    cfg = pipeline.RunConfig(data_root=".", db_url=db_url, run_by="ops").resolved()
+    run_id, taken = pipeline.start_run(store, "2015-16", M, {"a": "1"}, cfg, None)
+    assert taken == dead_run
+    runs = store.runs("2015-16").set_index("id")
+    assert runs.loc[dead_run, "status"] == "FAILED"
+    assert runs.loc[run_id, "status"] == "RUNNING"
+    store.finish_run(run_id, "SUCCEEDED")
+    assert store.locks().empty
+
+
+def test_a_lock_held_by_a_live_process_is_respected(db_url: str) -> None:
+    from sqis.store import ResultsStore, YearLocked
+
+    store = ResultsStore(db_url)
+    store.upgrade()
+    cfg = pipeline.RunConfig(data_root=".", db_url=db_url, run_by="ops").resolved()
+    first, _ = pipeline.start_run(store, "2015-16", M, {}, cfg, None)  # this process: alive
+    with pytest.raises(YearLocked):
+        pipeline.start_run(store, "2015-16", M, {}, cfg, None)
+    store.finish_run(first, "SUCCEEDED")
+
+
+def test_a_lock_whose_flow_run_is_final_is_dead_even_on_another_host() -> None:
+    holder = {
+        "run_id": 3,
+        "holder": "ops on elsewhere (pid 1)",
+        "host": "elsewhere",
+        "pid": 1,
+        "flow_run_id": "f",
+    }
+    assert pipeline.lock_holder_is_dead(holder, flow_run_alive=lambda fr: False)
+    assert not pipeline.lock_holder_is_dead(holder, flow_run_alive=lambda fr: True)
+    # on another host without a flow run, nothing proves it dead: the lock stands
+    assert not pipeline.lock_holder_is_dead({**holder, "flow_run_id": None})
+
+
+# ---- a generated consortium through run_cycle ---------------------------------------
+YEARS = ["2013-14", "2014-15", "2015-16"]
+CONTRACT_COLUMNS = {
+    "indicators.csv": "school_code,student_group,indicator,numerator,denominator,value,level,"
+    "meets_nsize",
+    "index.csv": "school_code,academic,social_emotional,culture_climate,sqii,prior_sqii,goal,"
+    "meets_goal",
+    "designations.csv": "school_code,designation,reason_group,reason_indicator,years_in_status,"
+    "escalation,partner_school_code,exited",
+    "communities.csv": "community_id,school_code,reason_group,checkpoint,date,status",
+}
+RESULT_TABLES = (
+    "schools",
+    "indicators",
+    "index_scores",
+    "designations",
+    "partnerships",
+    "communities",
+)
+
+
+def generate(root: Path, students: int, districts: int = 2, seed: int = 7) -> Path:
+    """A synthetic consortium (``sqis.synthetic``) of ``YEARS`` as CSV under ``root``."""
+    from sqis.synthetic import generate as gen
+
+    gen(root, YEARS, students, districts, seed)
+    return root
+
+
+@pytest.fixture(scope="module")
+def own_tmp() -> Iterator[Path]:
+    """A private temporary folder for the module (pytest's basetemp is rotated by other
+    pytest sessions running at the same time on this machine)."""
+    with tempfile.TemporaryDirectory(prefix="sqis-pipeline-") as d:
+        yield Path(d)
+
+
+@pytest.fixture(scope="module")
+def consortium(own_tmp: Path) -> Path:
+    return generate(own_tmp / "data", students=3000)
+
+
+def _tables(db_url: str, years: list[str]) -> dict[str, pd.DataFrame]:
+    from sqis.store import ResultsStore
+
+    s = ResultsStore(db_url)
+    # run_id says which run wrote a row: the one thing a re-run must change
+    return {t: s.read(t, years).drop(columns=["run_id"], errors="ignore") for t in RESULT_TABLES}
+
+
+def test_a_cycle_writes_every_contract_file_and_a_rerun_replaces_identically(
+    consortium: Path, own_tmp: Path
+) -> None:
+    tmp_path = own_tmp / "cycle"
+    out = tmp_path / "out"
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    cfg = pipeline.RunConfig(data_root=str(consortium), out_root=str(out), db_url=db, pdf="none")
+    stages: list[str] = []
+    results = pipeline.run_cycle(YEARS, cfg, on_stage=lambda name, info: stages.append(name))
+    assert [r.year for r in results] == YEARS
+    assert stages[:7] == [
+        "ingest",
+        "compute_index",
+        "designate",
+        "communities",
+        "store",
+        "reports",
+        "publish",
+    ]
+
+    for year in YEARS:
+        ydir = out / year
+        for name, header in CONTRACT_COLUMNS.items():
+            lines = (ydir / name).read_text(encoding="utf-8").splitlines()
+            assert lines[0] == header
+        index = pd.read_csv(ydir / "index.csv", dtype={"school_code": str})
+        schools = pd.read_csv(consortium / year / "schools.csv", dtype={"school_code": str})
+        assert sorted(index["school_code"]) == sorted(schools["school_code"])
+        assert (ydir / "reports" / f"oversight-{year}-fall.html").exists()
+        for code in schools["school_code"]:
+            assert (ydir / "reports" / "schools" / f"{code}.html").exists()
+        manifest = json.loads((ydir / "manifest.json").read_text())
+        listed = {f["key"]: f["sha256"] for f in manifest["files"]}
+        assert set(CONTRACT_COLUMNS) <= set(listed)
+
+    # the last year's second year has a prior SQII from the store
+    idx = pd.read_csv(out / YEARS[-1] / "index.csv")
+    assert idx["prior_sqii"].notna().any()
+
+    before_tables = _tables(db, YEARS)
+    before_manifest = json.loads((out / YEARS[-1] / "manifest.json").read_text())["files"]
+    again = pipeline.run_year(YEARS[-1], cfg)
+    after_tables = _tables(db, YEARS)
+    for t in RESULT_TABLES:
+        pd.testing.assert_frame_equal(before_tables[t], after_tables[t], check_like=False)
+        keys = [
+            c
+            for c in ("year", "school_code", "student_group", "indicator")
+            if c in after_tables[t].columns
+        ]
+        assert not after_tables[t].duplicated(keys).any(), t
+    after_manifest = json.loads((out / YEARS[-1] / "manifest.json").read_text())["files"]
+    assert after_manifest == before_manifest
+    assert again.output_checksums == results[-1].output_checksums
+
+    from sqis.store import ResultsStore
+
+    runs = ResultsStore(db).runs(YEARS[-1])
+    assert list(runs["status"]) == ["SUCCEEDED", "SUCCEEDED"]
+    assert runs.iloc[-1]["depends_on"][YEARS[-2]]["checksum"]
+    assert ResultsStore(db).stale_years() == []
+
+
+def test_district_by_district_equals_the_consortium_at_once(consortium: Path) -> None:
+    from sqis.ingest import load_year  # noqa: F401  (the year is ingested by the cycle test)
+
+    inputs = pipeline.ingest("2014-15", str(consortium))
+    empty = pipeline.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
+    whole = pipeline.compute_index(inputs, empty, M, by_district=False)
+    split = pipeline.compute_index(inputs, empty, M, by_district=True)
+    key_i = ["school_code", "student_group", "indicator"]
+    pd.testing.assert_frame_equal(
+        whole[0].sort_values(key_i).reset_index(drop=True),
+        split[0].sort_values(key_i).reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(
+        whole[1].sort_values("school_code").reset_index(drop=True),
+        split[1].sort_values("school_code").reset_index(drop=True),
+    )
