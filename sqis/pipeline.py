@@ -415,21 +415,25 @@ def store_results(store: Any, run_id: int, tables: YearTables, m: Methodology) -
 def report_frames(store: Any, year: str, district: str | None = None) -> dict[str, pd.DataFrame]:
     """What the reports show, read back from the results store (results → reports, one way).
 
-    Indicators of every year up to ``year`` (trends); the rest of ``year`` only.
-    ``district`` restricts every frame to that district's schools.
+    Indicators, index and designations of every year up to ``year`` (trends, with a
+    ``year`` column); the rest of ``year`` only. ``district`` restricts every frame to
+    that district's schools.
     """
     start = years.start_of(year)
     schools = _drop_year(store.read("schools", [year]))
     if district is not None:
         schools = schools[schools["district_code"] == district].reset_index(drop=True)
     codes = set(schools["school_code"])
-    ind = store.read("indicators")
-    ind = ind[ind["year"].map(years.start_of) <= start]
+
+    def up_to_year(table: str) -> pd.DataFrame:
+        df = store.read(table)
+        return _by_school(df[df["year"].map(years.start_of) <= start], codes)
+
     frames = {
         "schools": schools,
-        "indicators": _by_school(ind, codes),
-        "index": _by_school(_drop_year(store.read("index_scores", [year])), codes),
-        "designations": _by_school(_drop_year(store.read("designations", [year])), codes),
+        "indicators": up_to_year("indicators"),
+        "index": up_to_year("index_scores"),
+        "designations": up_to_year("designations"),
         "communities": _by_school(_drop_year(store.read("communities", [year])), codes),
         "plans": _by_school(_drop_year(store.read("plans", [year])), codes),
         "checkpoints": _by_school(_drop_year(store.read("checkpoints", [year])), codes),

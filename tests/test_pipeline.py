@@ -210,6 +210,19 @@ def test_a_cycle_writes_every_contract_file_and_a_rerun_replaces_identically(
         listed = {f["key"]: f["sha256"] for f in manifest["files"]}
         assert set(CONTRACT_COLUMNS) <= set(listed)
 
+    # the latest school reports trend over every year on record, read back from the store
+    code = schools["school_code"].iloc[0]
+    html = (out / YEARS[-1] / "reports" / "schools" / f"{code}.html").read_text(encoding="utf-8")
+    sqii_trend = html[html.index("<caption>Data for: SQII and SQI Goal by year") :]
+    sqii_trend = sqii_trend[: sqii_trend.index("</table>")]
+    index_by_year = {
+        y: pd.read_csv(out / y / "index.csv", dtype={"school_code": str}).set_index("school_code")
+        for y in YEARS
+    }
+    for year in YEARS:
+        sqii = index_by_year[year].loc[code, "sqii"]
+        assert f'<th scope="row">{year}</th><td class="num">{sqii:.1f}</td>' in sqii_trend, year
+
     # the last year's second year has a prior SQII from the store
     idx = pd.read_csv(out / YEARS[-1] / "index.csv")
     assert idx["prior_sqii"].notna().any()
