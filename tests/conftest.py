@@ -71,3 +71,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def harness() -> Iterator[None]:
+    """One Prefect test server per test session (per xdist worker), shared by every flow test.
+
+    Its SQLite database waits up to 60 s for a lock (Prefect's default is 10 s): on a busy
+    2-core CI machine the events writer otherwise loses task-run events to "database is
+    locked".
+    """
+    from prefect.settings import PREFECT_API_DATABASE_TIMEOUT, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with (
+        temporary_settings(updates={PREFECT_API_DATABASE_TIMEOUT: 60.0}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield

@@ -11,8 +11,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.test_flows import harness  # noqa: F401  (the session's Prefect test harness)
-
 YEAR = "2014-15"
 TABLES = ("schools", "indicators", "index_scores", "designations", "partnerships", "communities")
 
@@ -58,7 +56,7 @@ def _tables(work: Path) -> dict[str, pd.DataFrame]:
     return {t: s.read(t, [YEAR]).drop(columns=["run_id"], errors="ignore") for t in TABLES}
 
 
-def test_dask_runner_equals_default_runner(harness: None, data: Path, own_tmp: Path) -> None:  # noqa: F811
+def test_dask_runner_equals_default_runner(harness: None, data: Path, own_tmp: Path) -> None:
     default = _run(data, own_tmp / "default", "default")
     dask = _run(data, own_tmp / "dask", "dask")
 

@@ -15,14 +15,6 @@ from tests.test_pipeline import generate
 YEAR = "2015-16"
 
 
-@pytest.fixture(scope="session")
-def harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
-
-
 @pytest.fixture(scope="module")
 def own_tmp() -> Iterator[Path]:
     """A private temporary folder (pytest's basetemp is rotated by concurrent sessions)."""
