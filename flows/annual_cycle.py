@@ -87,6 +87,9 @@ def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     logger.info("annual cycle %s with methodology %s", year, m.version)
     tag_flow_run(f"year:{year}")
 
+    # the results store must answer before any work (nothing is ingested or published when
+    # the database is unreachable); this also brings its schema up to date
+    pipeline.open_store(cfg.db_url, upgrade=True)
     with tags(f"year:{year}", "stage:ingest"):
         inputs = _ingest(year, cfg, m)
     input_sums = inputs.checksums()

@@ -13,3 +13,6 @@ GRADE_RANGE = (0, 12)  # 0 = kindergarten
 DAYS_ENROLLED_RANGE = (0, 200)
 SCALE_SCORE_RANGE = (2000.0, 3000.0)
 SURVEY_SCORE_RANGE = (1.0, 5.0)
+# A contract file's header names its columns in a few hundred bytes; a first line longer
+# than this (a file without line breaks, millions of columns) is refused before parsing.
+HEADER_MAX_BYTES = 1 << 16

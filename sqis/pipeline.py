@@ -718,9 +718,11 @@ def run_year(
     m = for_year(year, cfg.methodology, get_settings().methodology_dir)
     note = on_stage or (lambda name, info: None)
 
+    # the results store must answer before any work: an unreachable database fails the run
+    # before anything is written to the store root or the out root
+    store = open_store(cfg.db_url, upgrade=True)
     inputs = ingest(year, cfg.data_root, store_root=cfg.store_root, replace=cfg.replace, m=m)
     note("ingest", {"districts": len(inputs.districts())})
-    store = open_store(cfg.db_url, upgrade=True)
     run_id, old = start_run(
         store,
         year,

@@ -244,6 +244,13 @@ def _publish_local(year: str, files: dict[str, bytes], root: Path, manifest: Man
     #    is kept: a reader who opened it a moment ago is still reading it); files of the
     #    previous publication that are not in this one
     shutil.rmtree(previous, ignore_errors=True)
+    # what a publication killed in its switch left behind: its copies of the files it
+    # replaced and its link temporaries (the run folders are tidied just below)
+    for leftover in ydir.glob(".previous-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in ydir.rglob(".tmp-????????T??????Z-*"):
+        if ".runs" not in leftover.relative_to(ydir).parts:
+            leftover.unlink(missing_ok=True)
     keep = {manifest.run_id, old.run_id if old else ""}
     runs = ydir / ".runs"
     for d in runs.iterdir() if runs.is_dir() else []:

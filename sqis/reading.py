@@ -149,7 +149,19 @@ def _contract_kinds(name: str) -> dict[str, str]:
 
 
 def _header(body: bytes, uri: str, name: str) -> list[str]:
-    first = body.split(b"\n", 1)[0]
+    from schemas.limits import HEADER_MAX_BYTES
+
+    end = body.find(b"\n", 0, HEADER_MAX_BYTES + 1)
+    if end == -1 and len(body) > HEADER_MAX_BYTES:  # never copy or parse a huge first line
+        raise DeliveryError(
+            f"{uri}: row 1 (the header) runs past {HEADER_MAX_BYTES:,} bytes without a line "
+            "break: not a contract file (is it the right file, saved as CSV with one row "
+            "per line?)",
+            file=name,
+            row=1,
+            rule="file:header",
+        )
+    first = body[:end] if end != -1 else body
     try:
         text = first.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -160,8 +172,16 @@ def _header(body: bytes, uri: str, name: str) -> list[str]:
             rule="file:encoding",
         ) from None
     if '"' in text:  # a quoted header may span lines: let the csv module find its end
-        text = body[: 1 << 20].decode("utf-8", errors="replace")
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
+        text = body[:HEADER_MAX_BYTES].decode("utf-8", errors="replace")
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as e:
+        raise DeliveryError(
+            f"{uri}: row 1 (the header) is not valid CSV ({e})",
+            file=name,
+            row=1,
+            rule="file:header",
+        ) from None
     header = [h.rstrip("\r") for h in header]
     if not header or all(h.strip() == "" for h in header):
         raise DeliveryError(
@@ -192,7 +212,7 @@ def _header(body: bytes, uri: str, name: str) -> list[str]:
 def _read_csv(data: bytes, uri: str, name: str) -> pd.DataFrame:
     offset = len(_BOM) if data.startswith(_BOM) else 0
     body = data[offset:]
-    if not body.strip():
+    if not body or body.isspace():  # (not .strip(): that would copy a huge file)
         raise DeliveryError(f"{uri}: the file is empty", file=name, rule="file:empty")
     header = _header(body, uri, name)
     try:

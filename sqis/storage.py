@@ -176,7 +176,7 @@ class S3Storage:
             raise StorageError(f"s3://{self.bucket}/{k}: cannot write ({e})") from e
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(key))
@@ -184,6 +184,8 @@ class S3Storage:
         except ClientError as e:
             if e.response.get("Error", {}).get("Code", "") in ("404", "NoSuchKey", "NotFound"):
                 return False
+            raise StorageError(f"{self.uri}/{key}: cannot check ({e})") from e
+        except BotoCoreError as e:  # S3 unreachable: a storage error, never botocore's own
             raise StorageError(f"{self.uri}/{key}: cannot check ({e})") from e
 
     def _iter(self, prefix: str) -> Iterator[str]:
@@ -205,19 +207,29 @@ class S3Storage:
             raise StorageError(f"{self.uri}: cannot list ({e})") from e
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (ClientError, BotoCoreError) as e:
+            raise StorageError(f"{self.uri}/{key}: cannot delete ({e})") from e
 
     def copy(self, src: str, dst: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         extra: dict[str, Any] = {}
         sse = get_settings().s3_sse
         if sse:
             extra["ServerSideEncryption"] = sse
-        self.client.copy_object(
-            Bucket=self.bucket,
-            Key=self._key(dst),
-            CopySource={"Bucket": self.bucket, "Key": self._key(src)},
-            **extra,
-        )
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=self._key(dst),
+                CopySource={"Bucket": self.bucket, "Key": self._key(src)},
+                **extra,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise StorageError(f"{self.uri}/{dst}: cannot copy from {src} ({e})") from e
 
     def child(self, prefix: str) -> S3Storage:
         return S3Storage(self.bucket, self._key(prefix), self._client)

@@ -85,8 +85,15 @@ class ValidationReport:
         return out.drop(columns="_o").reset_index(drop=True)
 
     def to_csv_bytes(self) -> bytes:
+        """The report as CSV; delivered values are neutralised against formula injection
+        (a value starting with ``=``, ``+``, ``@``, tab, CR, or ``-`` not followed by a
+        number, gets a leading ``'``: the report is opened in spreadsheets)."""
+        errors = self.errors.copy()
+        for c in ("value", "column"):
+            if c in errors.columns:
+                errors[c] = _neutralise(errors[c])
         buf = io.StringIO()
-        self.errors.to_csv(buf, index=False)
+        errors.to_csv(buf, index=False)
         return buf.getvalue().encode("utf-8")
 
     def write_csv(self, path: str | Path) -> str:
@@ -100,6 +107,15 @@ class ValidationReport:
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(self.to_csv_bytes())
         return text
+
+
+def _neutralise(values: pd.Series) -> pd.Series:
+    """A leading ``'`` on text a spreadsheet would run as a formula; numbers left alone."""
+    s = values.astype("str")
+    numeric = pd.to_numeric(s, errors="coerce").notna()
+    risky = s.str.startswith(("=", "+", "-", "@", "\t", "\r")).fillna(False).astype(bool)
+    risky &= ~(numeric & s.str.startswith("-").fillna(False).astype(bool))
+    return s.where(~risky, "'" + s).where(values.notna(), values)
 
 
 def _file_error(name: str, e: DeliveryError) -> pd.DataFrame:

@@ -8,6 +8,7 @@ non-zero; it never shows a traceback.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -50,10 +51,31 @@ def _where(kind: str) -> str:
     )
 
 
+class _NoTraceback(logging.Filter):
+    """Drop the traceback from a record on its way to the console (the API keeps it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def _console_without_tracebacks() -> None:
+    """Prefect's console handler prints a failed flow's traceback; the command prints one
+    ``error:`` line instead. The flow-run log in the Prefect API (written by its own
+    handler, before the console's) keeps the traceback."""
+    for h in logging.getLogger().handlers:
+        if type(h).__name__ == "PrefectConsoleHandler" and not any(
+            isinstance(f, _NoTraceback) for f in h.filters
+        ):
+            h.addFilter(_NoTraceback())
+
+
 def _run_flow(params: Any, task_runner: str, dask_address: str | None) -> dict[str, Any]:
     from flows.annual_cycle import with_task_runner
 
     flow = with_task_runner(task_runner, dask_address)
+    _console_without_tracebacks()
     year_tag = f"year:{params.year}" if params.year else "year:current"
     from prefect import tags
 

@@ -35,11 +35,15 @@ def transient(task: Any, task_run: Any, state: Any) -> bool:
 
     try:
         state.result()
-    except ObjectNotFound:
-        return False
-    except (StorageError, OperationalError, ConnectionError, TimeoutError):
-        return True
-    except Exception:
+    except Exception as e:
+        # the error itself or what caused it (a PublishError raised from a StorageError)
+        seen: BaseException | None = e
+        while seen is not None:
+            if isinstance(seen, ObjectNotFound):
+                return False
+            if isinstance(seen, StorageError | OperationalError | ConnectionError | TimeoutError):
+                return True
+            seen = seen.__cause__
         return False
     return False
 
