@@ -416,29 +416,40 @@ def report_frames(store: Any, year: str, district: str | None = None) -> dict[st
     """What the reports show, read back from the results store (results → reports, one way).
 
     Indicators, index and designations of every year up to ``year`` (trends, with a
-    ``year`` column); the rest of ``year`` only. ``district`` restricts every frame to
-    that district's schools.
+    ``year`` column); the rest of ``year`` only. ``district`` reads only that district's
+    schools' rows (the database filters); ``district_frames`` splits a whole read instead.
     """
     start = years.start_of(year)
     schools = _drop_year(store.read("schools", [year]))
+    codes = None
     if district is not None:
         schools = schools[schools["district_code"] == district].reset_index(drop=True)
-    codes = set(schools["school_code"])
+        codes = set(schools["school_code"])
 
     def up_to_year(table: str) -> pd.DataFrame:
-        df = store.read(table)
-        return _by_school(df[df["year"].map(years.start_of) <= start], codes)
+        df = store.read(table, school_codes=codes)
+        return df[df["year"].map(years.start_of) <= start].reset_index(drop=True)
 
-    frames = {
+    return {
         "schools": schools,
         "indicators": up_to_year("indicators"),
         "index": up_to_year("index_scores"),
         "designations": up_to_year("designations"),
-        "communities": _by_school(_drop_year(store.read("communities", [year])), codes),
-        "plans": _by_school(_drop_year(store.read("plans", [year])), codes),
-        "checkpoints": _by_school(_drop_year(store.read("checkpoints", [year])), codes),
+        **{
+            t: _drop_year(store.read(t, [year], school_codes=codes))
+            for t in ("communities", "plans", "checkpoints")
+        },
     }
-    return frames
+
+
+def district_frames(frames: dict[str, pd.DataFrame], district: str) -> dict[str, pd.DataFrame]:
+    """The report frames of one district's schools (frames read once, split in memory)."""
+    schools = frames["schools"]
+    schools = schools[schools["district_code"] == district].reset_index(drop=True)
+    codes = set(schools["school_code"])
+    return {
+        name: schools if name == "schools" else _by_school(df, codes) for name, df in frames.items()
+    }
 
 
 def produced_stamp(year: str, input_checksums: dict[str, str], m: Methodology) -> str:
@@ -778,11 +789,10 @@ def year_files(
     files = dict(exports(tables, m))
     if districts is None:
         districts = sorted(tables.schools["district_code"].unique())
+    everything = report_frames(store, tables.year)  # one read, not one per district
     for d in districts:
         files.update(
-            reports(
-                tables.year, report_frames(store, tables.year, d), m, pdf=pdf, produced=produced
-            )
+            reports(tables.year, district_frames(everything, d), m, pdf=pdf, produced=produced)
         )
     files.update(oversight(tables.year, "fall", store, m, produced=produced))
     return files

@@ -181,6 +181,18 @@ def test_replace_year_round_trips_and_never_duplicates(store: ResultsStore) -> N
     assert store.read("indicators", Y2).empty
 
 
+def test_read_filters_schools_in_the_database(store: ResultsStore) -> None:
+    run = _start(store, Y1)
+    ind = _indicators(n_schools=4)
+    store.replace_year(run, Y1, {"indicators": ind})
+    wanted = set(ind["school_code"].unique()[[0, 2]])
+    got = store.read("indicators", Y1, school_codes=wanted)
+    assert set(got["school_code"]) == wanted
+    assert len(got) == 8  # 2 schools × 2 groups × 2 indicators
+    assert store.read("indicators", Y1, school_codes=set()).empty
+    assert len(store.read("runs", school_codes=wanted)) == 1  # a table without schools
+
+
 def test_failed_replace_keeps_the_previous_results(store: ResultsStore) -> None:
     run = _start(store, Y1)
     designations = pd.DataFrame(

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -363,11 +363,17 @@ class ResultsStore:
             c.execute(sa.delete(t).where(t.c.year == year))
             bulk.insert_frame(c, t, frame)
 
-    def read(self, table: str, years: str | list[str] | None = None) -> pd.DataFrame:
-        """A table's rows (of the given years), key-sorted, typed as the frames are.
+    def read(
+        self,
+        table: str,
+        years: str | list[str] | None = None,
+        school_codes: Collection[str] | None = None,
+    ) -> pd.DataFrame:
+        """A table's rows (of the given years and schools), key-sorted, typed as the frames are.
 
         Flags are ``bool`` (nullable ``boolean`` where the column is nullable), whole
-        numbers ``Int64``, text ``str``; missing values are NA.
+        numbers ``Int64``, text ``str``; missing values are NA. ``school_codes`` filters in
+        the database (a district's reports read only its schools' rows).
         """
         if table not in TABLES:
             raise StoreError(f"no table {table!r}; known: {', '.join(sorted(TABLES))}")
@@ -376,6 +382,8 @@ class ResultsStore:
         if years is not None and "year" in t.c:
             ys = [years] if isinstance(years, str) else list(years)
             q = q.where(t.c.year.in_(ys))
+        if school_codes is not None and "school_code" in t.c:
+            q = q.where(t.c.school_code.in_(sorted(school_codes)))
         q = q.order_by(*t.primary_key.columns)
         plain = all(
             isinstance(col.type, sa.String | sa.Text | sa.Integer | sa.Float | sa.Boolean)
