@@ -53,48 +53,87 @@ def school_indicator_levels(
     """
     if "level" not in ind:
         ind = assign_levels(ind, schools, m)
-    lv = ind.loc[ind["level"].notna(), ["school_code", "student_group", "indicator", "level"]]
-    lv = lv.assign(level=lv["level"].astype("float64"))
-    keys = ["school_code", "indicator"]
-    base = lv[lv["student_group"] == "ALL"][keys + ["level"]].rename(columns={"level": "all_level"})
+    # Integer keys and array scatters rather than merges and groupbys: a district's frame is
+    # small, and per-call pandas overhead would otherwise dominate (tie-breaking as before).
+    has = ind["level"].notna().to_numpy()
+    level = ind["level"].to_numpy(dtype="float64", na_value=np.nan)[has]
+    school_idx, school_codes = pd.factorize(ind["school_code"].to_numpy(dtype=object)[has])
+    ind_idx, ind_codes = pd.factorize(ind["indicator"].to_numpy(dtype=object)[has])
+    groups = list(m.student_groups)
+    group = pd.Index(groups).get_indexer(ind["student_group"].to_numpy(dtype=object)[has])
+    n_ind = max(len(ind_codes), 1)
+    key = school_idx.astype(np.int64) * n_ind + ind_idx
+    n_keys = len(school_codes) * n_ind
 
-    race_groups = [g for g in m.student_groups if g in codes.RACE_GROUPS]
-    races = lv[lv["student_group"].isin(race_groups)].copy()
-    races["order"] = races["student_group"].map({g: i for i, g in enumerate(race_groups)})
-    lowest = (
-        races.sort_values(keys + ["level", "order"])
-        .drop_duplicates(keys)[keys + ["student_group", "level"]]
-        .rename(columns={"student_group": "lowest_race_group", "level": "lowest_race_level"})
-    )
+    def per_key(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(has a row, its level) per key, for rows where ``mask`` (one row per key)."""
+        present = np.zeros(n_keys, dtype=bool)
+        value = np.full(n_keys, np.nan)
+        present[key[mask]] = True
+        value[key[mask]] = level[mask]
+        return present, value
 
-    counted: list[pd.DataFrame] = []
+    # without ALL in the methodology no key has an ALL level (-2 matches no group code)
+    has_all, all_level = per_key(group == (groups.index("ALL") if "ALL" in groups else -2))
+    # the lowest-levelled race group per key; ties go to the first in the group order
+    race_order = [i for i, g in enumerate(groups) if g in codes.RACE_GROUPS]
+    is_race = np.isin(group, race_order)
+    r_idx = np.flatnonzero(is_race)
+    r_idx = r_idx[np.lexsort((group[r_idx], level[r_idx], key[r_idx]))]
+    first = np.ones(len(r_idx), dtype=bool)
+    first[1:] = key[r_idx][1:] != key[r_idx][:-1]
+    lowest_rows = r_idx[first]
+    has_lowest = np.zeros(n_keys, dtype=bool)
+    lowest_level = np.full(n_keys, np.nan)
+    lowest_group = np.full(n_keys, -1, dtype=np.int64)
+    has_lowest[key[lowest_rows]] = True
+    lowest_level[key[lowest_rows]] = level[lowest_rows]
+    lowest_group[key[lowest_rows]] = group[lowest_rows]
+
+    count = np.zeros(n_keys, dtype=np.int64)
+    total = np.zeros(n_keys)
     for g in m.school_level.subgroups:
         if g == LOWEST_RACE:
-            counted.append(lowest.rename(columns={"lowest_race_level": "level"})[keys + ["level"]])
+            present, value = has_lowest, lowest_level
+        elif g in groups:
+            present, value = per_key(group == groups.index(g))
         else:
-            counted.append(lv[lv["student_group"] == g][keys + ["level"]])
-    sub = (
-        pd.concat(counted, ignore_index=True) if counted else base.iloc[:0][keys].assign(level=0.0)
-    )
-    sub_stats = sub.groupby(keys, as_index=False).agg(
-        subgroup_count=("level", "size"), subgroup_mean=("level", "mean")
-    )
+            continue
+        count += present
+        total += np.where(present, value, 0.0)
 
-    out = base.merge(lowest, on=keys, how="left").merge(sub_stats, on=keys, how="left")
-    out["subgroup_count"] = out["subgroup_count"].fillna(0).astype("int64")
+    k = np.flatnonzero(has_all)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sub_mean = np.where(count[k] > 0, total[k] / np.maximum(count[k], 1), np.nan)
     w = m.school_level.all_weight
-    out["school_level"] = np.where(
-        out["subgroup_count"] > 0,
-        w * out["all_level"] + (1 - w) * out["subgroup_mean"],
-        out["all_level"],
+    school_level = np.where(count[k] > 0, w * all_level[k] + (1 - w) * sub_mean, all_level[k])
+    group_names = np.asarray(groups + [None], dtype=object)
+    out = pd.DataFrame(
+        {
+            "school_code": pd.array(
+                np.asarray(school_codes, dtype=object)[k // n_ind], dtype="str"
+            ),
+            "indicator": pd.array(np.asarray(ind_codes, dtype=object)[k % n_ind], dtype="str"),
+            "all_level": all_level[k],
+            "lowest_race_group": pd.array(group_names[lowest_group[k]], dtype="str"),
+            "lowest_race_level": lowest_level[k],
+            "subgroup_count": count[k],
+            "subgroup_mean": sub_mean,
+            "school_level": school_level,
+        }
     )
     out["domain"] = out["indicator"].map({c: s.domain for c, s in m.indicators.items()})
     # only indicators that apply to the school's type (rows from elsewhere are ignored)
     st = out["school_code"].map(schools.set_index("school_code")["school_type"])
-    pairs = pd.MultiIndex.from_tuples(
-        [(c, t) for c, spec in m.indicators.items() for t in spec.school_types]
-    )
-    applies = pd.MultiIndex.from_arrays([out["indicator"], st]).isin(pairs)
+    ind_names, types = list(m.indicators), sorted(codes.SCHOOL_TYPES)
+    table = np.zeros((len(ind_names) + 1, len(types) + 1), dtype=bool)  # last: unknown
+    for i, spec in enumerate(m.indicators.values()):
+        for t in spec.school_types:
+            table[i, types.index(t)] = True
+    applies = table[
+        pd.Index(ind_names).get_indexer(out["indicator"]),
+        pd.Index(types).get_indexer(st.astype(object)),
+    ]
     out = out[applies]
     cols = [
         "school_code",
@@ -107,7 +146,7 @@ def school_indicator_levels(
         "subgroup_mean",
         "school_level",
     ]
-    return out[cols].sort_values(keys).reset_index(drop=True)
+    return out[cols].sort_values(["school_code", "indicator"]).reset_index(drop=True)
 
 
 def domain_scores(sil: pd.DataFrame, school_codes: pd.Series, m: Methodology) -> pd.DataFrame:

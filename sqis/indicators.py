@@ -18,6 +18,8 @@ indicator is then two ``np.bincount`` over an integer key school × group.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -457,25 +459,88 @@ def compute_indicators(
         if yd is not None:
             check_columns(yd)
     ctx = _context(cur.schools, m, schools)
-    student_pos = ctx.positions(cur.students["school_code"])
-    student_bits = groups_mod.group_bits(cur.students, m)
+    # A district's task reads only its schools' rows (every rule but MS_PERSIST's "grade
+    # 10 anywhere" is per school): so the districts together cost one pass, not one each.
+    here = cur if schools is None else at_schools(cur, ctx.school_codes)
+    here2 = prior2 if schools is None or prior2 is None else at_schools(prior2, ctx.school_codes)
+    student_pos = ctx.positions(here.students["school_code"])
+    student_bits = groups_mod.group_bits(here.students, m)
     parts: list[pd.DataFrame] = []
-    parts += achievement(ctx, cur, student_bits)
-    parts += graduation(ctx, cur)
-    parts += persistence(ctx, cur, prior2)
-    parts += attendance_and_discipline(ctx, cur, student_bits, student_pos)
-    parts += sel(ctx, cur, student_bits)
-    parts += climate(ctx, cur)
-    parts += redesignation(ctx, cur, student_bits, student_pos)
-    parts += sped_disproportionality(ctx, cur, student_bits, student_pos)
-    if growth is None:
+    parts += achievement(ctx, here, student_bits)
+    parts += graduation(ctx, here)
+    parts += persistence(ctx, cur, here2)
+    parts += attendance_and_discipline(ctx, here, student_bits, student_pos)
+    parts += sel(ctx, here, student_bits)
+    parts += climate(ctx, here)
+    parts += redesignation(ctx, here, student_bits, student_pos)
+    parts += sped_disproportionality(ctx, here, student_bits, student_pos)
+    if growth is None:  # fitted over the whole consortium, never one district
         growth = growth_indicators(fit_growth(cur, prior, m), cur.schools, m)
     parts.append(_growth_parts(ctx, growth))
     return _finish(ctx, parts)
 
 
+# ---- a district's rows, without a pass over the whole year per district ---------------
+
+# The files whose rows belong to a school (``school_code``); ``schools`` is the universe.
+_SCHOOL_FILES: tuple[str, ...] = ("students", "assessments", "graduation", "sel", "climate")
+# id(frame) → (the frame's school codes in sorted order, row order sorted by school,
+# start of each school's run in that order); dropped when the frame is collected.
+_ROWS_BY_SCHOOL: dict[int, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
+_ROWS_LOCK = threading.Lock()
+
+
+def _rows_by_school(frame: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The frame's rows grouped by school, computed once per frame (one sort).
+
+    Returns ``(codes, order, starts)``: ``codes`` the distinct school codes, ``order`` row
+    positions grouped by school (stable), and school ``codes[i]``'s rows are
+    ``order[starts[i]:starts[i + 1]]``. Cached on the frame's identity: frames are never
+    mutated (``sqis.yeardata``), and the entry goes when the frame is garbage-collected.
+    """
+    key = id(frame)
+    with _ROWS_LOCK:
+        hit = _ROWS_BY_SCHOOL.get(key)
+        if hit is not None and len(hit[1]) == len(frame):
+            return hit
+        idx, codes_ = pd.factorize(frame["school_code"])
+        order = np.argsort(idx, kind="stable")
+        starts = np.searchsorted(idx[order], np.arange(len(codes_) + 1))
+        entry = (pd.Index(codes_), order, starts)
+        _ROWS_BY_SCHOOL[key] = entry
+        weakref.finalize(frame, _ROWS_BY_SCHOOL.pop, key, None)
+        return entry
+
+
+def rows_at_schools(frame: pd.DataFrame, school_codes: Iterable[str]) -> np.ndarray:
+    """Positions (ascending) of the frame's rows whose ``school_code`` is one of these."""
+    codes_, order, starts = _rows_by_school(frame)
+    at = codes_.get_indexer(pd.Index(list(dict.fromkeys(school_codes)), dtype=codes_.dtype))
+    at = at[at >= 0]
+    if len(at) == 0:
+        return np.zeros(0, dtype=np.int64)
+    pieces = [order[starts[i] : starts[i + 1]] for i in at]  # a loop over schools
+    return np.sort(np.concatenate(pieces))
+
+
+def at_schools(yd: YearData, school_codes: Iterable[str]) -> YearData:
+    """The year restricted to the rows of the given schools (every school-level file).
+
+    What a district's indicators read: each rule aggregates per school, and an
+    assessment or survey row links only to an enrolment at the same school.
+    """
+    codes_ = list(school_codes)
+    frames = {
+        name: yd.frame(name).take(rows_at_schools(yd.frame(name), codes_)).reset_index(drop=True)
+        for name in _SCHOOL_FILES
+    }
+    return YearData(year=yd.year, schools=yd.schools, checksums=yd.checksums, **frames)
+
+
 def _growth_parts(ctx: _Context, growth: pd.DataFrame) -> pd.DataFrame:
     """Precomputed growth rows, re-keyed to the selected schools (others dropped)."""
+    if len(growth):  # the consortium's rows, once grouped by school (see at_schools)
+        growth = growth.take(rows_at_schools(growth, ctx.school_codes))
     pos = ctx.positions(growth["school_code"])
     gcode = pd.Index(list(ctx.m.student_groups)).get_indexer(growth["student_group"])
     keep = (pos >= 0) & (gcode >= 0)
