@@ -238,7 +238,9 @@ def growth_indicators(
     """
     gg = group_growth(residuals, m)
     if gg.empty:
-        return _empty_indicators()
+        from sqis.indicators import empty_indicators  # indicators imports this module
+
+        return empty_indicators()
     school_type = schools.set_index("school_code")["school_type"]
     gg["school_type"] = gg["school_code"].map(school_type)
     gg["indicator"] = gg["subject"].map(GROWTH_INDICATOR)
@@ -268,19 +270,5 @@ def growth_indicators(
             "denominator": res["n"].astype("int64"),
             "value": res["value"].astype("float64"),
             "meets_nsize": (res["n"] >= m.n_size).astype(bool),
-        }
-    )
-
-
-def _empty_indicators() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "school_code": pd.Series([], dtype="str"),
-            "student_group": pd.Series([], dtype="str"),
-            "indicator": pd.Series([], dtype="str"),
-            "numerator": pd.Series([], dtype="Int64"),
-            "denominator": pd.Series([], dtype="int64"),
-            "value": pd.Series([], dtype="float64"),
-            "meets_nsize": pd.Series([], dtype="bool"),
         }
     )
