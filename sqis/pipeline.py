@@ -428,7 +428,9 @@ def report_frames(store: Any, year: str, district: str | None = None) -> dict[st
 
     def up_to_year(table: str) -> pd.DataFrame:
         df = store.read(table, school_codes=codes)
-        return df[df["year"].map(years.start_of) <= start].reset_index(drop=True)
+        # stored years are valid YYYY-YY: the first four characters are the start year
+        started = pd.to_numeric(df["year"].str.slice(0, 4))
+        return df[(started <= start).to_numpy()].reset_index(drop=True)
 
     return {
         "schools": schools,
