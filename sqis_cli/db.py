@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
 from sqis_cli.app import app
-
-F = TypeVar("F", bound=Callable[..., Any])
+from sqis_cli.errors import friendly
 
 db_app = typer.Typer(
     help="The results store: schema migrations and year locks.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
-
-
-def _friendly(fn: F) -> F:
-    """Store errors (unreachable, outdated schema, locks) as one line and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqis.store import StoreError
-        from sqis.years import YearError
-
-        try:
-            return fn(*args, **kwargs)
-        except (StoreError, YearError) as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _store(url: str | None) -> Any:
@@ -46,7 +26,7 @@ URL = typer.Option(None, "--url", help="results store URL (default: SQIS_DATABAS
 
 
 @db_app.command("upgrade")
-@_friendly
+@friendly
 def upgrade(url: str | None = URL) -> None:
     """Create or migrate the results store's schema to this sqis's revision."""
     store = _store(url)
@@ -57,7 +37,7 @@ def upgrade(url: str | None = URL) -> None:
 
 
 @db_app.command("current")
-@_friendly
+@friendly
 def current(url: str | None = URL) -> None:
     """Show the store's schema revision, this sqis's, and any year locks held."""
     store = _store(url)
@@ -74,7 +54,7 @@ def current(url: str | None = URL) -> None:
 
 
 @db_app.command("unlock")
-@_friendly
+@friendly
 def unlock(
     year: str = typer.Option(..., "--year", help="school year YYYY-YY"),
     url: str | None = URL,
@@ -93,7 +73,7 @@ def unlock(
 
 
 @app.command("audit")
-@_friendly
+@friendly
 def audit(
     year: str = typer.Option(..., "--year", help="school year YYYY-YY"),
     url: str | None = URL,
