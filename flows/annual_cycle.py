@@ -25,6 +25,7 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.params import AnnualCycleParams
 from sqis import pipeline
@@ -69,6 +70,10 @@ def _run_name() -> str:
     flow_run_name=_run_name,
     description="One school year: ingest, index, designations, communities, reports, publish.",
     validate_parameters=True,
+    # district tasks at once: the cores (SQIS_DISTRICT_WORKERS). An unbounded pool would
+    # start every district together — 200 at state scale — each holding its frames, for no
+    # speed on a GIL-bound workload (BENCHMARKS.md "Hot spots").
+    task_runner=ThreadPoolTaskRunner(max_workers=get_settings().workers()),
 )
 def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     """Run one school year's accountability cycle; returns where its results went."""
@@ -217,10 +222,14 @@ def _stages(
             for d in districts
         ]
         parts = [f.result() for f in futures]
+        del futures  # the district frames go once combined
         indicators = pipeline.combine(
             (p[0] for p in parts), ["school_code", "student_group", "indicator"]
         )
         index = pipeline.combine((p[1] for p in parts), ["school_code"])
+        del parts
+    # the later stages read only this year's schools and enrolment: let the rest go
+    pipeline.release_after_index(inputs)
     index_artifact(year, index, inputs.cur.schools)
 
     with tags(f"year:{year}", "stage:designate"):

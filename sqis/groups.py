@@ -132,18 +132,22 @@ def lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> np.ndarray
 
     Links an assessment, survey or later-year row to its enrolment row by integer codes
     (Arrow dictionary encoding, then one hash lookup), which is what keeps the indicators
-    fast at a million students.
+    fast at a million students. A column that is already an integer code on both sides
+    (``shared_codes``) is used as it is.
     """
     n_left = len(left)
     key_l = np.zeros(n_left, dtype=np.int64)
     key_r = np.zeros(len(right), dtype=np.int64)
     for c in on:
-        both = pa.concat_arrays([arrow_strings(left[c]), arrow_strings(right[c])])
-        enc = both.dictionary_encode()
-        codes_ = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        width = len(enc.dictionary) + 1
-        key_l = key_l * width + codes_[:n_left]
-        key_r = key_r * width + codes_[n_left:]
+        if pd.api.types.is_integer_dtype(left[c]) and pd.api.types.is_integer_dtype(right[c]):
+            codes_l = left[c].to_numpy(dtype=np.int64)
+            codes_r = right[c].to_numpy(dtype=np.int64)
+            width = int(max(codes_l.max(initial=-1), codes_r.max(initial=-1))) + 2
+        else:
+            codes_l, codes_r = shared_codes(left[c], right[c])
+            width = int(max(codes_l.max(initial=-1), codes_r.max(initial=-1))) + 2
+        key_l = key_l * width + codes_l
+        key_r = key_r * width + codes_r
     index = pd.Index(key_r)
     if not index.is_unique:
         raise ValueError(
@@ -151,3 +155,25 @@ def lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> np.ndarray
             "(is this a validated delivery? see DATA_CONTRACT.md)"
         )
     return index.get_indexer(key_l)
+
+
+def shared_codes(*columns: pd.Series | np.ndarray) -> list[np.ndarray]:
+    """The columns' strings as integer codes from one dictionary (equal strings, equal
+    codes, across all of them; missing values -1), by one Arrow hash pass."""
+    arrays = [arrow_strings(c) for c in columns]
+    enc = pa.concat_arrays(arrays).dictionary_encode() if arrays else None
+    if enc is None:
+        return []
+    codes_ = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    bounds = np.cumsum([0, *(len(a) for a in arrays)])
+    return [codes_[bounds[i] : bounds[i + 1]] for i in range(len(arrays))]
+
+
+def first_positions(values: np.ndarray, universe: np.ndarray) -> np.ndarray:
+    """For each integer value, the position of its first occurrence in ``universe`` (-1
+    where absent): what ``positions_in`` gives for strings, for integer codes."""
+    uniq, first = np.unique(universe, return_index=True)
+    if len(uniq) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(uniq, values), len(uniq) - 1)
+    return np.where(uniq[at] == values, first[at], -1).astype(np.int64)

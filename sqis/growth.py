@@ -73,17 +73,27 @@ def fit_growth(cur: YearData, prior: YearData | None, m: Methodology) -> pd.Data
     if a.empty:
         return _empty_residuals()
 
-    # last year's score per subject, by student (any school)
+    # student IDs as integer codes, one hash pass over the three columns
     pa = prior.assessments
+    sid_a, sid_p, sid_s = groups_mod.shared_codes(
+        a["student_id"], pa["student_id"], cur.students["student_id"]
+    )
+    # last year's score per subject, by student (any school; the first row if several)
+    prior_subject = pa["subject"].to_numpy(dtype=object)
+    prior_values = pa["scale_score"].to_numpy(dtype=float)
     prior_score: dict[str, np.ndarray] = {}
     for subject in GROWTH_SUBJECTS:
-        ps = pa[pa["subject"] == subject]
-        pos = groups_mod.positions_in(a["student_id"], ps["student_id"])
-        vals = ps["scale_score"].to_numpy(dtype=float)
+        rows = np.flatnonzero(prior_subject == subject)
+        pos = groups_mod.first_positions(sid_a, sid_p[rows])
+        vals = prior_values[rows]
         prior_score[subject] = np.where(pos >= 0, vals[np.maximum(pos, 0)], np.nan)
 
     # this year's enrolment row for flags and groups
-    enr = groups_mod.lookup(a, cur.students, ["student_id", "school_code"])
+    enr = groups_mod.lookup(
+        pd.DataFrame({"student": sid_a, "school_code": a["school_code"].array}),
+        pd.DataFrame({"student": sid_s, "school_code": cur.students["school_code"].array}),
+        ["student", "school_code"],
+    )
     found = enr >= 0
     st = cur.students
     take = np.maximum(enr, 0)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -176,7 +176,7 @@ def achievement(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[
     if a.empty:
         return []
     pos = ctx.positions(a["school_code"])
-    enr = groups_mod.lookup(a, cur.students, ["student_id", "school_code"])
+    enr = groups_mod.lookup(a, cur.students, [STUDENT_KEY, "school_code"])
     bits = _linked_bits(enr, student_bits, ctx.m)
     met = a["performance_level"].to_numpy() >= ctx.m.rules.met_min_performance_level
     subject = a["subject"].to_numpy(dtype=object)
@@ -207,22 +207,54 @@ def graduation(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
     return out
 
 
-def persistence(ctx: _Context, cur: YearData, prior2: YearData | None) -> list[pd.DataFrame]:
+def persistence(
+    ctx: _Context, cur: YearData, prior2: YearData | None, rows: np.ndarray | None = None
+) -> list[pd.DataFrame]:
     """MS_PERSIST (METHODOLOGY "Indicators"): of the students promoted from grade
     ``rules.persist_from_grade`` at this school ``rules.persist_years_back`` years ago, the %
     enrolled in grade ``rules.persist_to_grade`` anywhere in this year's data. Groups come
-    from that earlier enrolment row."""
+    from that earlier enrolment row.
+
+    ``rows``: positions of the earlier enrolment rows to count (a district's); the "anywhere
+    this year" look-up is done once for the whole earlier year and reused.
+    """
     if prior2 is None or prior2.students.empty:
         return []
     r = ctx.m.rules
+    enrolled = enrolled_in_grade(prior2.students, cur.students, r.persist_to_grade)
     p = prior2.students
+    if rows is not None:
+        p = p.take(rows).reset_index(drop=True)
+        enrolled = enrolled[rows]
     pos = ctx.positions(p["school_code"])
     bits = groups_mod.group_bits(p, ctx.m)
     promoted = (p["grade"].to_numpy() == r.persist_from_grade) & p["promoted"].to_numpy(bool)
-    now = cur.students
-    in_grade = now.loc[now["grade"] == r.persist_to_grade, "student_id"]
-    enrolled = groups_mod.is_in(p["student_id"], in_grade)
     return [ctx.aggregate("MS_PERSIST", pos, bits, promoted, enrolled)]
+
+
+# (id(earlier), id(later), grade) → per earlier row: enrolled in that grade later
+_ENROLLED_LATER: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def enrolled_in_grade(earlier: pd.DataFrame, later: pd.DataFrame, grade: int) -> np.ndarray:
+    """For each row of ``earlier``: is its student enrolled in ``grade`` anywhere in ``later``.
+
+    Computed once per pair of frames (cached like ``_rows_by_school``; frames are never
+    mutated), so that every district's MS_PERSIST does not hash the whole year again.
+    """
+    key = (id(earlier), id(later), int(grade))
+    with _ROWS_LOCK:
+        hit = _ENROLLED_LATER.get(key)
+        if hit is not None and len(hit) == len(earlier):
+            return hit
+    in_grade = later.loc[later["grade"] == grade, "student_id"]
+    out = groups_mod.is_in(earlier["student_id"], in_grade)
+    out.setflags(write=False)
+    with _ROWS_LOCK:
+        _ENROLLED_LATER[key] = out
+        for frame in (earlier, later):
+            weakref.finalize(frame, _ENROLLED_LATER.pop, key, None)
+    return out
 
 
 def attendance_and_discipline(
@@ -265,9 +297,9 @@ def sel(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[pd.DataF
     x = cur.sel
     if x.empty:
         return []
-    enr = groups_mod.lookup(x, cur.students, ["student_id", "school_code"])
+    enr = groups_mod.lookup(x, cur.students, [STUDENT_KEY, "school_code"])
     # one unit per (student, school): the enrolment row, or the survey key if none
-    key = _combined_codes(x, ["student_id", "school_code"])
+    key = _combined_codes(x, [STUDENT_KEY, "school_code"])
     student, first = np.unique(key, return_index=True)
     unit = np.searchsorted(student, key)
     n = np.bincount(unit)
@@ -461,14 +493,18 @@ def compute_indicators(
     ctx = _context(cur.schools, m, schools)
     # A district's task reads only its schools' rows (every rule but MS_PERSIST's "grade
     # 10 anywhere" is per school): so the districts together cost one pass, not one each.
-    here = cur if schools is None else at_schools(cur, ctx.school_codes)
-    here2 = prior2 if schools is None or prior2 is None else at_schools(prior2, ctx.school_codes)
+    here = with_student_keys(cur) if schools is None else at_schools(cur, ctx.school_codes)
+    rows2 = (
+        None
+        if schools is None or prior2 is None
+        else rows_at_schools(prior2.students, ctx.school_codes)
+    )
     student_pos = ctx.positions(here.students["school_code"])
     student_bits = groups_mod.group_bits(here.students, m)
     parts: list[pd.DataFrame] = []
     parts += achievement(ctx, here, student_bits)
     parts += graduation(ctx, here)
-    parts += persistence(ctx, cur, here2)
+    parts += persistence(ctx, cur, prior2, rows2)
     parts += attendance_and_discipline(ctx, here, student_bits, student_pos)
     parts += sel(ctx, here, student_bits)
     parts += climate(ctx, here)
@@ -527,14 +563,64 @@ def at_schools(yd: YearData, school_codes: Iterable[str]) -> YearData:
     """The year restricted to the rows of the given schools (every school-level file).
 
     What a district's indicators read: each rule aggregates per school, and an
-    assessment or survey row links only to an enrolment at the same school.
+    assessment or survey row links only to an enrolment at the same school. Only the
+    columns the rules read (``READS``) are taken, with the student ID as the year's
+    integer code (``STUDENT_KEY``) instead of its 64-character pseudonym.
     """
     codes_ = list(school_codes)
-    frames = {
-        name: yd.frame(name).take(rows_at_schools(yd.frame(name), codes_)).reset_index(drop=True)
-        for name in _SCHOOL_FILES
-    }
+    keys = student_keys(yd)
+    frames = {}
+    for name in _SCHOOL_FILES:
+        frame = yd.frame(name)
+        rows = rows_at_schools(frame, codes_)
+        part = frame[[c for c in READS[name] if c != "student_id"]].take(rows)
+        part = part.reset_index(drop=True)
+        if name in keys:
+            part[STUDENT_KEY] = keys[name][rows]
+        frames[name] = part
     return YearData(year=yd.year, schools=yd.schools, checksums=yd.checksums, **frames)
+
+
+def with_student_keys(yd: YearData) -> YearData:
+    """The whole year with ``STUDENT_KEY`` beside ``student_id`` (see ``at_schools``)."""
+    keys = student_keys(yd)
+    return replace(
+        yd, **{name: yd.frame(name).assign(**{STUDENT_KEY: k}) for name, k in keys.items()}
+    )
+
+
+# The frames whose rows carry a student ID; a year's IDs as one set of integer codes.
+_STUDENT_FILES: tuple[str, ...] = ("students", "assessments", "sel")
+# internal column: the year's student_id as an integer code (``student_keys``)
+STUDENT_KEY = "student_key"
+# (id of each of those frames) → their codes; dropped when a frame is collected
+_STUDENT_KEYS: dict[tuple[int, ...], dict[str, np.ndarray]] = {}
+
+
+def student_keys(yd: YearData) -> dict[str, np.ndarray]:
+    """The year's ``student_id`` as integer codes, for the rows of students, assessments
+    and sel (one dictionary: the same student, the same code in all three).
+
+    One hash pass per year instead of one per district and link; cached on the frames'
+    identity like ``_rows_by_school``.
+    """
+    frames = [yd.frame(name) for name in _STUDENT_FILES]
+    key = tuple(id(f) for f in frames)
+    with _ROWS_LOCK:
+        hit = _STUDENT_KEYS.get(key)
+        if hit is not None and all(
+            len(hit[n]) == len(f) for n, f in zip(_STUDENT_FILES, frames, strict=True)
+        ):
+            return hit
+    codes_ = groups_mod.shared_codes(*(f["student_id"] for f in frames))
+    for c in codes_:
+        c.setflags(write=False)
+    entry = dict(zip(_STUDENT_FILES, codes_, strict=True))
+    with _ROWS_LOCK:
+        _STUDENT_KEYS[key] = entry
+        for f in frames:
+            weakref.finalize(f, _STUDENT_KEYS.pop, key, None)
+    return entry
 
 
 def _growth_parts(ctx: _Context, growth: pd.DataFrame) -> pd.DataFrame:

@@ -314,7 +314,9 @@ def load_year(year: str, store_root: str | None = None) -> YearData:
                 f"{store.uri}/{ydir}/{entry['stored']} does not match {MANIFEST} "
                 "(a replace in progress, or the store was altered); try again or re-ingest"
             )
-        frames[name] = pq.read_table(io.BytesIO(blob)).to_pandas()
+        # one chunk per column: a row take of a many-chunked Arrow column concatenates
+        # it first, so every district's take would cost the whole year (BENCHMARKS.md)
+        frames[name] = pq.read_table(io.BytesIO(blob)).combine_chunks().to_pandas()
     return YearData(
         year=year,
         checksums={n: f["sha256"] for n, f in manifest["files"].items()},

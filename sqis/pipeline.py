@@ -35,13 +35,13 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from sqis import years
+from sqis import codes, years
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
 from sqis.storage import open_storage
@@ -131,6 +131,31 @@ class Inputs:
 
     def districts(self) -> list[str]:
         return self.cur.districts()
+
+
+def release_after_index(inputs: Inputs) -> None:
+    """Let go, in place, of the frames no stage after the index reads.
+
+    Designations, partners, communities, the results store and the reports read only this
+    year's schools and enrolment (Reward partners weigh shares by enrolment); the frames of
+    last years' deliveries and this year's assessments, graduation and surveys are
+    emptied, so the later stages do not hold a delivery they never read (at 6,000,000
+    students, several GB). Every year keeps its checksums: they are what the run read.
+    """
+
+    def emptied(yd: Any, keep: tuple[str, ...]) -> Any:
+        frames = {
+            name: getattr(yd, name).head(0).copy()
+            for name in codes.CONTRACT_FILES
+            if name not in keep
+        }
+        return replace(yd, **frames)
+
+    inputs.cur = emptied(inputs.cur, ("schools", "students"))
+    if inputs.prior is not None:
+        inputs.prior = emptied(inputs.prior, ())
+    if inputs.prior2 is not None:
+        inputs.prior2 = emptied(inputs.prior2, ())
 
 
 def delivered(data_root: str, year: str) -> bool:
@@ -427,10 +452,7 @@ def report_frames(store: Any, year: str, district: str | None = None) -> dict[st
         codes = set(schools["school_code"])
 
     def up_to_year(table: str) -> pd.DataFrame:
-        df = store.read(table, school_codes=codes)
-        # stored years are valid YYYY-YY: the first four characters are the start year
-        started = pd.to_numeric(df["year"].str.slice(0, 4))
-        return df[(started <= start).to_numpy()].reset_index(drop=True)
+        return _up_to(store.read(table, school_codes=codes), start)
 
     return {
         "schools": schools,
@@ -502,10 +524,7 @@ def oversight(
     start = years.start_of(year)
 
     def upto(table: str) -> pd.DataFrame:
-        df = store.read(table)
-        if "year" in df.columns and len(df):
-            df = df[df["year"].map(years.start_of) <= start].reset_index(drop=True)
-        return df
+        return _up_to(store.read(table), start)
 
     return rep.render_oversight(
         year,
@@ -520,6 +539,15 @@ def oversight(
         checkpoints=upto("checkpoints"),
         generated=produced,
     )
+
+
+def _up_to(df: pd.DataFrame, start: int) -> pd.DataFrame:
+    """The rows of years starting no later than ``start`` (vectorised, not per row)."""
+    if "year" not in df.columns or df.empty:
+        return df
+    # stored years are valid YYYY-YY: the first four characters are the start year
+    started = pd.to_numeric(df["year"].str.slice(0, 4))
+    return df[(started <= start).to_numpy()].reset_index(drop=True)
 
 
 def _drop_year(df: pd.DataFrame) -> pd.DataFrame:
@@ -748,6 +776,7 @@ def run_year(
     try:
         prior = prior_results(store, year)
         indicators, index = compute_index(inputs, prior, m, by_district=by_district)
+        release_after_index(inputs)
         note("compute_index", {"schools": len(index)})
         des, partnerships = designate(inputs, indicators, index, prior, m)
         note("designate", {"designated": int((des["designation"] != "NONE").sum())})

@@ -4,7 +4,11 @@
   but only on transient errors (a storage or database hiccup): an invalid delivery or
   a held lock fails at once, with its message.
 - Compute tasks (growth, district index, designations, communities) are cached on a
-  key built from checksums (``tasks.common.cache_token``).
+  key built from checksums (``tasks.common.cache_token``); their results are persisted
+  for the next run and kept in memory for this one (the flow lets go of them after each
+  stage).
+- Every other task has no cache policy (``NO_CACHE``): Prefect's default policy would
+  hash each call's inputs — whole tables, every report's bytes — for nothing.
 - Artifacts are created by the flow (``flows/annual_cycle.py``) from these results, so
   that tasks can run on Dask workers without an API connection.
 """
@@ -15,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from sqis import pipeline
 from sqis.methodology import Methodology
@@ -49,12 +54,13 @@ def transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 IO = dict(
+    cache_policy=NO_CACHE,
     retries=IO_RETRIES,
     retry_delay_seconds=IO_RETRY_DELAY,
     retry_jitter_factor=IO_RETRY_JITTER,
     retry_condition_fn=transient,
 )
-CACHED = dict(cache_key_fn=key_from_token, persist_result=True, cache_result_in_memory=False)
+CACHED = dict(cache_key_fn=key_from_token, persist_result=True)
 
 
 @task(name="ingest", task_run_name="ingest-{year}", **IO)
@@ -137,7 +143,7 @@ def store_results(
     return pipeline.store_results(pipeline.open_store(db_url), run_id, tables, m)
 
 
-@task(name="exports", task_run_name="exports-{year}")
+@task(name="exports", task_run_name="exports-{year}", cache_policy=NO_CACHE)
 def exports(year: str, tables: pipeline.YearTables, m: Methodology) -> dict[str, bytes]:
     """The contract's CSV exports."""
     return pipeline.exports(tables, m)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -299,3 +300,19 @@ def test_scheduled_flows_without_a_year_take_it_from_the_date() -> None:
     cal_year, term = pipeline.term_due(today, m)
     assert oversight.resolve(None, None) == (years.shift(cal_year, -1), term)
     assert checkpoint.resolve("2015-16", 3) == ("2015-16", 3)
+
+
+def test_district_tasks_at_once_are_bounded_by_the_workers_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unbounded, every district's task would start at once and hold its frames."""
+    from flows.annual_cycle import annual_cycle
+    from sqis.settings import get_settings, reset_settings_cache
+
+    assert annual_cycle.task_runner._max_workers == get_settings().workers()
+    monkeypatch.setenv("SQIS_DISTRICT_WORKERS", "3")
+    reset_settings_cache()
+    assert get_settings().workers() == 3
+    monkeypatch.delenv("SQIS_DISTRICT_WORKERS")
+    reset_settings_cache()
+    assert get_settings().workers() == (os.cpu_count() or 1)

@@ -59,3 +59,34 @@ def test_lookup_refuses_duplicate_keys() -> None:
     right = pd.DataFrame({"student_id": ["x", "x"], "school_code": ["1", "1"]})
     with pytest.raises(ValueError, match=r"not unique on \(student_id, school_code\)"):
         lookup(left, right, ["student_id", "school_code"])
+
+
+def test_shared_codes_give_equal_strings_equal_codes_across_columns() -> None:
+    from sqis.groups import shared_codes
+
+    a = pd.Series(["x", "y", None, "x"], dtype="str")
+    b = pd.Series(["y", "z"], dtype="str")
+    ca, cb = shared_codes(a, b)
+    assert ca[0] == ca[3] and ca[1] == cb[0]
+    assert len({ca[0], ca[1], cb[1]}) == 3 and ca[2] == -1
+
+
+def test_first_positions_match_positions_in_on_codes() -> None:
+    import numpy as np
+
+    from sqis.groups import first_positions, positions_in, shared_codes
+
+    rng = np.random.default_rng(3)
+    universe = pd.Series(rng.choice(list("abcdefgh"), 40), dtype="str")
+    values = pd.Series(rng.choice(list("abcdefghij"), 100), dtype="str")
+    cv, cu = shared_codes(values, universe)
+    assert first_positions(cv, cu).tolist() == positions_in(values, universe).tolist()
+    assert first_positions(cv, cu[:0]).tolist() == [-1] * 100
+
+
+def test_lookup_takes_integer_codes_as_they_are() -> None:
+    from sqis.groups import lookup
+
+    left = pd.DataFrame({"k": [5, 1, 9], "school_code": pd.Series(["A", "B", "A"], dtype="str")})
+    right = pd.DataFrame({"k": [1, 5, 5], "school_code": pd.Series(["B", "B", "A"], dtype="str")})
+    assert lookup(left, right, ["k", "school_code"]).tolist() == [2, 0, -1]

@@ -267,3 +267,28 @@ def test_district_by_district_equals_the_consortium_at_once(consortium: Path) ->
         whole[1].sort_values("school_code").reset_index(drop=True),
         split[1].sort_values("school_code").reset_index(drop=True),
     )
+
+
+def test_after_the_index_only_schools_and_enrolment_are_held(consortium: Path) -> None:
+    """``release_after_index``: the later stages read this year's schools and enrolment;
+    every other frame is emptied in place (memory at state scale), checksums kept."""
+    inputs = pipeline.ingest("2014-15", str(consortium))
+    sums = inputs.checksums()
+    schools, students = inputs.cur.schools, inputs.cur.students
+    assert inputs.prior is not None and len(inputs.prior.assessments) > 0
+    empty = pipeline.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
+    indicators, index = pipeline.compute_index(inputs, empty, M)
+    before = pipeline.designate(inputs, indicators, index, empty, M)
+
+    pipeline.release_after_index(inputs)
+    assert inputs.checksums() == sums  # what the run read is still on record
+    assert inputs.cur.schools is schools and inputs.cur.students is students
+    for yd in (inputs.cur, inputs.prior):
+        for name in ("assessments", "graduation", "sel", "climate"):
+            frame = yd.frame(name)
+            assert frame.empty and list(frame.columns)  # columns kept, rows gone
+    assert inputs.prior.students.empty and inputs.prior.schools.empty
+    # designations, escalation and partners need nothing that was let go
+    after = pipeline.designate(inputs, indicators, index, empty, M)
+    for b, a in zip(before, after, strict=True):
+        pd.testing.assert_frame_equal(b, a)
