@@ -7,8 +7,8 @@ reports (per district) and the fall Oversight report → publish (manifest last)
 The flow reads as a list of steps; the work lives in ``sqis.pipeline``, the same path
 ``sqis.pipeline.run_year`` runs without Prefect. Task runs grow with stages and
 districts, never with schools or students. Each stage leaves an artifact: the
-validation summary, the SQII distribution, the designations, a link per district's
-reports.
+validation summary, the SQII distribution, the designations, and one table of links to
+every district's reports.
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from prefect import flow, get_run_logger, tags
-from prefect.artifacts import (
-    create_link_artifact,
-    create_markdown_artifact,
-    create_table_artifact,
-)
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -336,17 +332,27 @@ def designations_artifact(year: str, des: pd.DataFrame) -> None:
 def reports_artifacts(
     year: str, out_root: str, districts: list[str], files: dict[str, bytes]
 ) -> None:
-    """A link per district to its reports index (``reports/districts/<code>.html``)."""
+    """One Markdown artifact, ``reports-<year>``: a link per district to its reports index
+    (``reports/districts/<code>.html``), and the Oversight report.
+
+    One API call, not one per district (200 at state scale).
+    """
+    lines = [f"# Reports {year}", "", "| district | reports |", "|---|---|"]
+
+    def link(key: str) -> str:
+        return pipeline.out_link(out_root, f"{year}/{key}")
+
     for d in districts:
         key = f"reports/districts/{d}.html"
-        if key not in files:
-            continue
-        create_link_artifact(
-            link=pipeline.out_link(out_root, f"{year}/{key}"),
-            link_text=f"District {d} reports, {year}",
-            key=artifact_key("reports", d, year),
-            description=f"Reports of district {d} for {year}",
-        )
+        if key in files:
+            lines.append(f"| {d} | [district {d}]({link(key)}) |")
+    oversight = sorted(k for k in files if k.startswith("reports/oversight"))
+    lines += ["", *(f"- [{k}]({link(k)})" for k in oversight)]
+    create_markdown_artifact(
+        "\n".join(lines),
+        key=artifact_key("reports", year),
+        description=f"Reports of {year}: a link per district",
+    )
 
 
 def with_task_runner(kind: str = "default", address: str | None = None) -> Any:
