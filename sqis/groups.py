@@ -160,12 +160,21 @@ def lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> np.ndarray
 def shared_codes(*columns: pd.Series | np.ndarray) -> list[np.ndarray]:
     """The columns' strings as integer codes from one dictionary (equal strings, equal
     codes, across all of them; missing values -1), by one Arrow hash pass."""
-    arrays = [arrow_strings(c) for c in columns]
-    enc = pa.concat_arrays(arrays).dictionary_encode() if arrays else None
-    if enc is None:
+    if not columns:
         return []
-    codes_ = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    bounds = np.cumsum([0, *(len(a) for a in arrays)])
+    # one hash table over the chunks, without concatenating them (6M students: GBs)
+    arrays = [arrow_strings(c) for c in columns]
+    enc = pa.chunked_array(arrays, pa.large_string()).dictionary_encode()
+    codes_ = np.concatenate(
+        [
+            np.zeros(0, dtype=np.int64),
+            *(
+                pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+                for chunk in enc.chunks
+            ),
+        ]
+    )
+    bounds = np.cumsum([0, *(len(a) for a in arrays)])  # empty chunks are not kept
     return [codes_[bounds[i] : bounds[i + 1]] for i in range(len(arrays))]
 
 

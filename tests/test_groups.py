@@ -69,6 +69,9 @@ def test_shared_codes_give_equal_strings_equal_codes_across_columns() -> None:
     ca, cb = shared_codes(a, b)
     assert ca[0] == ca[3] and ca[1] == cb[0]
     assert len({ca[0], ca[1], cb[1]}) == 3 and ca[2] == -1
+    # an empty column in the middle keeps the others in place
+    ce, cm, cb2 = shared_codes(a, pd.Series([], dtype="str"), b)
+    assert len(cm) == 0 and ce.tolist() == ca.tolist() and cb2.tolist() == cb.tolist()
 
 
 def test_first_positions_match_positions_in_on_codes() -> None:
