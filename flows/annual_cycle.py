@@ -147,6 +147,15 @@ def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inpu
             f"{e}. The validation artifact counts the failures per file, rule and column; "
             f"`sqis validate --data {cfg.data_root} --year {year}` lists every one."
         ) from None
+    from sqis.codes import CONTRACT_FILES
+
+    # this year's files, and the files of the years before that the rules read
+    read = [(inputs.cur, CONTRACT_FILES)]
+    read += [
+        (yd, pipeline.EARLIER_YEAR_FILES[back])
+        for back, yd in ((1, inputs.prior), (2, inputs.prior2))
+        if yd is not None
+    ]
     rows = [
         {
             "year": yd.year,
@@ -155,9 +164,8 @@ def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inpu
             "failures": 0,
             "sha256": yd.checksums.get(name, "")[:16],
         }
-        for yd in (inputs.cur, inputs.prior, inputs.prior2)
-        if yd is not None
-        for name in _contract_files()
+        for yd, names in read
+        for name in names
     ]
     create_table_artifact(
         rows,
@@ -165,12 +173,6 @@ def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inpu
         description=f"# {year}: delivery validated\nEvery contract file passed every rule.",
     )
     return inputs
-
-
-def _contract_files() -> tuple[str, ...]:
-    from sqis.codes import CONTRACT_FILES
-
-    return CONTRACT_FILES
 
 
 def validation_rows(report: Any) -> list[dict[str, Any]]:

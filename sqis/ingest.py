@@ -295,10 +295,14 @@ def ingested_years(store_root: str | None = None) -> list[str]:
     return sorted(found, key=years.start_of)
 
 
-def load_year(year: str, store_root: str | None = None) -> YearData:
+def load_year(
+    year: str, store_root: str | None = None, only: tuple[str, ...] | None = None
+) -> YearData:
     """The validated frames of an ingested year (``NotIngested`` when there is none).
 
-    Each stored file is checked against the manifest's SHA-256 first.
+    Each stored file is checked against the manifest's SHA-256 first. ``only``: the
+    contract files to read rows of; the others come back empty, with their columns and
+    types (a later year's run reads one or two files of the years before).
     """
     store = _store(store_root)
     manifest = delivery_manifest(year, store_root)
@@ -314,6 +318,9 @@ def load_year(year: str, store_root: str | None = None) -> YearData:
                 f"{store.uri}/{ydir}/{entry['stored']} does not match {MANIFEST} "
                 "(a replace in progress, or the store was altered); try again or re-ingest"
             )
+        if only is not None and name not in only:
+            frames[name] = pq.read_schema(io.BytesIO(blob)).empty_table().to_pandas()
+            continue
         # one chunk per column: a row take of a many-chunked Arrow column concatenates
         # it first, so every district's take would cost the whole year (BENCHMARKS.md)
         frames[name] = pq.read_table(io.BytesIO(blob)).combine_chunks().to_pandas()

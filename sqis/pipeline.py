@@ -170,16 +170,25 @@ def ingest_one(
     store_root: str | None = None,
     replace: bool = False,
     m: Methodology | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> Any:
     """Validate and store one year's delivery (``sqis.ingest``); returns the ``YearData``.
 
-    A delivery already ingested with the same checksums is not re-read.
+    A delivery already ingested with the same checksums is not re-read. ``only``: the
+    files whose rows are loaded back (the others come back empty, with their columns).
     Raises ``sqis.ingest.DeliveryInvalid`` with the validation report when it fails.
     """
     from sqis import ingest as ing
 
     ing.ingest_year(data_root, year, store_root=store_root, replace=replace, methodology=m)
-    return ing.load_year(year, store_root=store_root)
+    return ing.load_year(year, store_root=store_root, only=only)
+
+
+# What the rules read of the years before this one, by how many years back: growth reads
+# last year's scores (METHODOLOGY.md "Growth"), MS_PERSIST the enrolment of the year
+# ``rules.persist_years_back`` (two) back ("Indicators"). Nothing else of an earlier
+# delivery is loaded: at 6,000,000 students a whole year is several GB.
+EARLIER_YEAR_FILES: dict[int, tuple[str, ...]] = {1: ("assessments",), 2: ("students",)}
 
 
 def ingest(
@@ -193,18 +202,20 @@ def ingest(
     """Stage 1 (DATA_CONTRACT.md "Inputs"): this year and the two before when delivered.
 
     ``m`` validates this year (default: the methodology of the year); earlier years are
-    validated under their own.
+    validated under their own, and only the files the rules read of them are loaded
+    (``EARLIER_YEAR_FILES``).
     """
     if not delivered(data_root, year):
         raise PipelineError(f"{data_root}: no delivery for {year} (expected a folder {year}/)")
     cur = ingest_one(year, data_root, store_root=store_root, replace=replace, m=m)
-    prior = prior2 = None
-    y1, y2 = years.shift(year, -1), years.shift(year, -2)
-    if delivered(data_root, y1):
-        prior = ingest_one(y1, data_root, store_root=store_root, replace=replace)
-    if delivered(data_root, y2):
-        prior2 = ingest_one(y2, data_root, store_root=store_root, replace=replace)
-    return Inputs(year, cur, prior, prior2)
+    earlier: dict[int, Any] = {}
+    for back, files in EARLIER_YEAR_FILES.items():
+        y = years.shift(year, -back)
+        if delivered(data_root, y):
+            earlier[back] = ingest_one(
+                y, data_root, store_root=store_root, replace=replace, only=files
+            )
+    return Inputs(year, cur, earlier.get(1), earlier.get(2))
 
 
 # ---------------------------------------------------------------------------------

@@ -292,3 +292,25 @@ def test_after_the_index_only_schools_and_enrolment_are_held(consortium: Path) -
     after = pipeline.designate(inputs, indicators, index, empty, M)
     for b, a in zip(before, after, strict=True):
         pd.testing.assert_frame_equal(b, a)
+
+
+def test_of_the_years_before_only_the_files_the_rules_read_are_loaded(
+    consortium: Path,
+) -> None:
+    """Growth reads last year's scores, MS_PERSIST the enrolment two years back: the rest of
+    an earlier delivery comes back empty (with its columns and types), not loaded."""
+    from sqis.ingest import load_year
+
+    inputs = pipeline.ingest("2015-16", str(consortium))
+    assert inputs.prior is not None and inputs.prior2 is not None
+    assert len(inputs.prior.assessments) > 0 and len(inputs.prior2.students) > 0
+    whole = {1: load_year("2014-15"), 2: load_year("2013-14")}
+    for back, yd in ((1, inputs.prior), (2, inputs.prior2)):
+        for name in ("schools", "students", "assessments", "graduation", "sel", "climate"):
+            frame, full = yd.frame(name), whole[back].frame(name)
+            assert frame.dtypes.to_dict() == full.dtypes.to_dict()
+            if name in pipeline.EARLIER_YEAR_FILES[back]:
+                pd.testing.assert_frame_equal(frame, full)
+            else:
+                assert frame.empty and not full.empty
+        assert yd.checksums == whole[back].checksums
