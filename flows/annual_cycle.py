@@ -247,8 +247,11 @@ def _stages(
 
     with tags(f"year:{year}", "stage:reports"):
         produced = pipeline.produced_stamp(year, input_sums, m)
+        # read once from the store, split once: each district's task gets its own rows
+        # (a Dask worker is shipped one district's frames, not the consortium's)
+        by_district = pipeline.split_by_district(stages.report_frames(year, cfg.db_url), districts)
         futures = [
-            stages.district_reports.submit(year, cfg.db_url, m, cfg.pdf, produced, d)
+            stages.district_reports.submit(year, by_district.pop(d), m, cfg.pdf, produced, d)
             for d in districts
         ]
         files: dict[str, bytes] = dict(stages.exports(year, tables, m))

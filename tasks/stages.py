@@ -149,19 +149,24 @@ def exports(year: str, tables: pipeline.YearTables, m: Methodology) -> dict[str,
     return pipeline.exports(tables, m)
 
 
-# not cached: reports also show plan approvals and checkpoints, which change in the store
-# between runs without any input changing
-@task(name="district-reports", task_run_name="reports-{year}-{district}", **IO)
+@task(name="report-frames", task_run_name="report-frames-{year}", **IO)
+def report_frames(year: str, db_url: str) -> dict[str, pd.DataFrame]:
+    """What the reports show, read once from the results store (the flow splits it by
+    district). Not cached: plan approvals and checkpoints change in the store between
+    runs without any input changing."""
+    return pipeline.report_frames(pipeline.open_store(db_url), year)
+
+
+@task(name="district-reports", task_run_name="reports-{year}-{district}", cache_policy=NO_CACHE)
 def district_reports(
     year: str,
-    db_url: str,
+    frames: dict[str, pd.DataFrame],
     m: Methodology,
     pdf: str,
     produced: str,
     district: str,
 ) -> dict[str, bytes]:
-    """One district's school reports, data reports and district index, from the store."""
-    frames = pipeline.report_frames(pipeline.open_store(db_url), year, district)
+    """One district's school reports, data reports and district index, from its frames."""
     return pipeline.reports(year, frames, m, pdf=pdf, produced=produced)
 
 

@@ -314,3 +314,38 @@ def test_of_the_years_before_only_the_files_the_rules_read_are_loaded(
             else:
                 assert frame.empty and not full.empty
         assert yd.checksums == whole[back].checksums
+
+
+def test_split_by_district_equals_district_frames_for_every_district() -> None:
+    """One grouping per frame gives each district exactly what ``district_frames`` gives."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    schools = pd.DataFrame(
+        {
+            "school_code": pd.Series([f"S{i:02d}" for i in range(12)], dtype="str"),
+            "district_code": pd.Series(rng.choice(["D1", "D2", "D3"], 12), dtype="str"),
+        }
+    )
+    codes = [*schools["school_code"], "GONE"]  # a school no longer in this year's list
+    n = 300
+    frames = {
+        "schools": schools,
+        "indicators": pd.DataFrame(
+            {
+                "year": pd.Series(rng.choice(["2013-14", "2014-15"], n), dtype="str"),
+                "school_code": pd.Series(rng.choice(codes, n), dtype="str"),
+                "value": rng.normal(size=n),
+            }
+        ),
+        "plans": pd.DataFrame({"school_code": pd.Series([], dtype="str")}),
+        "no_school": pd.DataFrame({"x": [1, 2, 3]}),
+    }
+    districts = ["D1", "D2", "D3", "D4"]  # D4 has no school this year
+    split = pipeline.split_by_district(frames, districts)
+    assert list(split) == districts
+    for d in districts:
+        expected = pipeline.district_frames(frames, d)
+        assert set(split[d]) == set(expected)
+        for name, df in expected.items():
+            pd.testing.assert_frame_equal(split[d][name], df, check_index_type=False)
