@@ -44,7 +44,10 @@ DISPLAY_COLUMNS = (
 
 def is_small(count: pd.Series | np.ndarray, m: Methodology) -> np.ndarray:
     """True where a count is in the suppressed range (``1..10`` by default); NaN is not small."""
-    c = np.asarray(pd.to_numeric(pd.Series(count), errors="coerce"), dtype="float64")
+    if isinstance(count, np.ndarray) and count.dtype == np.float64:
+        c = count
+    else:
+        c = np.asarray(pd.to_numeric(pd.Series(count), errors="coerce"), dtype="float64")
     with np.errstate(invalid="ignore"):
         return (c >= m.suppression.min_count) & (c <= m.suppression.max_count)
 
@@ -61,33 +64,51 @@ def suppress_count(count: float | int | None, m: Methodology) -> str:
 def band_of(level: pd.Series, m: Methodology) -> pd.Series:
     """The band of a level (Index levels; *CORE* 8–10 above average, 4–7 average, 1–3 below),
     from the methodology's ``level_bands``; ``""`` where there is no level."""
-    lv = pd.to_numeric(level, errors="coerce")
+    lv = pd.to_numeric(level, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     above, average = m.level_bands.above_average_from, m.level_bands.average_from
-    out = pd.Series("", index=level.index, dtype="object")
-    out[lv >= above] = "above"
-    out[(lv >= average) & (lv < above)] = "average"
-    out[(lv >= 1) & (lv < average)] = "below"
+    out = texts(len(lv), "")
+    with np.errstate(invalid="ignore"):
+        out[lv >= above] = "above"
+        out[(lv >= average) & (lv < above)] = "average"
+        out[(lv >= 1) & (lv < average)] = "below"
+    return pd.Series(out, index=level.index, dtype="object")
+
+
+def texts(n: int, fill: str = NO_DATA) -> np.ndarray:
+    """An object array of ``n`` strings ``fill`` (``np.full`` is ten times slower for objects)."""
+    out = np.empty(n, dtype=object)
+    out.fill(fill)
     return out
 
 
 BAND_LABELS = {"above": "above average", "average": "average", "below": "below average", "": ""}
 
 
-def _fmt(
-    values: pd.Series, decimals: pd.Series, signed: bool = False, mask: pd.Series | None = None
-) -> pd.Series:
-    """Format numbers with a per-row number of decimals (vectorised per distinct decimals)."""
-    out = pd.Series(NO_DATA, index=values.index, dtype="object")
-    v = pd.to_numeric(values, errors="coerce")
-    for d in pd.unique(decimals):
-        sel = (decimals == d) & v.notna() & (mask if mask is not None else True)
-        if not sel.any():
-            continue
-        r = v[sel].round(int(d))
-        r = r.where(r != 0, 0.0)  # no "-0.0"
-        fmt = (("{:+.%df}" if signed else "{:.%df}") % int(d)).format
-        out[sel] = [fmt(x) for x in r.to_numpy().tolist()]
+def _fmt_array(
+    values: np.ndarray, decimals: np.ndarray, show: np.ndarray, signed: bool = False
+) -> np.ndarray:
+    """Numbers formatted with a per-row number of decimals, as an object array of strings.
+
+    ``–`` where not ``show`` or missing; rounded to each row's decimals, never ``-0.0``.
+    Each distinct rounded value is formatted once (levels, counts and cut-point
+    differences repeat a lot).
+    """
+    out = texts(len(values))
+    sel = show & ~np.isnan(values)
+    if not sel.any():
+        return out
+    for d in np.unique(decimals[sel]).tolist():
+        rows = np.flatnonzero(sel & (decimals == d))
+        r = values[rows].round(int(d))
+        r[r == 0] = 0.0  # no "-0.0"
+        out[rows] = format_distinct(r, (("{:+.%df}" if signed else "{:.%df}") % int(d)).format)
     return out
+
+
+def format_distinct(values: np.ndarray, fmt: Any) -> np.ndarray:
+    """``[fmt(v) for v in values]`` as an object array, calling ``fmt`` once per distinct value."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    return np.array([fmt(x) for x in uniq.tolist()], dtype=object)[inverse]
 
 
 def map_codes(codes: pd.Series, mapping: dict[Any, Any], default: Any = None) -> pd.Series:
@@ -101,11 +122,17 @@ DECIMALS = {"percent": 1, "mean": 2, "percentile": 0, "ratio": 2}  # display, no
 
 
 def decimals_and_unit(ind: pd.Series, m: Methodology) -> tuple[pd.Series, pd.Series]:
-    decimals = map_codes(ind, {k: DECIMALS[s.scale] for k, s in m.indicators.items()}, 1)
-    unit = map_codes(
-        ind, {k: "%" if s.scale == "percent" else "" for k, s in m.indicators.items()}, ""
+    """Each indicator row's display decimals (by scale) and unit (``%`` for percents)."""
+    idx, uniq = pd.factorize(ind, use_na_sentinel=False)
+    specs = [m.indicators.get(u) if isinstance(u, str) else None for u in uniq]
+    dec = np.array([1 if s is None else DECIMALS[s.scale] for s in specs], dtype="int64")
+    unit = np.array(
+        ["" if s is None else ("%" if s.scale == "percent" else "") for s in specs], dtype=object
     )
-    return decimals.astype(int), unit
+    return (
+        pd.Series(dec[idx], index=ind.index, dtype="int64"),
+        pd.Series(unit[idx], index=ind.index, dtype=object),
+    )
 
 
 def _num(frame: pd.DataFrame, col: str) -> pd.Series:
@@ -119,6 +146,40 @@ def _flag(frame: pd.DataFrame, col: str) -> pd.Series:
     if s.dtype == bool:
         return s
     return s.astype(str).str.upper().isin(["Y", "TRUE", "1"])
+
+
+def _prior_hidden(key_frame: pd.DataFrame, hidden: np.ndarray) -> np.ndarray:
+    """Whether each row's prior-year cell (same school, group and indicator, the year
+    before) is hidden; ``True`` where there is no such row.
+
+    ``key_frame``: the ``year`` and key columns. A lookup on integer keys (one factorize
+    per column); the keys are unique in an indicators frame, else this falls back to a
+    merge of the frame with itself, one year on.
+    """
+    keys = list(key_frame.columns)
+    year_codes, year_uniq = pd.factorize(key_frame["year"], use_na_sentinel=False)
+    pos = {y: i for i, y in enumerate(year_uniq)}
+    nxt = np.array([pos.get(years.shift(y, 1), -1) for y in year_uniq], dtype="int64")
+    combo = np.zeros(len(key_frame), dtype="int64")
+    for c in KEYS:
+        codes, uniq = pd.factorize(key_frame[c], use_na_sentinel=False)
+        combo = combo * (len(uniq) + 1) + codes
+    n_years = len(year_uniq)
+    row_key = combo * n_years + year_codes
+    # a row is the prior-year cell of the row keyed with its year shifted by one
+    next_year = nxt[year_codes]
+    has_next = next_year >= 0
+    if not has_next.any():  # no row's year is followed by another in the frame
+        return np.ones(len(key_frame), dtype=bool)
+    status_key = pd.Index(combo[has_next] * n_years + next_year[has_next])
+    if status_key.is_unique:
+        at = status_key.get_indexer(row_key)
+        return np.where(at >= 0, hidden[has_next][at], True)
+    status = key_frame.copy()
+    status["_hidden"] = hidden
+    status["year"] = status["year"].map({y: years.shift(y, 1) for y in year_uniq})
+    merged = key_frame.merge(status, on=keys, how="left")
+    return merged["_hidden"].astype("boolean").fillna(True).astype(bool).to_numpy()
 
 
 def suppress(
@@ -141,88 +202,87 @@ def suppress(
 
     ``display`` (optional boolean mask): format display strings only for these rows (the
     others get ``–``); the flags and public numbers are computed for every row. Formatting
-    is the costly part, and a report shows earlier years only in its trends.
+    is the costly part, and a report shows earlier years only in its trends. The work is
+    done on numpy arrays, one pass per column (no pandas per-row or per-mask indexing).
     """
     s = m.suppression
     ind = ind.reset_index(drop=True)
     keys = [k for k in ("year", *KEYS) if k in ind.columns]
     out = ind[keys].copy()
+    index = ind.index
 
-    den = _num(ind, "denominator")
-    num = _num(ind, "numerator")
-    value = _num(ind, "value")
-    level = _num(ind, "level")
-    meets = _flag(ind, "meets_nsize") if "meets_nsize" in ind.columns else den >= m.n_size
+    den_s = _num(ind, "denominator")
+    den = den_s.to_numpy()
+    num = _num(ind, "numerator").to_numpy()
+    value_s = _num(ind, "value")
+    value = value_s.to_numpy()
+    level_s = _num(ind, "level")
+    level = level_s.to_numpy()
+    meets = _flag(ind, "meets_nsize") if "meets_nsize" in ind.columns else den_s >= m.n_size
     meets = meets.fillna(False).astype(bool)
 
-    small = is_small(den, m) | is_small(num, m) | is_small(den - num, m)
-    under = ~meets
-    hidden = small | under.to_numpy()
+    small_den = is_small(den, m)
+    small = small_den | is_small(num, m) | is_small(den - num, m)
+    under = ~meets.to_numpy()
+    hidden = small | under
     out["suppressed"] = small
-    out["under_nsize"] = under.to_numpy()
+    out["under_nsize"] = under
 
     # the prior year's cell: hidden there hides the change here
-    prior_hidden = pd.Series(True, index=ind.index)
+    prior_hidden = np.ones(len(ind), dtype=bool)
     if "year" in ind.columns and ind["year"].nunique() > 0:
-        status = out[keys].copy()
-        status["_hidden"] = hidden
-        uniq = pd.unique(ind["year"])
-        nxt = {y: years.shift(y, 1) for y in uniq}
-        status["year"] = status["year"].map(nxt)
-        merged = out[keys].merge(status, on=keys, how="left")
-        prior_hidden = merged["_hidden"].astype("boolean").fillna(True).astype(bool)
-        prior_hidden.index = ind.index
+        prior_hidden = _prior_hidden(out[keys], hidden)
 
-    decimals, unit = decimals_and_unit(ind["indicator"], m)
+    decimals_s, unit_s = decimals_and_unit(ind["indicator"], m)
+    decimals = decimals_s.to_numpy(dtype="int64")
+    unit = unit_s.to_numpy(dtype=object)
     show = np.ones(len(ind), dtype=bool) if display is None else np.asarray(display, dtype=bool)
-    show_s = pd.Series(show, index=ind.index)
+    shown = show & ~hidden  # rows whose numbers are formatted
     label_small = s.suppressed_label
     label_under = s.under_nsize_label
 
-    def hide(text: pd.Series, extra_hidden: np.ndarray | None = None) -> pd.Series:
-        t = text.astype(object).copy()
-        h_small = small if extra_hidden is None else (small | extra_hidden)
-        t[h_small] = label_small
-        t[under.to_numpy()] = label_under
-        return t
+    def column(text: np.ndarray) -> pd.Series:
+        return pd.Series(text, index=index, dtype="object")
 
-    hidden_s = pd.Series(hidden, index=ind.index)
+    def hide(text: np.ndarray, extra_hidden: np.ndarray | None = None) -> pd.Series:
+        text[small if extra_hidden is None else (small | extra_hidden)] = label_small
+        text[under] = label_under
+        return column(text)
+
     # n: the denominator; under the n-size the exact n is never shown
-    n_text = pd.Series(NO_DATA, index=ind.index, dtype="object")
-    ok = den.notna() & show_s
-    n_text[ok] = [f"{x:,.0f}" for x in den[ok].to_numpy().tolist()]
-    n_text[is_small(den, m)] = label_small
-    n_text[under.to_numpy()] = label_under
-    out["n_display"] = n_text
+    n_text = texts(len(ind))
+    ok = np.flatnonzero(~np.isnan(den) & show)
+    n_text[ok] = format_distinct(den[ok], "{:,.0f}".format)
+    n_text[small_den] = label_small
+    n_text[under] = label_under
+    out["n_display"] = column(n_text)
 
-    v_text = _fmt(value, decimals, mask=show_s & ~hidden_s)
-    with_unit = (value.notna() & show_s & ~hidden_s & (unit != "")).to_numpy()
+    v_text = _fmt_array(value, decimals, shown)
+    with_unit = np.flatnonzero(~np.isnan(value) & shown & (unit != ""))
     v_text[with_unit] = v_text[with_unit] + unit[with_unit]
     out["value_display"] = hide(v_text)
 
-    change = _num(ind, "change")
+    change_s = _num(ind, "change")
+    change = change_s.to_numpy()
     # a change hidden by the prior year's cell; no change at all stays "–"
-    ch_hidden = prior_hidden.to_numpy() & change.notna().to_numpy()
-    out["change_display"] = hide(
-        _fmt(change, decimals, signed=True, mask=show_s & ~hidden_s), ch_hidden
-    )
-    lvl_text = pd.Series(NO_DATA, index=ind.index, dtype="object")
-    lv_ok = level.notna() & show_s
-    lvl_text[lv_ok] = level[lv_ok].astype(int).astype(str).to_numpy()
+    ch_hidden = prior_hidden & ~np.isnan(change)
+    out["change_display"] = hide(_fmt_array(change, decimals, shown, signed=True), ch_hidden)
+    lvl_text = texts(len(ind))
+    lv_ok = np.flatnonzero(~np.isnan(level) & show)
+    lvl_text[lv_ok] = format_distinct(level[lv_ok].astype("int64"), str)
     out["level_display"] = hide(lvl_text)
-    lchange = _num(ind, "level_change")
+    lchange = _num(ind, "level_change").to_numpy()
     out["level_change_display"] = hide(
-        _fmt(lchange, pd.Series(0, index=ind.index), signed=True, mask=show_s & ~hidden_s),
-        prior_hidden.to_numpy() & lchange.notna().to_numpy(),
+        _fmt_array(lchange, np.zeros(len(ind), dtype="int64"), shown, signed=True),
+        prior_hidden & ~np.isnan(lchange),
     )
     for k in (1, 2, 3):
-        out[f"improve_{k}_display"] = hide(
-            _fmt(_num(ind, f"improve_{k}"), decimals, mask=show_s & ~hidden_s)
-        )
+        improve = _num(ind, f"improve_{k}").to_numpy()
+        out[f"improve_{k}_display"] = hide(_fmt_array(improve, decimals, shown))
 
-    out["n_public"] = den.where(~(is_small(den, m) | under.to_numpy()))
-    out["value_public"] = value.where(~hidden)
-    out["change_public"] = change.where(~(hidden | ch_hidden))
-    out["level_public"] = level.where(~hidden)
+    out["n_public"] = den_s.where(~(small_den | under))
+    out["value_public"] = value_s.where(~hidden)
+    out["change_public"] = change_s.where(~(hidden | ch_hidden))
+    out["level_public"] = level_s.where(~hidden)
     out["band"] = band_of(out["level_public"], m)
     return out

@@ -13,6 +13,7 @@ advance 1/2/3 levels), *The SQII* (domain scores, SQII, SQI Goal), *Designations
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +24,15 @@ import pandas as pd
 from sqis import codes, years
 from sqis.methodology import Methodology
 from sqis.reports import charts
-from sqis.suppression import BAND_LABELS, NO_DATA, decimals_and_unit, map_codes, suppress
+from sqis.suppression import (
+    BAND_LABELS,
+    NO_DATA,
+    decimals_and_unit,
+    format_distinct,
+    map_codes,
+    suppress,
+    texts,
+)
 
 INDICATOR_LABELS: dict[str, str] = {
     "ELA_MET": "English language arts: met or exceeded standard",
@@ -200,32 +209,35 @@ def _targets(ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> pd.Dat
     st_codes, st_uniq = pd.factorize(ind["school_code"].map(st_of), use_na_sentinel=True)
     ind_codes, ind_uniq = pd.factorize(ind["indicator"])
     level = pd.to_numeric(ind["level"], errors="coerce").to_numpy(dtype="float64")
-    has_level = ~np.isnan(level)
-    out = {k: np.full(len(ind), np.nan) for k in (1, 2, 3)}
-    for ii, code in enumerate(ind_uniq):
-        spec = m.indicators.get(code)
-        if spec is None:
+    has_level = ~np.isnan(level) & (st_codes >= 0) & (ind_codes >= 0)
+    # the cut points of every (indicator, school type) with a level to advance from
+    present = np.zeros((len(ind_uniq), len(st_uniq)), dtype=bool)
+    present[ind_codes[has_level], st_codes[has_level]] = True
+    cuts = np.full((len(ind_uniq), len(st_uniq), 9), np.nan)
+    usable = np.zeros_like(present)
+    higher = np.zeros(len(ind_uniq), dtype=bool)
+    for ii, si in zip(*np.nonzero(present), strict=True):
+        spec = m.indicators.get(ind_uniq[ii])
+        if spec is None or st_uniq[si] not in spec.school_types:
             continue
-        for si, st in enumerate(st_uniq):
-            if st not in spec.school_types:
-                continue
-            sel = (ind_codes == ii) & (st_codes == si) & has_level
-            if not sel.any():
-                continue
-            cuts = np.asarray(m.cuts(code, st), dtype="float64")
-            lv = level[sel].astype(int)
-            for k in (1, 2, 3):
-                tgt = lv + k
-                ok = tgt <= 10
-                pos = (
-                    np.where(ok, tgt - 2, 0)
-                    if spec.direction == "higher"
-                    else np.where(ok, 10 - tgt, 0)
-                )
-                out[k][sel] = np.where(ok, cuts[np.clip(pos, 0, 8)], np.nan)
+        cuts[ii, si] = np.asarray(m.cuts(ind_uniq[ii], st_uniq[si]), dtype="float64")
+        usable[ii, si] = True
+        higher[ii] = spec.direction == "higher"
+    rows = np.flatnonzero(has_level)
+    rows = rows[usable[ind_codes[rows], st_codes[rows]]]
+    ic, sc = ind_codes[rows], st_codes[rows]
+    lv = level[rows].astype(int)
+    out = {k: np.full(len(ind), np.nan) for k in (1, 2, 3)}
+    for k in (1, 2, 3):
+        tgt = lv + k
+        ok = tgt <= 10
+        pos = np.where(ok, np.where(higher[ic], tgt - 2, 10 - tgt), 0)
+        out[k][rows] = np.where(ok, cuts[ic, sc, np.clip(pos, 0, 8)], np.nan)
     return pd.DataFrame({f"target_{k}": out[k] for k in (1, 2, 3)}, index=ind.index)
 
 
+# a row's display columns, in the order of ``_plain_row``'s parameters (the targets' and
+# improvements' texts are folded into the "targets" of this year's rows)
 _ROW_COLS = (
     "n_display",
     "value_display",
@@ -233,14 +245,84 @@ _ROW_COLS = (
     "level_display",
     "level_change_display",
     "band",
-    "target_1_display",
-    "target_2_display",
-    "target_3_display",
-    "improve_1_display",
-    "improve_2_display",
-    "improve_3_display",
     "value_public",
 )
+
+
+def _table_rows(sup: pd.DataFrame, m: Methodology) -> Iterator[dict[str, Any]]:
+    """Each row's display columns, its label, band label and targets text.
+
+    Index levels: the value to reach for 1, 2, 3 more levels, and the change that takes
+    (``≥ 44.0%`` and ``(+4.0)``; lower is better: ``≤ 20.0%`` and ``(−20.0)``). One pass
+    over plain lists for the whole frame, not one per school and student group.
+    """
+    ind = sup["indicator"]
+    codes_, uniq = pd.factorize(ind, use_na_sentinel=False)
+    labels = np.array([INDICATOR_LABELS.get(u, u) for u in uniq], dtype=object)[codes_]
+    signs = {k: "+" if spec.direction == "higher" else "−" for k, spec in m.indicators.items()}
+    sign = np.array([signs.get(u, "+") for u in uniq], dtype=object)[codes_].tolist()
+    band_label = [BAND_LABELS.get(b, "") for b in sup["band"].to_numpy(dtype=object).tolist()]
+    parts = []
+    for k in (1, 2, 3):
+        parts.append(sup[f"target_{k}_display"].to_numpy(dtype=object).tolist())
+        parts.append(sup[f"improve_{k}_display"].to_numpy(dtype=object).tolist())
+    # many rows share their targets (hidden, under the n-size, no level): one list for each
+    # distinct text (the lists are only read)
+    seen: dict[tuple[Any, ...], list[dict[str, str]]] = {}
+    targets = []
+    for key in zip(*parts, sign, strict=True):
+        got = seen.get(key)
+        if got is None:
+            sg = key[6]
+            got = seen[key] = [
+                {"target": t, "need": f"({sg}{n})" if n and n[0].isdigit() and t != NO_DATA else ""}
+                for t, n in (key[0:2], key[2:4], key[4:6])
+            ]
+        targets.append(got)
+    cols = [sup[c].to_numpy(dtype=object).tolist() for c in _ROW_COLS]
+    return map(_table_row, *cols, labels.tolist(), band_label, targets)
+
+
+def _plain_row(
+    n: str, value: str, change: str, level: str, level_change: str, band: str, public: Any
+) -> dict[str, Any]:
+    """One display row (a dict display: much faster than ``dict(zip(...))`` per row)."""
+    return {
+        "n_display": n,
+        "value_display": value,
+        "change_display": change,
+        "level_display": level,
+        "level_change_display": level_change,
+        "band": band,
+        "value_public": public,
+    }
+
+
+def _table_row(
+    n: str,
+    value: str,
+    change: str,
+    level: str,
+    level_change: str,
+    band: str,
+    public: Any,
+    label: str,
+    band_label: str,
+    targets: list[dict[str, str]],
+) -> dict[str, Any]:
+    """One row of this year's tables: the display row with its label and targets."""
+    return {
+        "n_display": n,
+        "value_display": value,
+        "change_display": change,
+        "level_display": level,
+        "level_change_display": level_change,
+        "band": band,
+        "value_public": public,
+        "label": label,
+        "band_label": band_label,
+        "targets": targets,
+    }
 
 
 def _reason_or_gap_group(des: pd.DataFrame) -> pd.Series:
@@ -304,37 +386,49 @@ def prepare_year(
     unit = unit_s.to_numpy(dtype=object)
     this_year = (ind["year"].astype(str) == year).to_numpy()
     hidden_labels = [m.suppression.suppressed_label, m.suppression.under_nsize_label]
+    ind_codes, ind_uniq = pd.factorize(ind["indicator"], use_na_sentinel=False)
     for k in (1, 2, 3):
-        t = tg[f"target_{k}"]
-        txt = pd.Series(NO_DATA, index=ind.index, dtype="object")
-        ok = t.notna().to_numpy() & this_year  # targets are shown for this year only
-        if ok.any():
-            txt[ok] = [
-                f"{o}{v:.{d}f}{u}"
-                for o, v, d, u in zip(
-                    op[ok].tolist(),
-                    t.to_numpy()[ok].tolist(),
-                    dec[ok].tolist(),
-                    unit[ok].tolist(),
-                    strict=True,
-                )
-            ]
+        t = tg[f"target_{k}"].to_numpy(dtype="float64")
+        txt = texts(len(ind))
+        ok = ~np.isnan(t) & this_year  # targets are shown for this year only
+        # a target is a cut point: few distinct texts per indicator, each formatted once
+        for i in np.unique(ind_codes[ok]).tolist():
+            rows = np.flatnonzero(ok & (ind_codes == i))
+            r0 = rows[0]
+            o, d, u = op[r0], int(dec[r0]), unit[r0]
+            txt[rows] = format_distinct(t[rows], lambda v, o=o, d=d, u=u: f"{o}{v:.{d}f}{u}")
         # a target is methodology, but next to a hidden value it would hint at the level
-        hidden = sup[f"improve_{k}_display"].isin(hidden_labels)
-        txt[hidden] = sup.loc[hidden, f"improve_{k}_display"]
-        sup[f"target_{k}_display"] = txt
+        need = sup[f"improve_{k}_display"].to_numpy(dtype=object)
+        hidden = (need == hidden_labels[0]) | (need == hidden_labels[1])
+        txt[hidden] = need[hidden]
+        sup[f"target_{k}_display"] = pd.Series(txt, index=sup.index, dtype="object")
     sup["year"] = ind["year"].astype(str)
-    sup = sup[show & sup["year"].isin(years_shown).to_numpy()]
+    keep_rows = show & sup["year"].isin(years_shown).to_numpy()
+    now_rows = keep_rows & this_year
+    sup_now, sup_before = sup[now_rows], sup[keep_rows & ~this_year]
 
     cells: dict[str, Cells] = {}
     # one pass over plain lists (pandas' to_dict boxes every cell: ten times slower)
     key_cols = ("school_code", "year", "student_group", "indicator")
-    keys = zip(*(sup[c].to_numpy(dtype=object).tolist() for c in key_cols), strict=True)
-    vals = zip(*(sup[c].to_numpy(dtype=object).tolist() for c in _ROW_COLS), strict=True)
-    for (code, y, g, k), row in zip(keys, vals, strict=True):
-        cells.setdefault(str(code), {}).setdefault((y, g), {})[k] = dict(
-            zip(_ROW_COLS, row, strict=True)
-        )
+
+    def add(frame: pd.DataFrame, rows: Iterator[dict[str, Any]]) -> None:
+        keys = (frame[c].to_numpy(dtype=object).tolist() for c in key_cols)
+        for code, y, g, k, row in zip(*keys, rows, strict=True):
+            by_school = cells.get(code := str(code))
+            if by_school is None:
+                by_school = cells[code] = {}
+            by_ind = by_school.get((y, g))
+            if by_ind is None:
+                by_ind = by_school[(y, g)] = {}
+            by_ind[k] = row
+
+    # this year's rows go into the tables: their labels and targets text, once, here
+    add(sup_now, _table_rows(sup_now, m))
+    # earlier years' rows are only read by the trends
+    add(
+        sup_before,
+        map(_plain_row, *(sup_before[c].to_numpy(dtype=object).tolist() for c in _ROW_COLS)),
+    )
 
     idx = index if "year" in index.columns else index.assign(year=year)
     idx = idx[idx["year"].astype(str).isin(years_shown)]
@@ -388,32 +482,11 @@ def prepare_year(
     )
 
 
-def _targets_text(r: dict[str, Any], direction: str) -> list[dict[str, str]]:
-    """Index levels: the value to reach for 1, 2, 3 more levels, and the change that takes
-    (``≥ 44.0%`` and ``(+4.0)``; lower is better: ``≤ 20.0%`` and ``(−20.0)``)."""
-    sign = "+" if direction == "higher" else "−"
-    out = []
-    for k in (1, 2, 3):
-        t, need = r[f"target_{k}_display"], r[f"improve_{k}_display"]
-        shown = bool(need) and need[0].isdigit() and t != NO_DATA
-        out.append({"target": t, "need": f"({sign}{need})" if shown else ""})
-    return out
-
-
 def _rows(
     by_ind: dict[str, dict[str, Any]], order: list[str], m: Methodology
 ) -> list[dict[str, Any]]:
-    rows = []
-    for code in order:
-        r = by_ind.get(code)
-        if r is None:
-            continue
-        r = dict(r)
-        r["label"] = INDICATOR_LABELS.get(code, code)
-        r["band_label"] = BAND_LABELS.get(r["band"], "")
-        r["targets"] = _targets_text(r, m.indicators[code].direction)
-        rows.append(r)
-    return rows
+    """This year's table rows in the indicators' order (labels and targets are ready)."""
+    return [by_ind[code] for code in order if code in by_ind]
 
 
 def _trend_chart(
@@ -681,9 +754,7 @@ def _focus_context(
                 "group_level": g["level_display"] if g else NO_DATA,
                 "group_band": BAND_LABELS.get(g["band"], "") if g else "",
                 "group_change": g["change_display"] if g else NO_DATA,
-                "targets": _targets_text(g, m.indicators[code].direction)
-                if g
-                else [{"target": NO_DATA, "need": ""}] * 3,
+                "targets": g["targets"] if g else [{"target": NO_DATA, "need": ""}] * 3,
             }
         )
 

@@ -13,6 +13,7 @@ from 1 to 10, or a rate from one, shows ``*`` and is not plotted.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,10 @@ def _years_upto(frame: pd.DataFrame, year: str, n: int = 5) -> pd.DataFrame:
     if "year" not in frame.columns:
         return frame.assign(year=year)
     start = years.start_of(year)
-    y = frame["year"].astype(str)
-    keep = y.map(years.start_of).between(start - n + 1, start)
-    return frame[keep]
+    # one years.start_of per distinct year, not per row
+    codes_, uniq = pd.factorize(frame["year"].astype(str), use_na_sentinel=False)
+    starts = np.array([years.start_of(y) for y in uniq], dtype="int64")[codes_]
+    return frame[(starts >= start - n + 1) & (starts <= start)]
 
 
 def district_gaps(ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> pd.DataFrame:
@@ -112,38 +114,56 @@ def _status_counts(frame: pd.DataFrame, col: str, order: tuple[str, ...]) -> lis
     return [{"key": k, "count": int(counts[k])} for k in keys]
 
 
+def _by_district(
+    frame: pd.DataFrame | None, district_of: pd.Series, year: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """A frame's rows per district (of ``year`` only, if given), split once for the report.
+
+    Rows keep their order; rows of schools in no district are in none.
+    """
+    if frame is None or not len(frame):
+        return {}
+    if year is not None:
+        frame = frame[(frame["year"].astype(str) == year).to_numpy()]
+    if "district_code" in frame.columns:
+        key = frame["district_code"]
+    else:
+        key = frame["school_code"].map(district_of)
+    return {str(d): part for d, part in frame.groupby(key.to_numpy(), sort=False)}
+
+
 def _district_block(
     dcode: str,
     dname: str,
     year: str,
     ys: list[str],
-    schools: pd.DataFrame,
-    index: pd.DataFrame,
-    designations: pd.DataFrame,
-    gaps: pd.DataFrame,
-    gain: pd.DataFrame,
+    n_schools: int,
+    idx: pd.DataFrame,
+    des: pd.DataFrame,
+    gaps_d: pd.DataFrame,
+    gain_d: pd.DataFrame,
     plans: pd.DataFrame | None,
     checkpoints: pd.DataFrame | None,
     as_of: Any,
     m: Methodology,
 ) -> dict[str, Any]:
-    codes_here = set(schools.loc[schools["district_code"] == dcode, "school_code"])
-    des = designations[
-        (designations["year"].astype(str) == year) & designations["school_code"].isin(codes_here)
-    ]
+    """One district's block: ``idx``, ``des``, ``gaps_d``, ``gain_d`` and the plans and
+    checkpoints are the district's rows (``des``, plans and checkpoints of ``year`` only)."""
     # schools by designation and escalation
-    table = pd.crosstab(
-        des["designation"].fillna("NONE"),
-        des["escalation"].fillna("NONE")
+    designation = des["designation"].fillna("NONE").astype(str).tolist()
+    escalation = (
+        des["escalation"].fillna("NONE").astype(str).tolist()
         if "escalation" in des.columns
-        else pd.Series("NONE", index=des.index),
-    ).reindex(index=[d for d in codes.DESIGNATIONS], fill_value=0)
-    esc_cols = [e for e in codes.ESCALATIONS if e in table.columns]
+        else ["NONE"] * len(des)
+    )
+    pairs = Counter(zip(designation, escalation, strict=True))
+    present = set(escalation)
+    esc_cols = [e for e in codes.ESCALATIONS if e in present]
     by_designation = [
         {
             "label": DESIGNATION_LABELS.get(d, d),
-            "total": int(table.loc[d].sum()) if d in table.index else 0,
-            "cells": [int(table.at[d, e]) if d in table.index else 0 for e in esc_cols],
+            "total": sum(n for (dd, _), n in pairs.items() if dd == d),
+            "cells": [pairs.get((d, e), 0) for e in esc_cols],
         }
         for d in codes.DESIGNATIONS
     ]
@@ -154,7 +174,6 @@ def _district_block(
     )
 
     # SQII distribution and change, goals met, per year
-    idx = index[index["school_code"].isin(codes_here)]
     dist_rows = []
     hist: dict[str, list[float | None]] = {}
     bins = list(range(0, 101, 10))
@@ -192,23 +211,33 @@ def _district_block(
     )
 
     # subgroup gaps and their trend
-    g = gaps[gaps["district_code"] == dcode]
+    g = gaps_d
     gap_groups = [x for x in m.designations.gap_groups if x in set(g["student_group"])]
+    gap_at = {
+        (grp, y): (gap, hidden)
+        for grp, y, gap, hidden in zip(
+            g["student_group"].tolist(),
+            g["year"].tolist(),
+            g["gap"].tolist(),
+            g["hidden"].tolist(),
+            strict=True,
+        )
+    }
     gap_rows = []
     series: list[charts.Series] = []
     for grp in gap_groups:
-        gg = g[g["student_group"] == grp].set_index("year")
         cells, pts = [], []
         for y in ys:
-            if y not in gg.index or pd.isna(gg.at[y, "gap"]):
+            gap, hidden = gap_at.get((grp, y), (None, False))
+            if gap is None or pd.isna(gap):
                 cells.append(NO_DATA)
                 pts.append(math.nan)
-            elif bool(gg.at[y, "hidden"]):
+            elif bool(hidden):
                 cells.append(m.suppression.suppressed_label)
                 pts.append(math.nan)
             else:
-                cells.append(fmt(gg.at[y, "gap"], 1))
-                pts.append(float(gg.at[y, "gap"]))
+                cells.append(fmt(gap, 1))
+                pts.append(float(gap))
         gap_rows.append(
             {"code": grp, "label": GROUP_LABELS.get(grp, grp), "cells": cells, "pts": pts}
         )
@@ -236,10 +265,8 @@ def _district_block(
 
     # checkpoint completion and plan approvals, as of the term's date
     cp_rows: list[dict[str, Any]] = []
-    if checkpoints is not None and len(checkpoints) and "school_code" in checkpoints.columns:
-        c = checkpoints[
-            (checkpoints["year"].astype(str) == year) & checkpoints["school_code"].isin(codes_here)
-        ]
+    if checkpoints is not None and len(checkpoints):
+        c = checkpoints
         dates = m.checkpoint_dates(year)
         for num, grp in c.groupby("number"):
             due = dates.get(int(num))
@@ -260,13 +287,13 @@ def _district_block(
     plan_rows: list[dict[str, Any]] = []
     overdue = 0
     if plans is not None and len(plans):
-        p = plans[(plans["year"].astype(str) == year) & plans["school_code"].isin(codes_here)]
+        p = plans
         plan_rows = _status_counts(p, "status", codes.PLAN_STATUSES)
         dl = pd.to_datetime(p["deadline"], errors="coerce").dt.date
         overdue = int(((p["status"] != "APPROVED") & (dl <= as_of)).sum())
     designated = int(des["designation"].isin(["FOCUS", "PRIORITY"]).sum())
 
-    gain_d = gain[gain["district_code"] == dcode].set_index("student_group")
+    gain_d = gain_d.set_index("student_group")
     gain_rows = [
         {
             "label": GROUP_LABELS.get(grp, grp),
@@ -281,7 +308,7 @@ def _district_block(
     return {
         "code": dcode,
         "name": dname,
-        "n_schools": len(codes_here),
+        "n_schools": n_schools,
         "escalations": [ESCALATION_SHORT.get(e, e) for e in esc_cols],
         "by_designation": by_designation,
         "exited": exited,
@@ -331,7 +358,10 @@ def render_oversight(
     ind = _years_upto(indicators, year)
     idx = _years_upto(index, year)
     des = _years_upto(designations, year)
-    ys = sorted(set(idx["year"].astype(str)) | set(ind["year"].astype(str)), key=years.start_of)
+    ys = sorted(
+        set(pd.unique(idx["year"].astype(str))) | set(pd.unique(ind["year"].astype(str))),
+        key=years.start_of,
+    )
     gaps = district_gaps(ind, schools, m)
     gain = nsize_gain(ind, schools, year, m)
     districts = (
@@ -339,24 +369,36 @@ def render_oversight(
         .drop_duplicates("district_code")
         .sort_values("district_name")
     )
-    blocks = [
-        _district_block(
-            str(r.district_code),
-            str(r.district_name),
-            year,
-            ys,
-            schools,
-            idx,
-            des,
-            gaps,
-            gain,
-            plans,
-            checkpoints,
-            as_of,
-            m,
+    # every frame split by district once (not filtered once per district)
+    district_of = schools.drop_duplicates("school_code").set_index("school_code")["district_code"]
+    n_schools = schools.groupby("district_code", sort=False)["school_code"].nunique()
+    idx_by = _by_district(idx, district_of)
+    des_by = _by_district(des, district_of, year)
+    gaps_by = _by_district(gaps, district_of)
+    gain_by = _by_district(gain, district_of)
+    with_cp = checkpoints is not None and len(checkpoints) and "school_code" in checkpoints.columns
+    cp_by = _by_district(checkpoints, district_of, year) if with_cp else {}
+    plans_by = _by_district(plans, district_of, year) if plans is not None else {}
+    blocks = []
+    for r in districts.itertuples():
+        d = str(r.district_code)
+        blocks.append(
+            _district_block(
+                d,
+                str(r.district_name),
+                year,
+                ys,
+                int(n_schools[r.district_code]),
+                idx_by.get(d, idx.iloc[:0]),
+                des_by.get(d, des.iloc[:0]),
+                gaps_by.get(d, gaps.iloc[:0]),
+                gain_by.get(d, gain.iloc[:0]),
+                plans_by.get(d, plans.iloc[:0]) if plans is not None else None,
+                cp_by.get(d, checkpoints.iloc[:0]) if with_cp else None,
+                as_of,
+                m,
+            )
         )
-        for r in districts.itertuples()
-    ]
     total_gain = gain.groupby("student_group")["gained"].sum()
     consortium_gain = [
         {
