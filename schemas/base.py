@@ -17,6 +17,8 @@ is shared with operations staff and must not carry raw IDs.
 from __future__ import annotations
 
 import copy
+import functools
+import re
 
 import numpy as np
 import pandas as pd
@@ -51,18 +53,23 @@ class ContractModel(pa.DataFrameModel):
 
 def column_kinds(model: type[pa.DataFrameModel]) -> dict[str, str]:
     """Each column of a model and its kind: ``str``, ``int``, ``float`` or ``flag``."""
-    kinds: dict[str, str] = {}
+    return dict(_column_kinds(model))
+
+
+@functools.cache
+def _column_kinds(model: type[pa.DataFrameModel]) -> tuple[tuple[str, str], ...]:
+    kinds: list[tuple[str, str]] = []
     for name, col in model.to_schema().columns.items():
         dtype = str(col.dtype).lower()
         if dtype.startswith("int"):
-            kinds[name] = "int"
+            kinds.append((name, "int"))
         elif dtype.startswith("float"):
-            kinds[name] = "float"
+            kinds.append((name, "float"))
         elif dtype in ("bool", "boolean"):
-            kinds[name] = "flag"
+            kinds.append((name, "flag"))
         else:
-            kinds[name] = "str"
-    return kinds
+            kinds.append((name, "str"))
+    return tuple(kinds)
 
 
 def empty_errors() -> pd.DataFrame:
@@ -234,6 +241,7 @@ def schema_errors(
         key_errors = _uniqueness_errors(file, keys, typed)
         schema = copy.copy(schema)
         schema.unique = None
+    schema = _without_passing_digit_checks(schema, typed)
     try:
         coerced = schema.validate(typed, lazy=True)
         return (coerced, key_errors) if not len(key_errors) else (None, key_errors)
@@ -258,13 +266,48 @@ def schema_errors(
     return None, errors
 
 
+_DIGITS_PATTERN = re.compile(r"\^\\d\{(\d+)\}\$")  # ``digits(n)``: ``^\d{n}$``
+
+
+def _without_passing_digit_checks(
+    schema: pa.DataFrameSchema, typed: pd.DataFrame
+) -> pa.DataFrameSchema:
+    """The schema without its ``str_matches(digits(n))`` checks that no value can fail.
+
+    When every present value of a text column is exactly ``n`` ASCII digits, it matches
+    ``^\\d{n}$`` under any regular-expression engine, so the check would report nothing:
+    one vectorised Arrow pass replaces the regex over millions of IDs and codes. A column
+    with any other value keeps the check, which then reports exactly as before.
+    """
+    updates: dict[str, dict[str, list]] = {}
+    for name, col in schema.columns.items():
+        if name not in typed.columns or str(typed[name].dtype) != "str":
+            continue
+        keep, dropped = [], False
+        for check in col.checks:
+            m = None
+            if check.name == "str_matches":
+                m = _DIGITS_PATTERN.fullmatch(str((check.statistics or {}).get("pattern", "")))
+            if m is not None and _all_digits(typed[name], int(m.group(1))):
+                dropped = True
+            else:
+                keep.append(check)
+        if dropped:
+            updates[name] = {"checks": keep}
+    return schema.update_columns(updates) if updates else schema
+
+
+def _all_digits(values: pd.Series, n: int) -> bool:
+    """Whether every present value is exactly ``n`` ASCII digits (missing values ignored)."""
+    arr = pa_.array(values.array, pa_.large_string())
+    ok = pc.and_(pc.ascii_is_decimal(arr), pc.equal(pc.binary_length(arr), n))
+    return bool(pc.all(ok, skip_nulls=True).as_py() is not False)
+
+
 def _uniqueness_errors(file: str, keys: list[str], typed: pd.DataFrame) -> pd.DataFrame:
     """Every row whose key (``keys``) repeats, rule ``unique(k1, k2, …)``; keys with a missing
     part are left to ``not_nullable``."""
-    parts = [pa_.array(typed[k].astype("str")).cast(pa_.large_string()) for k in keys]
-    joined = pc.binary_join_element_wise(*parts, pa_.scalar("\x1f", pa_.large_string()))
-    key = pd.Series(joined.to_pandas(types_mapper=pd.ArrowDtype).array, index=typed.index)
-    dup = (key.duplicated(keep=False) & key.notna()).to_numpy(dtype=bool)
+    dup = _duplicated_keys(typed, keys)
     if not dup.any():
         return _EMPTY
     sub = typed.loc[dup, keys]
@@ -276,6 +319,64 @@ def _uniqueness_errors(file: str, keys: list[str], typed: pd.DataFrame) -> pd.Da
     for part in shown[1:]:
         value = value + "|" + part.fillna("")
     return make_errors(file, sub.index, ",".join(keys), value, f"unique({', '.join(keys)})")
+
+
+_KEY_SEP = "\x1f"
+
+
+def _duplicated_keys(typed: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Which rows share their key (every part present, as text) with another row.
+
+    The key is the parts' text joined by ``\\x1f`` (``_joined_duplicates``). That is exact
+    but hashes millions of strings; instead each row gets a 64-bit hash of its parts (a
+    code per text value: the number itself for digit codes and IDs) and the hashes are
+    sorted: rows whose hash is unique cannot repeat their key, and the few others (in a
+    valid file, none) are compared by their joined text. Where a part holds the separator
+    itself (two different keys could join to the same text) the joined text is compared
+    throughout.
+    """
+    texts = [pa_.array(typed[k].astype("str").array, pa_.large_string()) for k in keys]
+    if len(keys) > 1 and any(_may_hold_separator(t) for t in texts):
+        return _joined_duplicates(texts, typed.index)
+    present = np.ones(len(typed), dtype=bool)
+    hashed = np.zeros(len(typed), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for t in texts:
+            present &= ~np.asarray(t.is_null(), dtype=bool)
+            hashed = hashed * np.uint64(0x9E3779B97F4A7C15) + _text_codes(t)
+    candidates = hashed[present]
+    candidates.sort()
+    repeated = candidates[1:][candidates[1:] == candidates[:-1]]
+    if not len(repeated):
+        return np.zeros(len(typed), dtype=bool)
+    maybe = present & np.isin(hashed, np.unique(repeated))
+    out = np.zeros(len(typed), dtype=bool)
+    rows = np.flatnonzero(maybe)
+    out[rows] = _joined_duplicates([t.take(pa_.array(rows)) for t in texts], None)
+    return out
+
+
+def _text_codes(text: pa_.LargeStringArray) -> np.ndarray:
+    """A ``uint64`` per value, equal for equal text (nulls: any value; they are excluded)."""
+    if len(text) and pc.all(pc.ascii_is_decimal(text), skip_nulls=True).as_py() is not False:
+        longest = pc.max(pc.binary_length(text)).as_py() or 0
+        if longest <= 18:  # fits int64
+            return pc.fill_null(pc.cast(text, pa_.int64()), 0).to_numpy().view(np.uint64)
+    codes = pc.fill_null(pc.dictionary_encode(text).indices, 0)
+    return codes.to_numpy().astype(np.uint64)
+
+
+def _joined_duplicates(texts: list[pa_.Array], index: pd.Index | None) -> np.ndarray:
+    """Duplicated keys by their joined text (null where a part is missing: never a duplicate)."""
+    joined = pc.binary_join_element_wise(*texts, pa_.scalar(_KEY_SEP, pa_.large_string()))
+    key = pd.Series(joined.to_pandas(types_mapper=pd.ArrowDtype).array, index=index)
+    return (key.duplicated(keep=False) & key.notna()).to_numpy(dtype=bool)
+
+
+def _may_hold_separator(text: pa_.LargeStringArray) -> bool:
+    """Whether the key separator byte occurs in the array's character data (a quick scan)."""
+    data = text.buffers()[2]
+    return data is not None and bool((np.frombuffer(data, np.uint8) == 0x1F).any())
 
 
 def year_pattern() -> str:

@@ -24,11 +24,28 @@ from sqis import codes, years
 
 Frames = dict[str, pd.DataFrame]
 STUDENT_LEVEL_FILES: tuple[str, ...] = ("students", "assessments", "graduation", "sel")
+# The columns each file's rules read: validation keeps only these of the typed frames.
+CROSS_FILE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "schools": ("school_code", "district_code", "low_grade", "high_grade", "school_type"),
+    "students": (
+        "student_id",
+        "school_code",
+        "grade",
+        "el_status",
+        "redesignated",
+        "days_enrolled",
+        "days_absent",
+    ),
+    "assessments": ("student_id", "school_code", "subject", "grade"),
+    "graduation": ("school_code", "cohort", "grad_year", "outcome"),
+    "sel": ("student_id", "school_code"),
+    "climate": ("school_code",),
+}
 
 
-def _key(*cols: pd.Series) -> pa.Array:
+def _key(*cols: pd.Series | pa.Array) -> pa.Array:
     """The columns joined into one Arrow string key per row (null where any part is missing)."""
-    arrays = [pa.array(c.astype("str")).cast(pa.large_string()) for c in cols]
+    arrays = [c if isinstance(c, pa.Array) else _text(c) for c in cols]
     return pc.binary_join_element_wise(*arrays, pa.scalar("\x1f", pa.large_string()))
 
 
@@ -129,22 +146,74 @@ def days_absent_within_enrolled(frames: Frames, year: str) -> pd.DataFrame:
 
 
 def _enrolled(
-    frames: Frames, name: str, rule: str, enrolled: pa.Array | None = None
+    frames: Frames, name: str, rule: str, enrolled: _Enrolment | None = None
 ) -> pd.DataFrame:
     f, st = frames.get(name), frames.get("students")
     if f is None or st is None:
         return empty_errors()
     if enrolled is None:
-        enrolled = _enrolment_keys(st)
+        enrolled = _Enrolment(st)
     present = (f["student_id"].notna() & f["school_code"].notna()).to_numpy(dtype=bool)
-    found = _key_in(_key(f["student_id"], f["school_code"]), enrolled)
+    found = enrolled.contains(f["student_id"], f["school_code"])
     bad = present & ~found
     return make_errors(name, f.index[bad], "student_id", f["student_id"][bad], _rule(rule))
 
 
-def _enrolment_keys(st: pd.DataFrame) -> pa.Array:
-    """The distinct (student, school) keys of the students file."""
-    return pc.unique(_key(st["student_id"], st["school_code"])).drop_null()
+_ID_CODE_DIGITS = 17  # an ID of up to 17 digits, times 32, plus its length, fits int64
+
+
+class _Enrolment:
+    """The distinct (student, school) pairs of the students file, for membership tests.
+
+    The pairs are compared as integers where every student ID (here and in the file
+    tested) is a short string of ASCII digits: the ID's number and length, and the
+    school's position among the students file's schools, identify the pair exactly (and
+    an ID without the separator cannot make two pairs join to the same text). Otherwise
+    the pairs are compared as their joined text, as ``_key`` builds it.
+    """
+
+    def __init__(self, st: pd.DataFrame) -> None:
+        self._ids = _text(st["student_id"])
+        self._schools_col = _text(st["school_code"])
+        self._schools = pc.unique(self._schools_col).drop_null()
+        self._text_keys: pa.Array | None = None
+        self._int_keys: pa.Array | None = None
+
+    def contains(self, student_id: pd.Series, school_code: pd.Series) -> np.ndarray:
+        """For each row, whether its (student, school) pair is enrolled (False where missing)."""
+        ids = _text(student_id)
+        digits = _numeric_ids(self._ids, ids)
+        if digits is not None and 32 * 10**digits * (len(self._schools) + 1) < 2**63:
+            if self._int_keys is None:  # (the students file's IDs are numeric: checked above)
+                self._int_keys = pc.unique(self._pairs(self._ids, self._schools_col)).drop_null()
+            pairs = self._pairs(ids, _text(school_code))
+            return _key_in(pairs, self._int_keys)
+        if self._text_keys is None:
+            self._text_keys = pc.unique(_key(self._ids, self._schools_col)).drop_null()
+        return _key_in(_key(ids, _text(school_code)), self._text_keys)
+
+    def _pairs(self, ids: pa.Array, schools: pa.Array) -> pa.Array:
+        """``(number × 32 + length) × schools + school position``; null where unknown."""
+        number = pc.cast(ids, pa.int64())
+        code = pc.add(pc.multiply(number, 32), pc.cast(pc.binary_length(ids), pa.int64()))
+        school = pc.cast(pc.index_in(schools, value_set=self._schools), pa.int64())
+        return pc.add(pc.multiply(code, max(len(self._schools), 1)), school)
+
+
+def _numeric_ids(*columns: pa.Array) -> int | None:
+    """The most digits of an ID when every present value is 1–17 ASCII digits, else ``None``."""
+    longest = 0
+    for ids in columns:
+        if pc.any(pc.invert(pc.ascii_is_decimal(ids))).as_py():
+            return None
+        longest = max(longest, pc.max(pc.binary_length(ids)).as_py() or 0)
+    return longest if longest <= _ID_CODE_DIGITS else None
+
+
+def _text(values: pd.Series) -> pa.Array:
+    """A column as one Arrow ``large_string`` array (as text, nulls where missing)."""
+    arr = pa.array(values.astype("str").array, pa.large_string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def assessment_student_enrolled(frames: Frames, year: str) -> pd.DataFrame:
@@ -162,7 +231,7 @@ def students_enrolled(frames: Frames, year: str) -> pd.DataFrame:
     st = frames.get("students")
     if st is None:
         return empty_errors()
-    enrolled = _enrolment_keys(st)
+    enrolled = _Enrolment(st)
     return concat_errors(
         [
             _enrolled(frames, "assessments", "assessment_student_enrolled", enrolled),
@@ -339,4 +408,4 @@ def check_cross_file(
     return concat_errors(parts)
 
 
-__all__ = ["CROSS_FILE_RULES", "STUDENT_LEVEL_FILES", "check_cross_file"]
+__all__ = ["CROSS_FILE_COLUMNS", "CROSS_FILE_RULES", "STUDENT_LEVEL_FILES", "check_cross_file"]

@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from schemas.cross_file import STUDENT_LEVEL_FILES
 from sqis import codes, years
-from sqis.pseudonym import key_id, pseudonymise
+from sqis.pseudonym import key_id, pseudonymise_arrow
 from sqis.reading import DeliveryError, locate
 from sqis.settings import get_settings
 from sqis.storage import Storage, StorageError, is_s3, open_storage
@@ -154,18 +154,27 @@ def pseudonymised_frames(report: ValidationReport, key: bytes) -> dict[str, pd.D
     """The validated frames with ``student_id`` replaced by its pseudonym, row numbers dropped.
 
     The IDs of every student-level file are pseudonymised together, so that each distinct
-    student is hashed once.
+    student is hashed once. The pseudonyms stay Arrow text end to end (no Python strings).
     """
     frames = {n: report.frames[n].reset_index(drop=True) for n in codes.CONTRACT_FILES}
-    ids = pd.concat([frames[n]["student_id"] for n in STUDENT_LEVEL_FILES], ignore_index=True)
-    pseudonyms = pseudonymise(ids, key).to_numpy()
+    ids = pa.chunked_array(
+        [_arrow_text(frames[n]["student_id"]) for n in STUDENT_LEVEL_FILES], pa.large_string()
+    )
+    pseudonyms = pseudonymise_arrow(ids, key)
     start = 0
     for name in STUDENT_LEVEL_FILES:
         n = len(frames[name])
-        part = pd.Series(pseudonyms[start : start + n], dtype="str")
-        frames[name] = frames[name].assign(student_id=part)
+        part = pseudonyms.slice(start, n).to_pandas(types_mapper=pd.ArrowDtype).array
+        column = pd.Series(part, index=frames[name].index).astype("str")
+        frames[name] = frames[name].assign(student_id=column)
         start += n
     return frames
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow ``large_string`` array (no copy when already Arrow-backed)."""
+    arr = pa.array(values.astype("str").array, pa.large_string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def ingest_year(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
@@ -54,7 +54,11 @@ class DeliveryError(ValueError):
 
 @dataclass
 class RawFile:
-    """One delivered file, every column as text, indexed by the row number as delivered."""
+    """One delivered file, every column as text, indexed by the row number as delivered.
+
+    ``release_frame()`` drops the text once it is validated (the row count and the
+    columns are kept), so that a year's delivery is not held twice in memory.
+    """
 
     name: str
     year: str
@@ -63,14 +67,21 @@ class RawFile:
     frame: pd.DataFrame
     sha256: str
     size: int
+    _shape: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_rows(self) -> int:
-        return len(self.frame)
+        return len(self.frame) if self._shape is None else self._shape[0]
 
     @property
     def columns(self) -> list[str]:
-        return list(self.frame.columns)
+        return list(self.frame.columns) if self._shape is None else list(self._shape[1])
+
+    def release_frame(self) -> None:
+        """Free the delivered text (an empty frame with the same columns stays)."""
+        if self._shape is None:
+            self._shape = (len(self.frame), tuple(self.frame.columns))
+            self.frame = self.frame.iloc[:0]
 
 
 def _join(root: str, *parts: str) -> str:
@@ -221,7 +232,7 @@ def _read_csv(data: bytes, uri: str, name: str) -> pd.DataFrame:
             read_options=pacsv.ReadOptions(block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in body),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
+                column_types={h: pa.large_string() for h in header},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),

@@ -39,7 +39,7 @@ from schemas.base import (
     parse_columns,
     schema_errors,
 )
-from schemas.cross_file import check_cross_file
+from schemas.cross_file import CROSS_FILE_COLUMNS, check_cross_file
 from sqis import codes, years
 from sqis.reading import DeliveryError, RawFile, read_contract_file
 from sqis.storage import is_s3, open_storage
@@ -197,9 +197,11 @@ def validate_delivery(
         report.files[name] = raw
         optional = tuple(methodology.optional_columns.get(name, ()))
         errors, typed, coerced = validate_file(raw, optional)
+        raw.release_frame()  # validated: only the typed and coerced frames are needed now
         parts.append(errors)
         if all(c in typed.columns for c in column_kinds(CONTRACT_MODELS[name])):
-            typed_frames[name] = typed
+            typed_frames[name] = typed[list(CROSS_FILE_COLUMNS.get(name, ()))]
+        del typed
         if coerced is not None:
             report.frames[name] = coerced
     offsets = dict(methodology.rules.grad_cohort_offsets)
