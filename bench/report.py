@@ -307,6 +307,14 @@ def render_markdown(results: dict[str, Any]) -> str:
     row("DuckDB indicators (from Parquet): wall s", lambda r: _f(step(r, "duckdb")["wall_s"], 2))
     row("DuckDB: peak RSS MiB", lambda r: _f(_peak_mib(step(r, "duckdb")), 0))
     row(
+        "pandas, the same indicators from the same files: wall s",
+        lambda r: _f(step(r, "same_indicators")["wall_s"], 2),
+    )
+    row(
+        "pandas / DuckDB, same indicators (like for like)",
+        lambda r: _f(step(r, "same_indicators")["wall_s"] / step(r, "duckdb")["wall_s"], 2) + "×",
+    )
+    row(
         "cycle / DuckDB",
         lambda r: _f(step(r, "flow")["wall_s"] / step(r, "duckdb")["wall_s"]) + "×",
     )

@@ -339,6 +339,13 @@ def bench_size(students: int, a: argparse.Namespace, results: dict[str, Any], sa
                 work,
             )
             save()
+            res["same_indicators"] = run_step(
+                "same_indicators",
+                {"year": YEAR, "store_root": str(flow_store)},
+                env(flow_store, flow_out),
+                work,
+            )
+            save()
             if students <= a.html_max:
                 res["html"] = run_step(
                     "html", {"year": YEAR, "db_url": url}, env(flow_store, flow_out), work

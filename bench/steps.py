@@ -14,6 +14,7 @@ only, and only counts and timings are written).
 - ``direct``    the same year through ``sqis.pipeline.run_year`` (no Prefect)
 - ``duckdb``    the indicators in SQL (``tests.test_duckdb_crosscheck.duckdb_indicators``)
                 over the validated Parquet files the flow read
+- ``same_indicators``  the same indicators in pandas from the same files (like for like)
 - ``html``      school-report rendering throughput from the results store, one core
 - ``pdf``       PDF throughput (WeasyPrint) on school reports the flow wrote
 """
@@ -216,6 +217,29 @@ def step_duckdb(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def step_same_indicators(p: dict[str, Any]) -> dict[str, Any]:
+    """The same indicators as ``step_duckdb``, in pandas, from the same Parquet files.
+
+    Like for like: ``sqis.ingest.load_year`` reads the year (the time includes reading,
+    as DuckDB's does), then ``compute_indicators`` without growth and MS_PERSIST (the
+    indicators the SQL computes), the whole consortium at once, one thread.
+    """
+    from sqis.indicators import compute_indicators, empty_indicators
+    from sqis.ingest import load_year
+    from sqis.methodology import for_year
+    from tests.test_duckdb_crosscheck import CROSSCHECKED
+
+    m = for_year(p["year"])
+    with Sampler(p.get("interval", 0.1)) as s:
+        t0 = s.mark().t
+        cur = load_year(p["year"], p["store_root"])
+        ind = compute_indicators(cur, None, None, m, growth=empty_indicators())
+        t1 = s.mark().t
+    if set(ind["indicator"]) != set(CROSSCHECKED):
+        raise RuntimeError("pandas computed another indicator set than the DuckDB SQL")
+    return {**_whole(s, t0, t1), "rows": len(ind)}
+
+
 # ---- report throughput ---------------------------------------------------------------------
 def step_html(p: dict[str, Any]) -> dict[str, Any]:
     """School reports rendered per CPU second (one process, one core), PDF off.
@@ -299,6 +323,7 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "flow": step_flow,
     "direct": step_direct,
     "duckdb": step_duckdb,
+    "same_indicators": step_same_indicators,
     "html": step_html,
     "pdf": step_pdf,
 }
