@@ -335,7 +335,7 @@ def _duplicated_keys(typed: pd.DataFrame, keys: list[str]) -> np.ndarray:
     itself (two different keys could join to the same text) the joined text is compared
     throughout.
     """
-    texts = [pa_.array(typed[k].astype("str").array, pa_.large_string()) for k in keys]
+    texts = [_one_array(pa_.array(typed[k].astype("str").array, pa_.large_string())) for k in keys]
     if len(keys) > 1 and any(_may_hold_separator(t) for t in texts):
         return _joined_duplicates(texts, typed.index)
     present = np.ones(len(typed), dtype=bool)
@@ -354,6 +354,11 @@ def _duplicated_keys(typed: pd.DataFrame, keys: list[str]) -> np.ndarray:
     rows = np.flatnonzero(maybe)
     out[rows] = _joined_duplicates([t.take(pa_.array(rows)) for t in texts], None)
     return out
+
+
+def _one_array(text: pa_.Array | pa_.ChunkedArray) -> pa_.Array:
+    """One contiguous array (a large file is read in several chunks)."""
+    return text.combine_chunks() if isinstance(text, pa_.ChunkedArray) else text
 
 
 def _text_codes(text: pa_.LargeStringArray) -> np.ndarray:

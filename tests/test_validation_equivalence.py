@@ -279,3 +279,41 @@ def test_validated_files_keep_their_row_count_and_columns_without_their_text(
     students = report.files["students"]
     assert students.n_rows == 9 and len(students.frame) == 0
     assert students.columns == list(valid_year()["students"].columns)
+
+
+def test_duplicated_keys_on_columns_read_in_several_chunks() -> None:
+    """A large CSV comes back as chunked Arrow columns (a 6M-student year did): the fast
+    path must read every chunk, and agree with the joined-text definition."""
+    import pyarrow as pa
+    from pandas.arrays import ArrowStringArray
+
+    from schemas.base import _duplicated_keys
+
+    def chunked(*parts: list[str]) -> pd.Series:
+        return pd.Series(
+            ArrowStringArray(pa.chunked_array([pa.array(p, pa.large_string()) for p in parts]))
+        )
+
+    frame = pd.DataFrame(
+        {
+            "student_id": chunked(["1", "2", "3"], ["1", "3"], ["2"]),
+            "school_code": chunked(["x", "y", "y"], ["x", "x"], ["x"]),
+        }
+    )
+    assert _duplicated_keys(frame, ["student_id", "school_code"]).tolist() == [
+        True,
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
+    # one key column, and a separator inside a part (the joined-text path)
+    assert _duplicated_keys(frame, ["student_id"]).tolist() == [True, True, True, True, True, True]
+    sep = pd.DataFrame(
+        {"a": chunked(["p\x1f", "p"], ["p\x1f"]), "b": chunked(["q", "\x1fq"], ["q"])}
+    )
+    # the rule's definition is the joined text, and all three join to the same text
+    parts = zip(["p\x1f", "p", "p\x1f"], ["q", "\x1fq", "q"], strict=True)
+    joined = pd.Series([a + "\x1f" + b for a, b in parts]).duplicated(keep=False)
+    assert _duplicated_keys(sep, ["a", "b"]).tolist() == joined.tolist() == [True, True, True]
