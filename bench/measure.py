@@ -53,6 +53,7 @@ TASK_STAGE: tuple[tuple[str, str], ...] = (
     ("designate-", "designate"),
     ("communities-", "communities"),
     ("store-results-", "store"),
+    ("report-frames-", "reports"),
     ("exports-", "reports"),
     ("reports-", "reports"),
     ("oversight-", "reports"),
