@@ -25,6 +25,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.params import AnnualCycleParams
 from sqis import pipeline
+from sqis.codes import CONTRACT_FILES
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
 from tasks import stages
@@ -147,8 +148,6 @@ def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inpu
             f"{e}. The validation artifact counts the failures per file, rule and column; "
             f"`sqis validate --data {cfg.data_root} --year {year}` lists every one."
         ) from None
-    from sqis.codes import CONTRACT_FILES
-
     # this year's files, and the files of the years before that the rules read
     read = [(inputs.cur, CONTRACT_FILES)]
     read += [

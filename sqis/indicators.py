@@ -243,18 +243,18 @@ def enrolled_in_grade(earlier: pd.DataFrame, later: pd.DataFrame, grade: int) ->
     mutated), so that every district's MS_PERSIST does not hash the whole year again.
     """
     key = (id(earlier), id(later), int(grade))
+    # computed under the lock: district tasks on other threads wait for it, not redo it
     with _ROWS_LOCK:
         hit = _ENROLLED_LATER.get(key)
         if hit is not None and len(hit) == len(earlier):
             return hit
-    in_grade = later.loc[later["grade"] == grade, "student_id"]
-    out = groups_mod.is_in(earlier["student_id"], in_grade)
-    out.setflags(write=False)
-    with _ROWS_LOCK:
+        in_grade = later.loc[later["grade"] == grade, "student_id"]
+        out = groups_mod.is_in(earlier["student_id"], in_grade)
+        out.setflags(write=False)
         _ENROLLED_LATER[key] = out
         for frame in (earlier, later):
             weakref.finalize(frame, _ENROLLED_LATER.pop, key, None)
-    return out
+        return out
 
 
 def attendance_and_discipline(
@@ -606,21 +606,21 @@ def student_keys(yd: YearData) -> dict[str, np.ndarray]:
     """
     frames = [yd.frame(name) for name in _STUDENT_FILES]
     key = tuple(id(f) for f in frames)
+    # computed under the lock: district tasks on other threads wait for it, not redo it
     with _ROWS_LOCK:
         hit = _STUDENT_KEYS.get(key)
         if hit is not None and all(
             len(hit[n]) == len(f) for n, f in zip(_STUDENT_FILES, frames, strict=True)
         ):
             return hit
-    codes_ = groups_mod.shared_codes(*(f["student_id"] for f in frames))
-    for c in codes_:
-        c.setflags(write=False)
-    entry = dict(zip(_STUDENT_FILES, codes_, strict=True))
-    with _ROWS_LOCK:
+        codes_ = groups_mod.shared_codes(*(f["student_id"] for f in frames))
+        for c in codes_:
+            c.setflags(write=False)
+        entry = dict(zip(_STUDENT_FILES, codes_, strict=True))
         _STUDENT_KEYS[key] = entry
         for f in frames:
             weakref.finalize(f, _STUDENT_KEYS.pop, key, None)
-    return entry
+        return entry
 
 
 def _growth_parts(ctx: _Context, growth: pd.DataFrame) -> pd.DataFrame:

@@ -301,9 +301,18 @@ def district_index(
     ind = ind_mod.compute_indicators(
         inputs.cur, inputs.prior, inputs.prior2, m, growth=growth_frame, schools=codes
     )
+
+    def prior_rows(df: pd.DataFrame) -> pd.DataFrame | None:
+        """The district's rows of last year's results (grouped by school once per frame,
+        not filtered by ``isin`` per district: 200 districts × every row at 6M)."""
+        df = _or_none(df)
+        if df is None or codes is None:
+            return df
+        return df.take(ind_mod.rows_at_schools(df, codes)).reset_index(drop=True)
+
     ind = levels.assign_levels(ind, schools, m)
-    ind = levels.add_change(ind, _by_school(_or_none(prior.indicators), codes))
-    index = idx.compute_index(ind, schools, m, _by_school(_or_none(prior.index_scores), codes))
+    ind = levels.add_change(ind, prior_rows(prior.indicators))
+    index = idx.compute_index(ind, schools, m, prior_rows(prior.index_scores))
     return ind.reset_index(drop=True), index.reset_index(drop=True)
 
 

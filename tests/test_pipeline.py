@@ -349,3 +349,26 @@ def test_split_by_district_equals_district_frames_for_every_district() -> None:
         assert set(split[d]) == set(expected)
         for name, df in expected.items():
             pd.testing.assert_frame_equal(split[d][name], df, check_index_type=False)
+
+
+def test_district_by_district_equals_the_consortium_with_last_years_results(
+    consortium: Path,
+) -> None:
+    """Last year's indicators and index (change, improvement, goal) cut by district give
+    the same as the consortium at once."""
+    empty = pipeline.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
+    last = pipeline.compute_index(pipeline.ingest("2014-15", str(consortium)), empty, M)
+    prior = pipeline.Prior("2014-15", last[0], last[1], pd.DataFrame(), pd.DataFrame())
+    inputs = pipeline.ingest("2015-16", str(consortium))
+    whole = pipeline.compute_index(inputs, prior, M, by_district=False)
+    split = pipeline.compute_index(inputs, prior, M, by_district=True)
+    assert whole[0]["level_change"].notna().any()  # last year's levels were used
+    key_i = ["school_code", "student_group", "indicator"]
+    pd.testing.assert_frame_equal(
+        whole[0].sort_values(key_i).reset_index(drop=True),
+        split[0].sort_values(key_i).reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(
+        whole[1].sort_values("school_code").reset_index(drop=True),
+        split[1].sort_values("school_code").reset_index(drop=True),
+    )
