@@ -312,13 +312,7 @@ def _table_row(
 ) -> dict[str, Any]:
     """One row of this year's tables: the display row with its label and targets."""
     return {
-        "n_display": n,
-        "value_display": value,
-        "change_display": change,
-        "level_display": level,
-        "level_change_display": level_change,
-        "band": band,
-        "value_public": public,
+        **_plain_row(n, value, change, level, level_change, band, public),
         "label": label,
         "band_label": band_label,
         "targets": targets,
