@@ -22,7 +22,6 @@ from prefect import flow, get_run_logger, tags
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.utilities.annotations import quote
 
 from flows.params import AnnualCycleParams
 from sqis import pipeline
@@ -98,7 +97,7 @@ def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     input_sums = inputs.checksums()
 
     with tags(f"year:{year}", "stage:store"):
-        run_id, old, depends = stages.start_run(year, quote(m), input_sums, cfg)
+        run_id, old, depends = stages.start_run(year, m, input_sums, cfg)
     if old is not None:
         logger.warning("took over the lock of run %s for %s: it was no longer running", old, year)
     try:
@@ -138,7 +137,7 @@ def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inpu
     from sqis.ingest import DeliveryInvalid
 
     try:
-        inputs = stages.ingest(year, cfg.data_root, cfg.store_root, cfg.replace, quote(m))
+        inputs = stages.ingest(year, cfg.data_root, cfg.store_root, cfg.replace, m)
     except DeliveryInvalid as e:
         create_table_artifact(
             validation_rows(e.report),
@@ -211,15 +210,12 @@ def _stages(
             **extra,
         )
 
-    # the methodology goes to every task as it is: Prefect would otherwise walk its whole
-    # model (every indicator, cut point and rule) twice per task run, looking for futures
-    mq = quote(m)
     districts = inputs.districts()
     with tags(f"year:{year}", "stage:index"):
         prior = stages.prior_results(year, cfg.db_url)
-        g = stages.growth(year, inputs, mq, token("growth"))
+        g = stages.growth(year, inputs, m, token("growth"))
         futures = [
-            stages.district_index.submit(year, inputs, g, prior, mq, d, token("index", d))
+            stages.district_index.submit(year, inputs, g, prior, m, d, token("index", d))
             for d in districts
         ]
         parts = [f.result() for f in futures]
@@ -235,18 +231,18 @@ def _stages(
 
     with tags(f"year:{year}", "stage:designate"):
         des, partnerships = stages.designate(
-            year, inputs, indicators, index, prior, mq, token("designate")
+            year, inputs, indicators, index, prior, m, token("designate")
         )
     designations_artifact(year, des)
 
     with tags(f"year:{year}", "stage:communities"):
-        comm = stages.communities(year, des, inputs.cur.schools, mq, token("communities"))
+        comm = stages.communities(year, des, inputs.cur.schools, m, token("communities"))
 
     tables = pipeline.YearTables(
         year, inputs.cur.schools, indicators, index, des, partnerships, comm
     )
     with tags(f"year:{year}", "stage:store"):
-        stages.store_results(year, cfg.db_url, run_id, tables, mq)
+        stages.store_results(year, cfg.db_url, run_id, tables, m)
 
     with tags(f"year:{year}", "stage:reports"):
         produced = pipeline.produced_stamp(year, input_sums, m)
@@ -254,13 +250,13 @@ def _stages(
         # (a Dask worker is shipped one district's frames, not the consortium's)
         by_district = pipeline.split_by_district(stages.report_frames(year, cfg.db_url), districts)
         futures = [
-            stages.district_reports.submit(year, by_district.pop(d), mq, cfg.pdf, produced, d)
+            stages.district_reports.submit(year, by_district.pop(d), m, cfg.pdf, produced, d)
             for d in districts
         ]
-        files: dict[str, bytes] = dict(stages.exports(year, tables, mq))
+        files: dict[str, bytes] = dict(stages.exports(year, tables, m))
         for f in futures:
             files.update(f.result())
-        files.update(stages.oversight_report(year, "fall", cfg.db_url, mq, produced))
+        files.update(stages.oversight_report(year, "fall", cfg.db_url, m, produced))
 
     with tags(f"year:{year}", "stage:publish"):
         out_sums = stages.publish(year, files, cfg.out_root)
