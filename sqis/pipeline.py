@@ -462,7 +462,7 @@ def report_frames(store: Any, year: str, district: str | None = None) -> dict[st
 
     Indicators, index and designations of every year up to ``year`` (trends, with a
     ``year`` column); the rest of ``year`` only. ``district`` reads only that district's
-    schools' rows (the database filters); ``district_frames`` splits a whole read instead.
+    schools' rows (the database filters); ``split_by_district`` splits a whole read instead.
     """
     start = years.start_of(year)
     schools = _drop_year(store.read("schools", [year]))
@@ -486,24 +486,15 @@ def report_frames(store: Any, year: str, district: str | None = None) -> dict[st
     }
 
 
-def district_frames(frames: dict[str, pd.DataFrame], district: str) -> dict[str, pd.DataFrame]:
-    """The report frames of one district's schools (frames read once, split in memory)."""
-    schools = frames["schools"]
-    schools = schools[schools["district_code"] == district].reset_index(drop=True)
-    codes = set(schools["school_code"])
-    return {
-        name: schools if name == "schools" else _by_school(df, codes) for name, df in frames.items()
-    }
-
-
 def split_by_district(
     frames: dict[str, pd.DataFrame], districts: Iterable[str]
 ) -> dict[str, dict[str, pd.DataFrame]]:
-    """``district_frames`` for every district at once: one grouping per frame, not one
-    filter of every frame per district (200 districts × every year's rows at 6M).
+    """Each district's report frames: its schools and their rows of every frame, by one
+    grouping per frame, not one filter of every frame per district (200 districts × every
+    year's rows at 6M).
 
-    A frame without ``school_code`` goes whole to every district, as in ``district_frames``;
-    rows of schools not in this year's ``schools`` go nowhere.
+    A frame without ``school_code`` goes whole to every district; rows of schools not in
+    this year's ``schools`` go nowhere.
     """
     schools = frames["schools"]
     district_of = pd.Series(

@@ -316,8 +316,24 @@ def test_of_the_years_before_only_the_files_the_rules_read_are_loaded(
         assert yd.checksums == whole[back].checksums
 
 
-def test_split_by_district_equals_district_frames_for_every_district() -> None:
-    """One grouping per frame gives each district exactly what ``district_frames`` gives."""
+def _district_frames(frames: dict[str, pd.DataFrame], district: str) -> dict[str, pd.DataFrame]:
+    """The reference: filter every frame to one district's schools."""
+    schools = frames["schools"]
+    schools = schools[schools["district_code"] == district].reset_index(drop=True)
+    codes = set(schools["school_code"])
+    out = {}
+    for name, df in frames.items():
+        if name == "schools":
+            out[name] = schools
+        elif "school_code" not in df.columns:
+            out[name] = df
+        else:
+            out[name] = df[df["school_code"].isin(codes)].reset_index(drop=True)
+    return out
+
+
+def test_split_by_district_equals_filtering_every_frame_per_district() -> None:
+    """One grouping per frame gives each district exactly what filtering gives."""
     import numpy as np
 
     rng = np.random.default_rng(5)
@@ -345,7 +361,7 @@ def test_split_by_district_equals_district_frames_for_every_district() -> None:
     split = pipeline.split_by_district(frames, districts)
     assert list(split) == districts
     for d in districts:
-        expected = pipeline.district_frames(frames, d)
+        expected = _district_frames(frames, d)
         assert set(split[d]) == set(expected)
         for name, df in expected.items():
             pd.testing.assert_frame_equal(split[d][name], df, check_index_type=False)
