@@ -18,12 +18,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from prefect import flow, get_run_logger, tags
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import opaque
 
 from flows.params import AnnualCycleParams
+from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline
 from sqis.codes import CONTRACT_FILES
 from sqis.methodology import Methodology, for_year
@@ -67,13 +70,19 @@ def _run_name() -> str:
     flow_run_name=_run_name,
     description="One school year: ingest, index, designations, communities, reports, publish.",
     validate_parameters=True,
-    # district tasks at once: the cores (SQIS_DISTRICT_WORKERS). An unbounded pool would
-    # start every district together — 200 at state scale — each holding its frames, for no
-    # speed on a GIL-bound workload (BENCHMARKS.md "Hot spots").
+    # district tasks at once: SQIS_DISTRICT_WORKERS, by default one. An unbounded pool
+    # would start every district together — 200 at state scale — each holding its frames,
+    # for no speed on a GIL-bound workload (BENCHMARKS.md "Hot spots"); Dask's worker
+    # processes are the way to more cores (with_task_runner).
     task_runner=ThreadPoolTaskRunner(max_workers=get_settings().workers()),
 )
 def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     """Run one school year's accountability cycle; returns where its results went."""
+    with untagged_task_runs():  # the flow run is tagged, its task runs not (flows.tagging)
+        return _annual_cycle(params)
+
+
+def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     logger = get_run_logger()
     year = resolve_year(params.year, params.methodology)
     cfg = pipeline.RunConfig(
@@ -92,12 +101,10 @@ def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     # the results store must answer before any work (nothing is ingested or published when
     # the database is unreachable); this also brings its schema up to date
     pipeline.open_store(cfg.db_url, upgrade=True)
-    with tags(f"year:{year}", "stage:ingest"):
-        inputs = _ingest(year, cfg, m)
+    inputs = _ingest(year, cfg, m)
     input_sums = inputs.checksums()
 
-    with tags(f"year:{year}", "stage:store"):
-        run_id, old, depends = stages.start_run(year, m, input_sums, cfg)
+    run_id, old, depends = stages.start_run(year, m, input_sums, cfg)
     if old is not None:
         logger.warning("took over the lock of run %s for %s: it was no longer running", old, year)
     try:
@@ -114,23 +121,6 @@ def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
         len(summary["output_checksums"]),
     )
     return summary
-
-
-def tag_flow_run(tag: str) -> None:
-    """Add a tag to this flow run (scheduled runs learn their year only once running)."""
-    if not flow_run.id:
-        return
-    from uuid import UUID
-
-    from prefect.client.orchestration import get_client
-
-    try:
-        with get_client(sync_client=True) as c:
-            fr = c.read_flow_run(UUID(str(flow_run.id)))
-            if tag not in fr.tags:
-                c.update_flow_run(fr.id, tags=[*fr.tags, tag])
-    except Exception as e:  # a missing tag must not fail the year's run
-        get_run_logger().warning("could not tag the flow run %s: %s", tag, e)
 
 
 def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inputs:
@@ -211,56 +201,54 @@ def _stages(
         )
 
     districts = inputs.districts()
-    with tags(f"year:{year}", "stage:index"):
-        prior = stages.prior_results(year, cfg.db_url)
-        g = stages.growth(year, inputs, m, token("growth"))
-        futures = [
-            stages.district_index.submit(year, inputs, g, prior, m, d, token("index", d))
-            for d in districts
-        ]
-        parts = [f.result() for f in futures]
-        del futures  # the district frames go once combined
-        indicators = pipeline.combine(
-            (p[0] for p in parts), ["school_code", "student_group", "indicator"]
+    # index: growth consortium-wide, then a task per district
+    prior = stages.prior_results(year, cfg.db_url)
+    g = stages.growth(year, inputs, m, token("growth"))
+    futures = [
+        stages.district_index.submit(
+            year, whole(inputs), whole(g), whole(prior), whole(m), d, token("index", d)
         )
-        index = pipeline.combine((p[1] for p in parts), ["school_code"])
-        del parts
+        for d in districts
+    ]
+    parts = [f.result() for f in futures]
+    del futures  # the district frames go once combined
+    indicators = pipeline.combine(
+        (p[0] for p in parts), ["school_code", "student_group", "indicator"]
+    )
+    index = pipeline.combine((p[1] for p in parts), ["school_code"])
+    del parts
     # the later stages read only this year's schools and enrolment: let the rest go
     pipeline.release_after_index(inputs)
     index_artifact(year, index, inputs.cur.schools)
 
-    with tags(f"year:{year}", "stage:designate"):
-        des, partnerships = stages.designate(
-            year, inputs, indicators, index, prior, m, token("designate")
-        )
+    des, partnerships = stages.designate(
+        year, inputs, indicators, index, prior, m, token("designate")
+    )
     designations_artifact(year, des)
-
-    with tags(f"year:{year}", "stage:communities"):
-        comm = stages.communities(year, des, inputs.cur.schools, m, token("communities"))
+    comm = stages.communities(year, des, inputs.cur.schools, m, token("communities"))
 
     tables = pipeline.YearTables(
         year, inputs.cur.schools, indicators, index, des, partnerships, comm
     )
-    with tags(f"year:{year}", "stage:store"):
-        stages.store_results(year, cfg.db_url, run_id, tables, m)
+    stages.store_results(year, cfg.db_url, run_id, tables, m)
 
-    with tags(f"year:{year}", "stage:reports"):
-        produced = pipeline.produced_stamp(year, input_sums, m)
-        # read once from the store, split once: each district's task gets its own rows
-        # (a Dask worker is shipped one district's frames, not the consortium's)
-        by_district = pipeline.split_by_district(stages.report_frames(year, cfg.db_url), districts)
-        futures = [
-            stages.district_reports.submit(year, by_district.pop(d), m, cfg.pdf, produced, d)
-            for d in districts
-        ]
-        files: dict[str, bytes] = dict(stages.exports(year, tables, m))
-        for f in futures:
-            files.update(f.result())
-        files.update(stages.oversight_report(year, "fall", cfg.db_url, m, produced))
+    # reports: the frames read once from the store and split once, so that each district's
+    # task gets its own rows (a Dask worker is shipped one district's frames)
+    produced = pipeline.produced_stamp(year, input_sums, m)
+    by_district = pipeline.split_by_district(stages.report_frames(year, cfg.db_url), districts)
+    futures = [
+        stages.district_reports.submit(
+            year, whole(by_district.pop(d)), whole(m), cfg.pdf, produced, d
+        )
+        for d in districts
+    ]
+    files: dict[str, bytes] = dict(stages.exports(year, tables, m))
+    for f in futures:
+        files.update(f.result())
+    files.update(stages.oversight_report(year, "fall", cfg.db_url, m, produced))
 
-    with tags(f"year:{year}", "stage:publish"):
-        out_sums = stages.publish(year, files, cfg.out_root)
-        stages.finish_run(year, cfg.db_url, run_id, "SUCCEEDED", out_sums)
+    out_sums = stages.publish(year, files, cfg.out_root)
+    stages.finish_run(year, cfg.db_url, run_id, "SUCCEEDED", out_sums)
     reports_artifacts(year, cfg.out_root, districts, files)
     return {
         "year": year,
@@ -271,6 +259,19 @@ def _stages(
         "output_checksums": out_sums,
         "designations": des["designation"].value_counts().sort_index().to_dict(),
     }
+
+
+def whole(value: Any) -> Any:
+    """A district task's large argument, passed so that Prefect does not walk into it.
+
+    Prefect walks every field of every argument twice per task run, looking for futures
+    (the methodology alone is about 9 ms a walk). ``opaque`` stops the walk; only on the
+    thread pool, because Dask turns the annotation (a tuple) into a plain tuple.
+    """
+    ctx = FlowRunContext.get()
+    if ctx is not None and isinstance(ctx.task_runner, ThreadPoolTaskRunner):
+        return opaque(value)
+    return value
 
 
 def _safe_url(url: str) -> str:

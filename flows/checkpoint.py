@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, tags, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
+from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline, years
 from sqis.methodology import for_year
 from sqis.settings import get_settings
@@ -84,7 +85,8 @@ def community_checkpoint(
     year, number = resolve(year, number)
     s = get_settings()
     out = out_root or s.out_root
-    with tags(f"year:{year}", "stage:checkpoint"):
+    tag_flow_run(f"year:{year}")
+    with untagged_task_runs():  # flows.tagging
         recorded, written, summary, interim = hold_checkpoint(
             year, number, data_root, out, db_url or s.database_url
         )

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, tags, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact
 from prefect.runtime import flow_run
 
+from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline, years
 from sqis.methodology import for_year
 from sqis.settings import get_settings
@@ -79,7 +80,8 @@ def oversight_report(
         raise ValueError(f"term {term!r}: use fall or spring")
     s = get_settings()
     out = out_root or s.out_root
-    with tags(f"year:{year}", "stage:oversight"):
+    tag_flow_run(f"year:{year}")
+    with untagged_task_runs():  # flows.tagging
         files = render(year, term, db_url or s.database_url)
         sums = publish(year, term, files, out)
     for key in sorted(files):
