@@ -7,7 +7,6 @@ each field below is one of them (``database_url`` is ``SQIS_DATABASE_URL``, …)
 from __future__ import annotations
 
 import getpass
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,9 +36,10 @@ class Settings(BaseSettings):
     s3_sse: str | None = Field(default="AES256")
     s3_max_attempts: int = Field(default=8, ge=1)
     methodology_dir: str | None = Field(default=None)
-    # district tasks the annual cycle runs at once (empty: one per CPU core); each holds its
-    # district's frames, so more than the cores adds memory, not speed (BENCHMARKS.md)
-    district_workers: int | None = Field(default=None, ge=1)
+    # district tasks the annual cycle's thread pool runs at once. One: the work holds the
+    # GIL, so a second thread on 2 cores added contention and memory, not speed
+    # (BENCHMARKS.md, "Hot spots"); more cores pay off through Dask worker processes
+    district_workers: int = Field(default=1, ge=1)
     run_by: str = Field(default_factory=_default_user)
 
     def require_pseudonym_key(self) -> bytes:
@@ -52,8 +52,8 @@ class Settings(BaseSettings):
         return self.pseudonym_key.get_secret_value().encode("utf-8")
 
     def workers(self) -> int:
-        """District tasks at once: ``district_workers``, else the CPU cores."""
-        return self.district_workers or os.cpu_count() or 1
+        """District tasks the default task runner runs at once (``district_workers``)."""
+        return self.district_workers
 
 
 class MissingKeyError(RuntimeError):
