@@ -225,10 +225,19 @@ def group_growth(residuals: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     )
 
 
+# growth values equal to this many decimals of a scale point tie (numerical noise only)
+TIE_DECIMALS = 9
+
+
 def percentile_rank(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """100 × (#reference < v + ½ × #reference = v) / #reference, for each v (NaN if no ref)."""
-    ref = np.sort(np.asarray(reference, dtype=float))
-    v = np.asarray(values, dtype=float)
+    """100 × (#reference < v + ½ × #reference = v) / #reference, for each v (NaN if no ref).
+
+    Values are compared at ``TIE_DECIMALS`` decimals: a mean of residuals carries
+    floating-point noise (about 10⁻¹² scale points, depending on the order of the sums),
+    and two schools with the same growth must tie on every machine.
+    """
+    ref = np.sort(np.round(np.asarray(reference, dtype=float), TIE_DECIMALS))
+    v = np.round(np.asarray(values, dtype=float), TIE_DECIMALS)
     if len(ref) == 0:
         return np.full(len(v), np.nan)
     left = np.searchsorted(ref, v, side="left")
