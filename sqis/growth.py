@@ -33,6 +33,7 @@ import pandas as pd
 
 from sqis import groups as groups_mod
 from sqis.methodology import Methodology
+from sqis.student_keys import student_keys_linking
 from sqis.yeardata import YearData
 
 # Vocabulary, not methodology numbers: the subjects growth is measured in, the other
@@ -69,15 +70,17 @@ def fit_growth(cur: YearData, prior: YearData | None, m: Methodology) -> pd.Data
     """
     if prior is None or cur.assessments.empty or prior.assessments.empty:
         return _empty_residuals()
-    a = cur.assessments[cur.assessments["subject"].isin(list(GROWTH_SUBJECTS))]
+    in_growth = cur.assessments["subject"].isin(list(GROWTH_SUBJECTS)).to_numpy(dtype=bool)
+    a = cur.assessments[in_growth]
     if a.empty:
         return _empty_residuals()
 
-    # student IDs as integer codes, one hash pass over the three columns
+    # student IDs as the year's integer codes (the district tasks reuse them), last year's
+    # in the same dictionary: one hash pass for both years
     pa = prior.assessments
-    sid_a, sid_p, sid_s = groups_mod.shared_codes(
-        a["student_id"], pa["student_id"], cur.students["student_id"]
-    )
+    keys, sid_p = student_keys_linking(cur, pa["student_id"])
+    sid_a = keys["assessments"][in_growth]
+    sid_s = keys["students"]
     # last year's score per subject, by student (any school; the first row if several)
     prior_subject = pa["subject"].to_numpy(dtype=object)
     prior_values = pa["scale_score"].to_numpy(dtype=float)

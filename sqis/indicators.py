@@ -30,6 +30,7 @@ from sqis import codes, years
 from sqis import groups as groups_mod
 from sqis.growth import fit_growth, growth_indicators
 from sqis.methodology import Methodology
+from sqis.student_keys import STUDENT_KEY, student_keys
 from sqis.yeardata import YearData
 
 COLUMNS = [
@@ -587,40 +588,6 @@ def with_student_keys(yd: YearData) -> YearData:
     return replace(
         yd, **{name: yd.frame(name).assign(**{STUDENT_KEY: k}) for name, k in keys.items()}
     )
-
-
-# The frames whose rows carry a student ID; a year's IDs as one set of integer codes.
-_STUDENT_FILES: tuple[str, ...] = ("students", "assessments", "sel")
-# internal column: the year's student_id as an integer code (``student_keys``)
-STUDENT_KEY = "student_key"
-# (id of each of those frames) → their codes; dropped when a frame is collected
-_STUDENT_KEYS: dict[tuple[int, ...], dict[str, np.ndarray]] = {}
-
-
-def student_keys(yd: YearData) -> dict[str, np.ndarray]:
-    """The year's ``student_id`` as integer codes, for the rows of students, assessments
-    and sel (one dictionary: the same student, the same code in all three).
-
-    One hash pass per year instead of one per district and link; cached on the frames'
-    identity like ``_rows_by_school``.
-    """
-    frames = [yd.frame(name) for name in _STUDENT_FILES]
-    key = tuple(id(f) for f in frames)
-    # computed under the lock: district tasks on other threads wait for it, not redo it
-    with _ROWS_LOCK:
-        hit = _STUDENT_KEYS.get(key)
-        if hit is not None and all(
-            len(hit[n]) == len(f) for n, f in zip(_STUDENT_FILES, frames, strict=True)
-        ):
-            return hit
-        codes_ = groups_mod.shared_codes(*(f["student_id"] for f in frames))
-        for c in codes_:
-            c.setflags(write=False)
-        entry = dict(zip(_STUDENT_FILES, codes_, strict=True))
-        _STUDENT_KEYS[key] = entry
-        for f in frames:
-            weakref.finalize(f, _STUDENT_KEYS.pop, key, None)
-        return entry
 
 
 def _growth_parts(ctx: _Context, growth: pd.DataFrame) -> pd.DataFrame:
