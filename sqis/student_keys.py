@@ -51,19 +51,20 @@ def _keys(yd: YearData, other: pd.Series | None) -> tuple[dict[str, np.ndarray],
     # under the lock: district tasks on other threads wait for the pass, not redo it
     with _LOCK:
         hit = _KEYS.get(key)
-        if (
-            other is None
-            and hit is not None
-            and all(len(hit[n]) == len(f) for n, f in zip(STUDENT_FILES, frames, strict=True))
+        if hit is not None and not all(
+            len(hit[n]) == len(f) for n, f in zip(STUDENT_FILES, frames, strict=True)
         ):
+            hit = None  # another year's frames under a reused id
+        if hit is not None and other is None:
             return hit, None
         columns = [f["student_id"] for f in frames]
         # codes follow first appearance: appending ``other`` leaves the year's unchanged
         codes = groups_mod.shared_codes(*columns, *([] if other is None else [other]))
         for c in codes:
             c.setflags(write=False)
-        entry = dict(zip(STUDENT_FILES, codes[: len(frames)], strict=True))
-        _KEYS[key] = entry
-        for f in frames:
-            weakref.finalize(f, _KEYS.pop, key, None)
-        return entry, (codes[len(frames)] if other is not None else None)
+        if hit is None:  # cached once, with one finalizer per frame
+            hit = dict(zip(STUDENT_FILES, codes[: len(frames)], strict=True))
+            _KEYS[key] = hit
+            for f in frames:
+                weakref.finalize(f, _KEYS.pop, key, None)
+        return hit, (codes[len(frames)] if other is not None else None)
