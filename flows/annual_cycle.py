@@ -13,7 +13,7 @@ every district's reports.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from prefect.utilities.annotations import opaque
 
 from flows.params import AnnualCycleParams
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import pipeline
+from sqis import pipeline, years
 from sqis.codes import CONTRACT_FILES
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
@@ -39,14 +39,18 @@ class ValidationFailed(RuntimeError):
     """The year's delivery did not validate; the validation summary artifact lists why."""
 
 
-def resolve_year(year: str | None, methodology: str | None = None) -> str:
-    """The year given, or the school year that just ended (local date of the methodology)."""
+def resolve_year(
+    year: str | None, methodology: str | None = None, as_of: date | None = None
+) -> str:
+    """The results year given, or the school year that ended before ``as_of`` (default:
+    today's local date in the methodology's time zone)."""
     if year:
         return year
-    today = datetime.now(ZoneInfo("America/Los_Angeles")).date()
-    # the methodology that applies today knows when school years start
-    m = for_year(pipeline.school_year_of(today, _any_methodology()), methodology)
-    return pipeline.year_just_ended(today, m)
+    latest = _any_methodology()
+    day = as_of or datetime.now(ZoneInfo(latest.communities.timezone)).date()
+    # the methodology that applies on the day knows when school years start
+    m = for_year(pipeline.school_year_of(day, latest), methodology)
+    return pipeline.year_just_ended(day, m)
 
 
 def _any_methodology() -> Methodology:
@@ -60,7 +64,10 @@ def _run_name() -> str:
     if not isinstance(p, dict):
         p = p.model_dump()
     try:
-        return f"annual-cycle-{resolve_year(p.get('year'), p.get('methodology'))}"
+        from flows.checkpoint import _day
+
+        year = resolve_year(p.get("year"), p.get("methodology"), _day(p.get("as_of")))
+        return f"annual-cycle-{year}"
     except Exception:
         return "annual-cycle"
 
@@ -84,7 +91,7 @@ def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
 
 def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     logger = get_run_logger()
-    year = resolve_year(params.year, params.methodology)
+    year = resolve_year(params.year, params.methodology, params.as_of)
     cfg = pipeline.RunConfig(
         data_root=params.data_root,
         out_root=params.out_root,
@@ -95,7 +102,12 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
         flow_run_id=str(flow_run.id) if flow_run.id else None,
     ).resolved()
     m = for_year(year, cfg.methodology, get_settings().methodology_dir)
-    logger.info("annual cycle %s with methodology %s", year, m.version)
+    logger.info(
+        "annual cycle of the %s results (service year %s) with methodology %s",
+        year,
+        years.service_year(year),
+        m.version,
+    )
     tag_flow_run(f"year:{year}")
 
     # the results store must answer before any work (nothing is ingested or published when
@@ -235,17 +247,20 @@ def _stages(
     # reports: the frames read once from the store and split once, so that each district's
     # task gets its own rows (a Dask worker is shipped one district's frames)
     produced = pipeline.produced_stamp(year, input_sums, m)
-    by_district = pipeline.split_by_district(stages.report_frames(year, cfg.db_url), districts)
+    frames = stages.report_frames(year, cfg.db_url, m)
+    held = frames["checkpoints"]
+    by_district = pipeline.split_by_district(frames, districts)
+    del frames
     futures = [
         stages.district_reports.submit(
             year, whole(by_district.pop(d)), whole(m), cfg.pdf, produced, d
         )
         for d in districts
     ]
-    files: dict[str, bytes] = dict(stages.exports(year, tables, m))
+    files: dict[str, bytes] = dict(stages.exports(year, tables, m, held))
     for f in futures:
         files.update(f.result())
-    files.update(stages.oversight_report(year, "fall", cfg.db_url, m, produced))
+    files.update(stages.calendars(year, tables, m))
 
     out_sums = stages.publish(year, files, cfg.out_root)
     stages.finish_run(year, cfg.db_url, run_id, "SUCCEEDED", out_sums)
@@ -330,7 +345,10 @@ def designations_artifact(year: str, des: pd.DataFrame) -> None:
     create_table_artifact(
         rows,
         key=artifact_key("designations", year),
-        description=f"Designations {year}: {len(rows)} schools designated",
+        description=(
+            f"Designations from the {year} results, for service year "
+            f"{years.service_year(year)}: {len(rows)} schools designated"
+        ),
     )
 
 
@@ -342,7 +360,7 @@ def reports_artifacts(
 
     One API call, not one per district (200 at state scale).
     """
-    lines = [f"# Reports {year}", "", "| district | reports |", "|---|---|"]
+    lines = [f"# Reports: {years.both(year)}", "", "| district | reports |", "|---|---|"]
 
     def link(key: str) -> str:
         return pipeline.out_link(out_root, f"{year}/{key}")
@@ -356,7 +374,7 @@ def reports_artifacts(
     create_markdown_artifact(
         "\n".join(lines),
         key=artifact_key("reports", year),
-        description=f"Reports of {year}: a link per district",
+        description=f"Reports of the {year} results: a link per district",
     )
 
 

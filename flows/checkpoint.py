@@ -2,15 +2,17 @@
 practice and checkpoints").
 
 Scheduled on the methodology's four checkpoint dates (07:00, America/Los_Angeles)
-without a year or number: the flow derives the school year and the checkpoint due on
-the run's date. Records the checkpoint in the results store, writes one brief per
-community under ``<out>/<year>/checkpoints/checkpoint-<n>/`` and leaves a Markdown
-summary artifact.
+without a year or number: the flow derives the service year and the checkpoint due on
+the run's date (or on ``as_of``, to re-run a missed calendar day). The communities are
+those formed from the year before's results (METHODOLOGY.md "Results year and service
+year"). Records the checkpoint in the results store, publishes one brief per community
+under ``<out>/<results year>/checkpoints/<service year>-checkpoint-<n>/`` and leaves a
+Markdown summary artifact.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,45 +28,54 @@ from tasks.common import artifact_key, ensure_pseudonym_key
 from tasks.stages import IO
 
 
-def resolve(year: str | None, number: int | None) -> tuple[str, int]:
-    """The year and checkpoint given, or those due on today's local date."""
+def resolve(year: str | None, number: int | None, as_of: date | None = None) -> tuple[str, int]:
+    """The service year and checkpoint given, or those due on ``as_of`` (default: today's
+    local date)."""
     if year and number:
         years.start_of(year)
         return year, number
     from flows.annual_cycle import _any_methodology
 
     m = _any_methodology()
-    today = datetime.now(ZoneInfo(m.communities.timezone)).date()
-    due_year, due_number = pipeline.checkpoint_due(today, m)
+    day = as_of or datetime.now(ZoneInfo(m.communities.timezone)).date()
+    due_year, due_number = pipeline.checkpoint_due(day, m)
     return (year or due_year), (number or due_number)
 
 
 def _run_name() -> str:
     p = flow_run.parameters
     try:
-        y, n = resolve(p.get("year"), p.get("number"))
+        y, n = resolve(p.get("year"), p.get("number"), _day(p.get("as_of")))
     except Exception:
         return "community-checkpoint"
     return f"community-checkpoint-{y}-{n}"
+
+
+def _day(value: Any) -> date | None:
+    """A flow parameter's date (the UI and API send ISO text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 @task(name="hold-checkpoint", task_run_name="checkpoint-{year}-{number}", **IO)
 def hold_checkpoint(
     year: str, number: int, data_root: str | None, out_root: str, db_url: str
 ) -> tuple[int, list[str], str, bool]:
-    """Record the checkpoint and write the briefs; returns counts and the summary."""
+    """Record checkpoint ``number`` of service year ``year`` and publish the briefs;
+    returns counts and the summary."""
     from sqis.checkpoints import brief_markdown
 
     ensure_pseudonym_key()
-    m = for_year(year, None, get_settings().methodology_dir)
-    held = pipeline.checkpoint(
+    m = for_year(years.results_year(year), None, get_settings().methodology_dir)
+    done = pipeline.checkpoint(
         year, number, data_root, pipeline.open_store(db_url, upgrade=True), m, out_root=out_root
     )
     return (
-        held.recorded,
-        list(held.written),
-        brief_markdown(held.result),
-        bool(held.interim_checksums),
+        done.held.recorded,
+        done.written,
+        brief_markdown(done.held.result),
+        bool(done.held.interim_checksums),
     )
 
 
@@ -79,10 +90,12 @@ def community_checkpoint(
     data_root: str | None = None,
     out_root: str | None = None,
     db_url: str | None = None,
+    as_of: date | None = None,
 ) -> dict[str, Any]:
-    """Hold checkpoint ``number`` of ``year`` (both derived from the date when empty)."""
+    """Hold checkpoint ``number`` of service year ``year`` (both derived from the date —
+    ``as_of``, default today — when empty)."""
     logger = get_run_logger()
-    year, number = resolve(year, number)
+    year, number = resolve(year, number, as_of)
     s = get_settings()
     out = out_root or s.out_root
     tag_flow_run(f"year:{year}")
@@ -90,15 +103,17 @@ def community_checkpoint(
         recorded, written, summary, interim = hold_checkpoint(
             year, number, data_root, out, db_url or s.database_url
         )
+    results = years.results_year(year)
     create_markdown_artifact(
         summary,
         key=artifact_key("checkpoint", year, str(number)),
-        description=f"Checkpoint {number} of {year}",
+        description=f"Checkpoint {number} of {year} ({results} results)",
     )
     logger.info(
-        "checkpoint %s of %s: %d school rows recorded, %d briefs, interim data %s",
+        "checkpoint %s of %s (%s results): %d school rows recorded, %d briefs, interim data %s",
         number,
         year,
+        results,
         recorded,
         len(written),
         "read" if interim else "not delivered",

@@ -8,6 +8,7 @@ pseudonym key) come from ``SQIS_*`` environment variables on the worker.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -31,7 +32,18 @@ class AnnualCycleParams(_Params):
 
     year: str | None = Field(
         default=None,
-        description="School year YYYY-YY (e.g. 2015-16). Empty: the school year that just ended.",
+        description=(
+            "Results year YYYY-YY (e.g. 2015-16): the school year whose delivery is computed; "
+            "its results decide the next school year. Empty: the school year that ended "
+            "before the run date."
+        ),
+    )
+    as_of: date | None = Field(
+        default=None,
+        description=(
+            "Run as on this date (YYYY-MM-DD) when the year is empty: re-runs a missed "
+            "calendar day. Empty: today (America/Los_Angeles)."
+        ),
     )
     data_root: str = Field(
         default="./data", description="The data root: a folder or s3://bucket/prefix."

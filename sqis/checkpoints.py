@@ -400,8 +400,9 @@ def run_checkpoint(
     participation: pd.DataFrame | None = None,
     held_at: datetime | None = None,
 ) -> CheckpointResult:
-    """Hold checkpoint ``number`` of ``year`` for every community (*Communities of practice
-    and checkpoints*).
+    """Hold checkpoint ``number`` of service year ``year`` for every community (*Communities
+    of practice and checkpoints*; the communities were formed from the results of the year
+    before, METHODOLOGY.md "Results year and service year").
 
     - ``communities``: ``community_id, school_code, reason_group, school_type`` (and
       ``years_in_status`` if known, for the identification year);
@@ -439,7 +440,8 @@ def run_checkpoint(
     comparison = pd.DataFrame(columns=COMPARISON_COLUMNS)
     if interim is not None and not interim.empty:
         ident = identification if identification is not None else _empty_indicators()
-        comparison = compare_to_identification(interim, ident, comm, m, year=year)
+        results = years.results_year(year)  # years_in_status counts results years
+        comparison = compare_to_identification(interim, ident, comm, m, year=results)
 
     # attendance at the meeting
     att = comm[["school_code"]].assign(attended=None, attendees=None)
@@ -618,6 +620,8 @@ def _brief_context(
     return {
         "report": {
             "year": year,
+            "results_year": years.results_year(year),
+            "years_label": years.both(years.results_year(year)),
             "methodology_version": m.version,
             "generated": held_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "supp_min": m.suppression.min_count,
@@ -677,6 +681,8 @@ def brief_markdown(result: CheckpointResult) -> str:
     lines = [
         f"# Checkpoint {result.number} of {result.year} ({result.date.isoformat()})",
         "",
+        f"Communities of practice formed from the {years.results_year(result.year)} results.",
+        "",
         "| community | schools | plans approved | plans flagged | absent | off track |",
         "|---|---:|---:|---:|---:|---:|",
     ]
@@ -699,17 +705,24 @@ def brief_markdown(result: CheckpointResult) -> str:
 # ---- the checkpoint from the results store (used by the CLI and the checkpoint flow) --------
 @dataclass
 class HeldCheckpoint:
-    """What :func:`hold_checkpoint` did: the result and the files it wrote."""
+    """What :func:`hold_checkpoint` did: the result, the briefs to publish under the
+    results year's folder (``files``, keyed as :func:`brief_key`) and what it read."""
 
     result: CheckpointResult
     recorded: int
-    written: list[str]
+    files: dict[str, bytes]
     interim_checksums: dict[str, str]
 
+    @property
+    def results_year(self) -> str:
+        """The year whose folder the briefs are published in."""
+        return years.results_year(self.result.year)
 
-def brief_key(year: str, number: int, community: str) -> str:
-    """Where a community's brief goes under the output root."""
-    return f"{year}/checkpoints/checkpoint-{number}/{community}.html"
+
+def brief_key(service_year: str, number: int, community: str) -> str:
+    """Where a community's brief goes in the results year's publication (DATA_CONTRACT.md
+    "Outputs": the year folder is the results year, its dates fall in the service year)."""
+    return f"checkpoints/{service_year}-checkpoint-{number}/{community}.html"
 
 
 def _latest_groups(year: str, m: Methodology, store_root: str | None) -> pd.DataFrame | None:
@@ -738,33 +751,41 @@ def hold_checkpoint(
     m: Methodology,
     *,
     data_root: str | None = None,
-    out_root: str | None = None,
     key: bytes | None = None,
     store_root: str | None = None,
     absent: list[str] | None = None,
     held_at: datetime | None = None,
 ) -> HeldCheckpoint:
-    """Record checkpoint ``number`` of ``year`` for every stored community and write the
-    briefs (*Communities of practice and checkpoints*).
+    """Record checkpoint ``number`` of service year ``year`` for every stored community and
+    render the briefs (*Communities of practice and checkpoints*).
 
-    Reads the year's ``communities``, ``designations`` (years in status → plan year and
-    identification year), ``plans``, ``schools`` and the identification years'
-    ``indicators`` from ``store`` (a ``sqis.store.ResultsStore``); reads the optional
-    interim files under ``data_root`` (``schemas/interim.py``; needs ``key``); records the
-    rows with ``store.record_checkpoint`` and writes one brief per community to
-    ``<out_root>/<year>/checkpoints/checkpoint-<n>/<community_id>.html``.
+    The communities were formed from the results of ``years.results_year(year)``: that
+    year's ``communities``, ``designations`` (years in status → plan year and
+    identification year) and ``schools``, the plans in force in ``year`` and the
+    identification years' ``indicators`` are read from ``store`` (a
+    ``sqis.store.ResultsStore``); the optional interim files of ``year`` under
+    ``data_root`` (``<root>/<year>/interim/checkpoint-<n>/``, ``schemas/interim.py``;
+    needs ``key``). Records the rows with ``store.record_checkpoint`` (under ``year``) and
+    returns one brief per community (``files``, for the results year's publication).
     ``absent`` lists school codes not represented (on top of ``participation.csv``).
     """
     from sqis.plans import plan_year
     from sqis.storage import open_storage
 
-    comm = store.read("communities", year)
+    results = years.results_year(year)
+    if store.dependency(results) is None:
+        raise CheckpointError(
+            f"checkpoint {number} of {year} is held for the communities formed from the "
+            f"{results} results, and the results store holds none: run the year first "
+            f"(`sqis run --data <root> --year {results}`)"
+        )
+    comm = store.read("communities", results)
     if comm.empty:
         raise CheckpointError(
-            f"no communities of practice are stored for {year}: run the year first "
-            f"(`sqis run --year {year}`), which designates Focus schools and forms them"
+            f"the {results} results designated no Focus school, so {year} has no "
+            "community of practice to hold a checkpoint for"
         )
-    des = store.read("designations", year)
+    des = store.read("designations", results)
     yis = des.set_index("school_code")["years_in_status"] if len(des) else pd.Series(dtype=int)
     comm = comm.assign(
         years_in_status=comm["school_code"].map(yis).fillna(1).astype(int).clip(lower=1)
@@ -813,10 +834,11 @@ def hold_checkpoint(
         participation = base
 
     ident_years = sorted(
-        {identification_year(year, int(n)) for n in comm["years_in_status"]}, key=years.start_of
+        {identification_year(results, int(n)) for n in comm["years_in_status"]},
+        key=years.start_of,
     )
     identification = store.read("indicators", ident_years) if interim_frame is not None else None
-    schools = store.read("schools", year)
+    schools = store.read("schools", results)
 
     result = run_checkpoint(
         year,
@@ -831,11 +853,8 @@ def hold_checkpoint(
         held_at=held_at,
     )
     recorded = store.record_checkpoint(year, number, result.rows)
-    written: list[str] = []
-    if out_root:
-        out = open_storage(out_root)
-        for cid, ctx in result.briefs.items():
-            k = brief_key(year, number, cid)
-            out.write_bytes(k, render_brief(ctx).encode("utf-8"), "text/html; charset=utf-8")
-            written.append(k)
-    return HeldCheckpoint(result, recorded, written, checksums)
+    files = {
+        brief_key(year, number, cid): render_brief(ctx).encode("utf-8")
+        for cid, ctx in result.briefs.items()
+    }
+    return HeldCheckpoint(result, recorded, files, checksums)

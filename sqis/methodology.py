@@ -193,6 +193,17 @@ class OversightTerm(_Model):
     day: int = Field(ge=1, le=31)
 
 
+class EventsSpec(_Model):
+    """The Reward School Symposium and the Partnership Building Convening (METHODOLOGY.md
+    "Reward School Symposium and Partnership Building Convening"): local dates in the
+    service year, start time and length in ``communities.timezone``."""
+
+    symposium: OversightTerm
+    convening: OversightTerm
+    start: time
+    minutes: int = Field(ge=1)
+
+
 class OversightSpec(_Model):
     terms: dict[Literal["fall", "spring"], OversightTerm]
     comparison_n_size: int = Field(ge=1)
@@ -220,6 +231,7 @@ class Methodology(_Model):
     partners: PartnerSpec
     communities: CommunitySpec
     oversight: OversightSpec
+    events: EventsSpec
     optional_columns: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     # set by the loader, not by the file
@@ -287,10 +299,17 @@ class Methodology(_Model):
         return out
 
     def oversight_date(self, year: str, term: str) -> date:
-        t = self.oversight.terms[term]  # type: ignore[index]
+        """The date of the ``term`` Oversight Panel meeting of school year ``year``."""
+        return self._in_year(year, self.oversight.terms[term])  # type: ignore[index]
+
+    def event_date(self, year: str, event: Literal["symposium", "convening"]) -> date:
+        """The date of the Symposium or Convening of (service) school year ``year``."""
+        return self._in_year(year, getattr(self.events, event))
+
+    def _in_year(self, year: str, when: OversightTerm) -> date:
         start = years.start_of(year)
-        cal_year = start if t.month >= self.communities.school_year_starts_month else start + 1
-        return date(cal_year, t.month, t.day)
+        month = self.communities.school_year_starts_month
+        return date(start if when.month >= month else start + 1, when.month, when.day)
 
 
 def _check_cuts(where: str, cuts: tuple[float, ...]) -> None:

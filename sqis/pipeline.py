@@ -72,15 +72,18 @@ def school_year_of(day: date, m: Methodology) -> str:
 
 
 def year_just_ended(day: date, m: Methodology) -> str:
-    """The school year whose results the annual cycle computes on ``day`` (the one before)."""
-    return years.shift(school_year_of(day, m), -1)
+    """The results year the annual cycle computes on ``day``: the school year before the one
+    ``day`` falls in (METHODOLOGY.md "Results year and service year": the August run of
+    2016 computes 2015-16, whose results decide 2016-17)."""
+    return years.results_year(school_year_of(day, m))
 
 
 def checkpoint_due(day: date, m: Methodology) -> tuple[str, int]:
-    """The school year and number of the latest checkpoint on or before ``day``.
+    """The service year and number of the latest checkpoint on or before ``day``.
 
-    METHODOLOGY.md "Communities of practice and checkpoints": four checkpoints a year.
-    Before the year's first checkpoint, the last checkpoint of the year before is due.
+    METHODOLOGY.md "Communities of practice and checkpoints": four checkpoints in the
+    service year (the communities were formed from the year before's results). Before the
+    year's first checkpoint, the last checkpoint of the year before is due.
     """
     year = school_year_of(day, m)
     for y in (year, years.shift(year, -1)):
@@ -91,10 +94,10 @@ def checkpoint_due(day: date, m: Methodology) -> tuple[str, int]:
 
 
 def term_due(day: date, m: Methodology) -> tuple[str, str]:
-    """The school year and term (fall/spring) of the latest Oversight date on or before ``day``.
+    """The service year and term (fall/spring) of the latest Oversight date on or before ``day``.
 
-    METHODOLOGY.md "Oversight Panel": the panel meets each fall and spring; the fall
-    meeting reviews the school year that just ended (the year of the latest designations).
+    METHODOLOGY.md "Oversight Panel": the panel meets each fall and spring of the service
+    year Y+1 and reviews Y's results and Y+1's follow-through.
     """
     year = school_year_of(day, m)
     candidates: list[tuple[date, str, str]] = []
@@ -378,19 +381,30 @@ def communities(
 ) -> pd.DataFrame:
     """METHODOLOGY.md "Communities of practice and checkpoints": FOCUS schools grouped.
 
-    One row per FOCUS school: ``community_id, school_code, reason_group, school_type``
-    (the results store's ``communities``); ``schedule`` dates the checkpoints.
+    ``year`` is the results year; the communities are those of its service year (their ids
+    name it: ``2016-17-SWD-MS-1`` for 2015-16 results). One row per FOCUS school:
+    ``community_id, school_code, reason_group, school_type`` (the results store's
+    ``communities``, filed under the results year); ``schedule`` dates the checkpoints.
     """
     from sqis import communities as com
 
-    return com.form_communities(designations, schools, year, m).reset_index(drop=True)
+    service = years.service_year(year)
+    return com.form_communities(designations, schools, service, m).reset_index(drop=True)
 
 
-def schedule(communities_frame: pd.DataFrame, year: str, m: Methodology) -> pd.DataFrame:
-    """The checkpoint schedule (``communities.csv``): community × school × checkpoint."""
+def schedule(
+    communities_frame: pd.DataFrame,
+    year: str,
+    m: Methodology,
+    held: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The checkpoint schedule (``communities.csv``) of results year ``year``'s communities:
+    community × school × checkpoint, dated in the service year (``held``: the checkpoints
+    table of the service year, whose rows show as HELD)."""
     from sqis import communities as com
 
-    return com.schedule(communities_frame, year, m).reset_index(drop=True)
+    service = years.service_year(year)
+    return com.schedule(communities_frame, service, m, held=held).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------
@@ -417,8 +431,13 @@ class YearTables:
         return YearTables(self.year, **cut)
 
 
-def exports(tables: YearTables, m: Methodology) -> dict[str, bytes]:
+def exports(
+    tables: YearTables, m: Methodology, held: pd.DataFrame | None = None
+) -> dict[str, bytes]:
     """The contract's CSV exports (DATA_CONTRACT.md "Outputs"), as ``{name.csv: bytes}``.
+
+    ``communities.csv`` dates the checkpoints in the service year; ``held`` (the service
+    year's recorded checkpoints) marks those already held, so a re-run keeps them HELD.
 
     Returned as bytes, not written, so that ``publish`` writes them with the reports
     atomically (manifest last).
@@ -429,7 +448,7 @@ def exports(tables: YearTables, m: Methodology) -> dict[str, bytes]:
         "indicators": tables.indicators,
         "index": tables.index_scores,
         "designations": tables.designations,
-        "communities": schedule(tables.communities, tables.year, m),
+        "communities": schedule(tables.communities, tables.year, m, held),
     }
     return {f"{name}.csv": ex.to_csv_bytes(name, frames[name]) for name in ex.CONTRACT}
 
@@ -438,33 +457,39 @@ def store_results(store: Any, run_id: int, tables: YearTables, m: Methodology) -
     """Replace the year's results in ONE transaction; then a DRAFT plan per new FOCUS plan.
 
     METHODOLOGY.md "Escalation": a FOCUS school writes a two-year plan, so a plan starts
-    in years 1, 3, 5 … of the status (``sqis.plans.plan_year``). Plans are kept across
-    re-runs (their approval trail is operations' work): ``ensure_plans`` only adds
-    missing ones.
+    in years 1, 3, 5 … of the status (``sqis.plans.plan_year``). The plan is the service
+    year's ("Results year and service year"): 2015-16 results start plans of 2016-17,
+    due approved by checkpoint 2 of 2016-17. Plans are kept across re-runs (their
+    approval trail is operations' work): ``ensure_plans`` only adds missing ones.
     """
     from sqis import plans
 
     digests = store.replace_year(run_id, tables.year, tables.as_dict())
+    service = years.service_year(tables.year)
     d = tables.designations
     focus = d[d["designation"] == "FOCUS"]
     yis = pd.to_numeric(focus["years_in_status"]).fillna(1).astype(int).clip(lower=1)
-    starts = [
-        code
-        for code, n in zip(focus["school_code"], yis, strict=True)
-        if plans.plan_year(tables.year, int(n), m) == tables.year
-    ]
-    store.ensure_plans(tables.year, starts, plans.plan_deadline(tables.year, m))
+    starts = focus["school_code"][((yis - 1) % m.communities.plan_years == 0).to_numpy()]
+    store.ensure_plans(service, starts, plans.plan_deadline(service, m))
     return digests
 
 
-def report_frames(store: Any, year: str, district: str | None = None) -> dict[str, pd.DataFrame]:
+def report_frames(
+    store: Any, year: str, district: str | None = None, m: Methodology | None = None
+) -> dict[str, pd.DataFrame]:
     """What the reports show, read back from the results store (results → reports, one way).
 
     Indicators, index and designations of every year up to ``year`` (trends, with a
-    ``year`` column); the rest of ``year`` only. ``district`` reads only that district's
-    schools' rows (the database filters); ``split_by_district`` splits a whole read instead.
+    ``year`` column); communities of ``year``; the plans in force and the checkpoints of
+    its service year (a school in year 2 of FOCUS works under the plan of the year
+    before). ``district`` reads only that district's schools' rows (the database
+    filters); ``split_by_district`` splits a whole read instead.
     """
+    from sqis import plans as plans_mod
+
+    m = m or for_year(year, None, get_settings().methodology_dir)
     start = years.start_of(year)
+    service = years.service_year(year)
     schools = _drop_year(store.read("schools", [year]))
     codes = None
     if district is not None:
@@ -474,15 +499,22 @@ def report_frames(store: Any, year: str, district: str | None = None) -> dict[st
     def up_to_year(table: str) -> pd.DataFrame:
         return _up_to(store.read(table, school_codes=codes), start)
 
+    des = up_to_year("designations")
+    plan_years = [years.shift(service, -k) for k in range(m.communities.plan_years)]
+    in_force = plans_mod.plans_in_force(
+        store.read("plans", plan_years, school_codes=codes),
+        des[des["year"] == year] if "year" in des.columns else des,
+        service,
+        m,
+    )
     return {
         "schools": schools,
         "indicators": up_to_year("indicators"),
         "index": up_to_year("index_scores"),
-        "designations": up_to_year("designations"),
-        **{
-            t: _drop_year(store.read(t, [year], school_codes=codes))
-            for t in ("communities", "plans", "checkpoints")
-        },
+        "designations": des,
+        "communities": _drop_year(store.read("communities", [year], school_codes=codes)),
+        "plans": in_force,
+        "checkpoints": _drop_year(store.read("checkpoints", [service], school_codes=codes)),
     }
 
 
@@ -551,32 +583,64 @@ def reports(
     )
 
 
-def oversight(
-    year: str, term: str, store: Any, m: Methodology, *, produced: str | None = None
-) -> dict[str, bytes]:
-    """METHODOLOGY.md "Oversight Panel": the term's report, from the results store.
+class NoResults(PipelineError):
+    """A calendar step (checkpoint, Oversight report, plan) for a service year whose
+    results year has no results in the store."""
 
-    The schools are the year's; every other frame holds the years on record up to
-    ``year`` (with their ``year`` column), for the trends the panel reviews.
+
+def require_results(store: Any, service_year: str, what: str) -> str:
+    """The results year of ``service_year``, or :class:`NoResults` naming the year to run.
+
+    METHODOLOGY.md "Results year and service year": the checkpoints, plans and Oversight
+    meetings of Y+1 follow from Y's results, so there is nothing to hold or report before
+    Y has been run.
     """
+    results = years.results_year(service_year)
+    if store.dependency(results) is None:
+        raise NoResults(
+            f"{what} of {service_year} follows from the {results} results, and the results "
+            f"store holds none: run the year first (`sqis run --data <root> --year {results}`)"
+        )
+    return results
+
+
+def oversight(
+    service_year: str, term: str, store: Any, m: Methodology, *, produced: str | None = None
+) -> dict[str, bytes]:
+    """METHODOLOGY.md "Oversight Panel": the report of the ``term`` meeting of
+    ``service_year``, from the results store.
+
+    The meeting reviews the results year before ``service_year`` and the service year's
+    follow-through (its checkpoints and plans in force). The schools are the results
+    year's; indicators, index and designations hold the years on record up to it (with
+    their ``year`` column), for the trends the panel reviews. Refused (:class:`NoResults`)
+    when the results year has not been run.
+    """
+    from sqis import plans as plans_mod
     from sqis import reports as rep
 
+    year = require_results(store, service_year, f"the {term} Oversight Panel meeting")
     start = years.start_of(year)
 
     def upto(table: str) -> pd.DataFrame:
         return _up_to(store.read(table), start)
 
+    des = upto("designations")
+    plan_years = [years.shift(service_year, -k) for k in range(m.communities.plan_years)]
+    in_force = plans_mod.plans_in_force(
+        store.read("plans", plan_years), des[des["year"] == year], service_year, m
+    )
     return rep.render_oversight(
         year,
         term,
         _drop_year(store.read("schools", [year])),
         upto("indicators"),
         upto("index_scores"),
-        upto("designations"),
+        des,
         m,
         communities=upto("communities"),
-        plans=upto("plans"),
-        checkpoints=upto("checkpoints"),
+        plans=in_force,
+        checkpoints=_drop_year(store.read("checkpoints", [service_year])),
         generated=produced,
     )
 
@@ -599,6 +663,35 @@ def publish(year: str, files: dict[str, bytes], out_root: str) -> Any:
     from sqis import publish as pub
 
     return pub.publish_year(year, files, out_root)
+
+
+# What a year's publication gains between annual runs (METHODOLOGY.md "Oversight Panel":
+# "re-running a results year never removes a report of a meeting already held"):
+# checkpoint briefs and Oversight reports of the service year.
+CALENDAR_KEYS: tuple[str, ...] = ("checkpoints/", "reports/oversight-")
+
+
+def publish_run(year: str, files: dict[str, bytes], out_root: str) -> Any:
+    """Publish an annual run's files, keeping the calendar's files already published for
+    the year (``CALENDAR_KEYS``: checkpoint briefs and Oversight reports of meetings held),
+    so a re-run of a results year loses nothing of its service year."""
+    kept = {k: v for k, v in _published(year, out_root).items() if k.startswith(CALENDAR_KEYS)}
+    return publish(year, {**kept, **files}, out_root)
+
+
+def _published(year: str, out_root: str) -> dict[str, bytes]:
+    """The files of the year's current publication (by its manifest), read back."""
+    from sqis import publish as pub
+    from sqis.storage import ObjectNotFound
+
+    try:
+        previous = pub.read_manifest(out_root, year)
+    except (ObjectNotFound, FileNotFoundError):
+        return {}
+    if previous is None:
+        return {}
+    out = open_storage(out_root)
+    return {f.key: out.read_bytes(f"{year}/{f.key}") for f in previous.files if f.key != pub.INDEX}
 
 
 def checksum_of(files: dict[str, bytes]) -> dict[str, str]:
@@ -827,7 +920,7 @@ def run_year(
         note("store", {})
         files = year_files(store, tables, m, inputs.checksums(), pdf=cfg.pdf)
         note("reports", {"files": len(files)})
-        manifest = publish(year, files, cfg.out_root)
+        manifest = publish_run(year, files, cfg.out_root)
         out_checksums = manifest_checksums(manifest, files)
         note("publish", {"files": len(out_checksums)})
         store.finish_run(run_id, "SUCCEEDED", output_checksums=out_checksums)
@@ -855,17 +948,34 @@ def year_files(
     pdf: str = "auto",
     districts: Iterable[str] | None = None,
 ) -> dict[str, bytes]:
-    """Every file of the year's publication: exports, reports per district, fall Oversight."""
+    """Every file of the year's publication: exports, reports per district, calendars.
+
+    The Oversight Panel's reports are not part of it: they are written on the meeting
+    dates of the service year (``oversight``) and kept across re-runs (``publish_run``).
+    """
     produced = produced_stamp(tables.year, input_checksums, m)
-    files = dict(exports(tables, m))
+    frames = report_frames(store, tables.year, m=m)
+    files = dict(exports(tables, m, frames["checkpoints"]))
     if districts is None:
         districts = sorted(tables.schools["district_code"].unique())
     # one read, split once: not one read or one filter per district
-    by_district = split_by_district(report_frames(store, tables.year), districts)
-    for frames in by_district.values():
-        files.update(reports(tables.year, frames, m, pdf=pdf, produced=produced))
-    files.update(oversight(tables.year, "fall", store, m, produced=produced))
+    by_district = split_by_district(frames, districts)
+    for district_frames in by_district.values():
+        files.update(reports(tables.year, district_frames, m, pdf=pdf, produced=produced))
+    files.update(calendars(tables, m))
     return files
+
+
+def calendars(tables: YearTables, m: Methodology) -> dict[str, bytes]:
+    """The service year's iCalendar files (``sqis.calendar``): each community's checkpoints
+    (``communities/<community_id>.ics``) and each school's Reward School Symposium and
+    Partnership Building Convening (``events/<school_code>.ics``), stamped with the year's
+    results so that a re-run writes the same bytes."""
+    from sqis import calendar as cal
+
+    return cal.year_calendars(
+        tables.year, tables.communities, tables.designations, tables.partnerships, m
+    )
 
 
 def _finish_failed(store: Any, run_id: int) -> None:
@@ -892,19 +1002,8 @@ def publish_more(year: str, files: dict[str, bytes], out_root: str) -> dict[str,
     and readers still never see half a publication. Returns the added files' checksums.
     """
     from sqis import publish as pub
-    from sqis.storage import ObjectNotFound
 
-    out = open_storage(out_root)
-    merged: dict[str, bytes] = {}
-    try:
-        previous = pub.read_manifest(out_root, year)
-    except (ObjectNotFound, FileNotFoundError):
-        previous = None
-    if previous is not None:
-        for key in [f.key for f in previous.files]:
-            if key != pub.INDEX and key not in files:
-                merged[key] = out.read_bytes(f"{year}/{key}")
-    merged.update(files)
+    merged = {**_published(year, out_root), **files}
     sums = manifest_checksums(pub.publish_year(year, merged, out_root))
     return {k: v for k, v in sums.items() if k in files}
 
@@ -932,8 +1031,21 @@ def run_cycle(
 # ---------------------------------------------------------------------------------
 # Checkpoints and the Oversight Panel (between annual runs)
 # ---------------------------------------------------------------------------------
+@dataclass
+class CheckpointHeld:
+    """A checkpoint held and published: the rule module's result and the briefs' checksums."""
+
+    held: Any  # sqis.checkpoints.HeldCheckpoint
+    published: dict[str, str]
+
+    @property
+    def written(self) -> list[str]:
+        """The briefs' keys under the out root (``<results year>/checkpoints/…``)."""
+        return [f"{self.held.results_year}/{k}" for k in sorted(self.published)]
+
+
 def checkpoint(
-    year: str,
+    service_year: str,
     number: int,
     data_root: str | None,
     store: Any,
@@ -941,24 +1053,30 @@ def checkpoint(
     *,
     out_root: str | None = None,
     store_root: str | None = None,
-) -> Any:
-    """METHODOLOGY.md "Communities of practice and checkpoints": hold checkpoint ``number``.
+    absent: list[str] | None = None,
+) -> CheckpointHeld:
+    """METHODOLOGY.md "Communities of practice and checkpoints": hold checkpoint ``number``
+    of ``service_year`` for the communities formed from the year before's results.
 
-    ``sqis.checkpoints.hold_checkpoint`` records it in the results store and writes one
-    brief per community under ``<out>/<year>/checkpoints/checkpoint-<n>/``; interim files
-    under the data root are read when delivered (they need the pseudonym key).
+    ``sqis.checkpoints.hold_checkpoint`` records it in the results store; its briefs join
+    the results year's publication (``<out>/<results year>/checkpoints/…``, in the
+    manifest, kept by later re-runs of the year). Interim files under
+    ``<data root>/<service year>/interim/checkpoint-<n>/`` are read when delivered (they
+    need the pseudonym key).
     """
     from sqis import checkpoints as cp
 
     s = get_settings()
     key = s.require_pseudonym_key() if data_root else None
-    return cp.hold_checkpoint(
+    held = cp.hold_checkpoint(
         store,
-        year,
+        service_year,
         number,
         m,
         data_root=data_root,
-        out_root=out_root or s.out_root,
         key=key,
         store_root=store_root or s.store_root,
+        absent=absent,
     )
+    published = publish_more(held.results_year, held.files, out_root or s.out_root)
+    return CheckpointHeld(held, published)

@@ -155,3 +155,33 @@ def new_plans(school_codes: pd.Series | list[str], year: str, m: Methodology) ->
             "deadline": plan_deadline(year, m),
         }
     )
+
+
+def plans_in_force(
+    plans: pd.DataFrame, designations: pd.DataFrame, service_year: str, m: Methodology
+) -> pd.DataFrame:
+    """The plan each FOCUS school works under in ``service_year`` (*Escalation*: a two-year
+    plan; METHODOLOGY.md "Results year and service year").
+
+    ``plans``: the results store's plans (``year`` = the service year the plan starts);
+    ``designations``: ``school_code, designation, years_in_status`` of the results year
+    before ``service_year``. A school in its 2nd consecutive FOCUS year works under the
+    plan that started the year before. Returns the matching plan rows with ``year``
+    renamed ``plan_year`` and ``plan_year_number`` (1 or 2: which year of the plan).
+    """
+    focus = designations[designations["designation"] == "FOCUS"]
+    yis = pd.to_numeric(focus["years_in_status"], errors="coerce").fillna(1).astype(int)
+    yis = yis.clip(lower=1)
+    number = (yis - 1) % m.communities.plan_years
+    start = years.start_of(service_year) - number
+    want = pd.DataFrame(
+        {
+            "school_code": focus["school_code"].astype("str").to_numpy(),
+            "plan_year": [years.from_start(int(s)) for s in start],  # FOCUS schools only
+            "plan_year_number": (number + 1).to_numpy(),
+        }
+    )
+    have = plans.rename(columns={"year": "plan_year"})
+    if "plan_year" not in have.columns:
+        return want.iloc[0:0]
+    return want.merge(have, on=["school_code", "plan_year"], how="inner").reset_index(drop=True)

@@ -32,6 +32,23 @@ def shift(year: str, years: int) -> str:
     return from_start(start_of(year) + years)
 
 
+def service_year(results_year: str) -> str:
+    """The school year served by ``results_year``'s results (METHODOLOGY.md "Results year and
+    service year": year Y's results decide Y+1): ``2015-16`` → ``2016-17``."""
+    return shift(results_year, 1)
+
+
+def results_year(service_year: str) -> str:
+    """The school year whose results decide ``service_year``: ``2016-17`` → ``2015-16``."""
+    return shift(service_year, -1)
+
+
+def both(results_year: str) -> str:
+    """Both years in words, as reports and calendars name them:
+    ``2015-16 results · service year 2016-17``."""
+    return f"{results_year} results · service year {service_year(results_year)}"
+
+
 def is_year(text: str) -> bool:
     try:
         start_of(text)

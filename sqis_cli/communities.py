@@ -20,7 +20,12 @@ plan_app = typer.Typer(
 )
 app.add_typer(plan_app, name="plan")
 
-YEAR = typer.Option(..., "--year", help="school year YYYY-YY")
+YEAR = typer.Option(
+    ..., "--year", help="service year YYYY-YY (the plan's first year; decided by the year before)"
+)
+SERVICE_YEAR = typer.Option(
+    ..., "--year", help="service year YYYY-YY (decided by the year before's results)"
+)
 URL = typer.Option(None, "--url", help="results store URL (default: SQIS_DATABASE_URL)")
 
 
@@ -31,12 +36,16 @@ def _refusals(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from schemas.interim import InterimError
         from sqis.checkpoints import CheckpointError
+        from sqis.pipeline import NoResults
         from sqis.plans import PlanStateError as RulePlanStateError
         from sqis.store import PlanStateError, StoreError
 
         try:
             return fn(*args, **kwargs)
         except (PlanStateError, RulePlanStateError, CheckpointError, InterimError) as e:
+            typer.secho(f"error: {e}", fg="red", err=True)
+            raise typer.Exit(1) from None
+        except NoResults as e:
             typer.secho(f"error: {e}", fg="red", err=True)
             raise typer.Exit(1) from None
         except StoreError as e:
@@ -69,8 +78,18 @@ def _school(code: str) -> str:
 @friendly
 @_refusals
 def checkpoint(
-    year: str = YEAR,
-    number: int = typer.Option(..., "--number", min=1, help="checkpoint number (1–4)"),
+    year: str | None = typer.Option(
+        None,
+        "--year",
+        help="service year YYYY-YY (communities formed from the year before's results); "
+        "default: the checkpoint due on --date",
+    ),
+    number: int | None = typer.Option(
+        None, "--number", min=1, help="checkpoint number (1–4); default: due on --date"
+    ),
+    as_of: str | None = typer.Option(
+        None, "--date", help="hold the checkpoint due on this date (YYYY-MM-DD); default today"
+    ),
     data: str | None = typer.Option(
         None, "--data", help="data root holding <year>/interim/checkpoint-<n>/ (optional)"
     ),
@@ -81,32 +100,36 @@ def checkpoint(
     methodology: str | None = typer.Option(None, "--methodology", help="version or file"),
     url: str | None = URL,
 ) -> None:
-    """Record checkpoint N for every community of practice of the year and write its briefs."""
+    """Hold checkpoint N of a service year for every community of practice formed from the
+    year before's results: record it and publish its briefs."""
+    from flows.checkpoint import resolve
     from sqis import methodology as meth
-    from sqis import years
-    from sqis.checkpoints import hold_checkpoint
+    from sqis import pipeline, years
     from sqis.settings import get_settings
+    from sqis_cli.run import as_of_date
 
-    years.start_of(year)
+    if year:
+        years.start_of(year)
+    year, number = resolve(year, number, as_of_date(as_of))
     s = get_settings()
-    m = meth.for_year(year, methodology, s.methodology_dir)
-    key = s.require_pseudonym_key() if data else None
-    held = hold_checkpoint(
-        _store(url),
+    m = meth.for_year(years.results_year(year), methodology, s.methodology_dir)
+    done = pipeline.checkpoint(
         year,
         number,
+        data,
+        _store(url),
         m,
-        data_root=data,
         out_root=out or s.out_root,
-        key=key,
         store_root=s.store_root,
         absent=[_school(a) for a in absent],
     )
+    held = done.held
     r = held.result
     n = len(r.briefs)
     typer.echo(
-        f"checkpoint {number} of {year} ({r.date.isoformat()}): {n} "
-        f"{'community' if n == 1 else 'communities'}, {held.recorded} school rows recorded"
+        f"checkpoint {number} of {year} ({r.date.isoformat()}), communities formed from the "
+        f"{held.results_year} results: {n} {'community' if n == 1 else 'communities'}, "
+        f"{held.recorded} school rows recorded"
     )
     if held.interim_checksums:
         typer.echo(f"  interim files read: {', '.join(sorted(held.interim_checksums))}")
@@ -114,7 +137,7 @@ def checkpoint(
     for row in flagged.itertuples(index=False):
         typer.echo(f"  {row.community_id} {row.school_code}: {', '.join(row.flags)}")
     root = (out or s.out_root).rstrip("/")
-    for k in held.written:
+    for k in done.written:
         typer.echo(f"  wrote {root}/{k}")
 
 
@@ -122,37 +145,33 @@ def checkpoint(
 @friendly
 @_refusals
 def calendars(
-    year: str = YEAR,
+    year: str = SERVICE_YEAR,
     out: str | None = typer.Option(None, "--out", help="output root (default: SQIS_OUT_ROOT)"),
     methodology: str | None = typer.Option(None, "--methodology", help="version or file"),
     url: str | None = URL,
 ) -> None:
-    """Write one .ics calendar per community: <out>/<year>/communities/<community_id>.ics."""
+    """Re-publish a service year's calendars (the annual run writes them): each community's
+    checkpoints and each school's Symposium and Convening, under the results year's folder."""
     from sqis import methodology as meth
-    from sqis import years
-    from sqis.calendar import community_calendar
+    from sqis import pipeline, years
+    from sqis.calendar import year_calendars
     from sqis.settings import get_settings
-    from sqis.storage import open_storage
 
     years.start_of(year)
     s = get_settings()
-    m = meth.for_year(year, methodology, s.methodology_dir)
-    comm = _store(url).read("communities", year)
-    if comm.empty:
-        typer.secho(f"error: no communities of practice are stored for {year}", fg="red", err=True)
-        raise typer.Exit(1)
-    target = open_storage(out or s.out_root)
-    dates = m.checkpoint_dates(year)
-    for cid, g in comm.groupby("community_id", sort=True):
-        desc = (
-            f"Community of practice {cid}: Focus schools of reason group "
-            f"{g['reason_group'].iloc[0]} ({g['school_type'].iloc[0]}), "
-            f"{len(g)} schools. Bring your plan status and interim data."
-        )
-        data = community_calendar(str(cid), dates, year, m, desc)
-        key = f"{year}/communities/{cid}.ics"
-        target.write_bytes(key, data, "text/calendar; charset=utf-8")
-        typer.echo(f"wrote {key}")
+    store = _store(url)
+    results = pipeline.require_results(store, year, "the calendar")
+    m = meth.for_year(results, methodology, s.methodology_dir)
+    files = year_calendars(
+        results,
+        store.read("communities", results),
+        store.read("designations", results),
+        store.read("partnerships", results),
+        m,
+    )
+    pipeline.publish_more(results, files, out or s.out_root)
+    for key in sorted(files):
+        typer.echo(f"wrote {results}/{key}")
 
 
 @plan_app.command("submit")
@@ -165,10 +184,8 @@ def plan_submit(
     url: str | None = URL,
 ) -> None:
     """A school submits its plan to the superintendent (DRAFT → SUBMITTED)."""
-    from sqis import years
-
-    years.start_of(year)
-    _store(url).plan_submit(_school(school), year, by)
+    store = _plan_store(url, year)
+    store.plan_submit(_school(school), year, by)
     typer.echo(f"plan of {school} for {year}: SUBMITTED by {by}")
 
 
@@ -182,13 +199,11 @@ def plan_approve(
     url: str | None = URL,
 ) -> None:
     """The superintendent approves a submitted plan (SUBMITTED → APPROVED; else refused)."""
-    from sqis import years
-
-    years.start_of(year)
+    store = _plan_store(url, year)
     if not by.strip():
         typer.secho("error: --by must name the approver", fg="red", err=True)
         raise typer.Exit(1)
-    _store(url).plan_approve(_school(school), year, by)
+    store.plan_approve(_school(school), year, by)
     typer.echo(f"plan of {school} for {year}: APPROVED by {by}")
 
 
@@ -201,10 +216,7 @@ def plan_status(
     url: str | None = URL,
 ) -> None:
     """The plans of the year (one school's with --school): status, deadline, who and when."""
-    from sqis import years
-
-    years.start_of(year)
-    frame = _store(url).plan_status(_school(school) if school else None, year=year)
+    frame = _plan_store(url, year).plan_status(_school(school) if school else None, year=year)
     if frame.empty:
         what = f"school {school}" if school else "any school"
         typer.secho(f"no plan for {what} in {year}", err=True)
@@ -213,6 +225,16 @@ def plan_status(
     for r in frame.itertuples(index=False):
         who = " / ".join(str(x) for x in (r.submitted_by, r.approved_by) if _present(x))
         typer.echo(f"{r.school_code}  {r.status:<9}  {_text(r.deadline):<10}  {who}")
+
+
+def _plan_store(url: str | None, year: str) -> Any:
+    """The results store, once it holds the results that started the plans of ``year``."""
+    from sqis import pipeline, years
+
+    years.start_of(year)
+    store = _store(url)
+    pipeline.require_results(store, year, "a two-year plan")
+    return store
 
 
 def _present(x: Any) -> bool:

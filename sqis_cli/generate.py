@@ -58,3 +58,31 @@ def generate_command(
     extreme = {r: n for r, n in sorted(summary.roles.items()) if r != "NONE"}
     if extreme:
         typer.echo("extreme schools by role: " + ", ".join(f"{r} {n}" for r, n in extreme.items()))
+
+
+@app.command("generate-interim")
+@friendly
+def generate_interim_command(
+    data: str = typer.Option(..., "--data", help="A synthetic data root (from sqis generate)."),
+    year: str = typer.Option(..., "--year", help="Service year YYYY-YY of the checkpoints."),
+    number: list[int] = typer.Option(
+        [], "--number", min=1, help="Checkpoint number (repeatable; default: every checkpoint)."
+    ),
+    seed: int = typer.Option(2013, "--seed", help="Random seed: same arguments, same bytes."),
+) -> None:
+    """Write synthetic interim deliveries (<data>/<year>/interim/checkpoint-<n>/), cut from
+    the year's synthetic yearly files: for demos and tests of the checkpoints."""
+    from sqis import years
+    from sqis.methodology import for_year
+    from sqis.settings import get_settings
+    from sqis.synthetic.interim import write_interim
+
+    years.start_of(year)
+    m = for_year(years.results_year(year), None, get_settings().methodology_dir)
+    total = len(m.communities.checkpoints)
+    for n in number or range(1, total + 1):
+        if n > total:
+            typer.secho(f"error: --number {n}: the methodology has {total}", fg="red", err=True)
+            raise typer.Exit(2)
+        for key in write_interim(data, year, n, total, seed):
+            typer.echo(f"wrote {key}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from datetime import date, datetime
 from typing import Any
 
 import typer
@@ -20,6 +21,18 @@ from sqis_cli.app import app
 PDF_HELP = "PDF reports: auto (Focus/Priority data reports), all, none."
 OUT_HELP = "Out root (folder or s3://). Default SQIS_OUT_ROOT."
 DASK_HELP = "tcp://host:port of a Dask scheduler."
+DATE_HELP = "Run as on this date (YYYY-MM-DD), deriving the year from it. Default: today."
+
+
+def as_of_date(text: str | None) -> date | None:
+    """``--date YYYY-MM-DD`` (or None); a wrong date exits 2 with one line."""
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        _fail(f"--date {text!r} is not a date of the form YYYY-MM-DD (e.g. 2016-08-15)", 2)
+        raise  # unreachable: _fail exits
 
 
 def _prefect_quiet() -> None:
@@ -95,7 +108,13 @@ def _print_result(res: dict[str, Any]) -> None:
 @app.command("run")
 def run(
     data: str = typer.Option(..., "--data", help="Data root: a folder or s3://bucket/prefix."),
-    year: str = typer.Option(..., "--year", help="School year YYYY-YY."),
+    year: str = typer.Option(
+        None,
+        "--year",
+        help="Results year YYYY-YY (its results decide the next school year). "
+        "Default: the school year that ended before --date.",
+    ),
+    as_of: str = typer.Option(None, "--date", help=DATE_HELP),
     out: str = typer.Option(None, "--out", help=OUT_HELP),
     db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
     methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
@@ -104,7 +123,13 @@ def run(
     task_runner: str = typer.Option("default", "--task-runner", help="default or dask."),
     dask_address: str = typer.Option(None, "--dask-address", help=DASK_HELP),
 ) -> None:
-    """Run one school year's annual cycle (ingest → index → designations → reports)."""
+    """Run one results year's annual cycle (ingest → index → designations → reports)."""
+    if year and as_of:
+        _fail("give --year or --date, not both", 2)
+    if not year:
+        from flows.annual_cycle import resolve_year
+
+        year = resolve_year(None, methodology, as_of_date(as_of))
     _cycle([year], data, out, db, methodology, pdf, replace, task_runner, dask_address)
 
 
@@ -188,29 +213,42 @@ def _cycle(
 
 @app.command("oversight")
 def oversight(
-    year: str = typer.Option(..., "--year", help="School year YYYY-YY whose results to review."),
-    term: str = typer.Option(..., "--term", help="fall or spring."),
+    year: str = typer.Option(
+        None,
+        "--year",
+        help="Service year YYYY-YY of the meeting (it reviews the year before's results). "
+        "Default: the meeting due on --date.",
+    ),
+    term: str = typer.Option(None, "--term", help="fall or spring. Default: due on --date."),
+    as_of: str = typer.Option(None, "--date", help=DATE_HELP),
     out: str = typer.Option(None, "--out", help="Out root. Default SQIS_OUT_ROOT."),
     db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
 ) -> None:
-    """Write the Oversight Panel report for a term from the results store."""
+    """Write the report of an Oversight Panel meeting from the results store."""
     from sqis.years import YearError, start_of
 
     _prefect_quiet()
     try:
-        start_of(year)
+        if year:
+            start_of(year)
     except YearError as e:
         _fail(str(e), 2)
-    if term not in ("fall", "spring"):
+    if term is not None and term not in ("fall", "spring"):
         _fail(f"--term {term!r}: use fall or spring", 2)
-    from flows.oversight import oversight_report
+    day = as_of_date(as_of)
+    from flows.oversight import oversight_report, resolve
 
+    try:
+        year, term = resolve(year, term, day)
+    except Exception as e:
+        _fail(_explain(e), 2)
+    _console_without_tracebacks()
     try:
         res = oversight_report(year=year, term=term, out_root=out, db_url=db)
     except Exception as e:
         _fail(f"oversight {year} {term}: {_explain(e)}")
     for k in res["files"]:
-        typer.echo(f"wrote {res['out_root']}/{res['year']}/{k}")
+        typer.echo(f"wrote {res['out_root']}/{res['results_year']}/{k}")
 
 
 def main() -> None:  # pragma: no cover - python -m sqis_cli.run

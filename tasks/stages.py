@@ -144,17 +144,25 @@ def store_results(
 
 
 @task(name="exports", task_run_name="exports-{year}", cache_policy=NO_CACHE)
-def exports(year: str, tables: pipeline.YearTables, m: Methodology) -> dict[str, bytes]:
-    """The contract's CSV exports."""
-    return pipeline.exports(tables, m)
+def exports(
+    year: str, tables: pipeline.YearTables, m: Methodology, held: pd.DataFrame | None = None
+) -> dict[str, bytes]:
+    """The contract's CSV exports (``held``: the service year's checkpoints held so far)."""
+    return pipeline.exports(tables, m, held)
+
+
+@task(name="calendars", task_run_name="calendars-{year}", cache_policy=NO_CACHE)
+def calendars(year: str, tables: pipeline.YearTables, m: Methodology) -> dict[str, bytes]:
+    """The service year's iCalendar files: communities' checkpoints, Symposium, Convening."""
+    return pipeline.calendars(tables, m)
 
 
 @task(name="report-frames", task_run_name="report-frames-{year}", **IO)
-def report_frames(year: str, db_url: str) -> dict[str, pd.DataFrame]:
+def report_frames(year: str, db_url: str, m: Methodology) -> dict[str, pd.DataFrame]:
     """What the reports show, read once from the results store (the flow splits it by
     district). Not cached: plan approvals and checkpoints change in the store between
     runs without any input changing."""
-    return pipeline.report_frames(pipeline.open_store(db_url), year)
+    return pipeline.report_frames(pipeline.open_store(db_url), year, m=m)
 
 
 @task(name="district-reports", task_run_name="reports-{year}-{district}", cache_policy=NO_CACHE)
@@ -170,18 +178,11 @@ def district_reports(
     return pipeline.reports(year, frames, m, pdf=pdf, produced=produced)
 
 
-@task(name="oversight-report", task_run_name="oversight-{year}-{term}", **IO)
-def oversight_report(
-    year: str, term: str, db_url: str, m: Methodology, produced: str | None = None
-) -> dict[str, bytes]:
-    """The Oversight Panel report for a term, from the results store."""
-    return pipeline.oversight(year, term, pipeline.open_store(db_url), m, produced=produced)
-
-
 @task(name="publish", task_run_name="publish-{year}", **IO)
 def publish(year: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
-    """Write the files under the out root (staging, manifest last); returns their checksums."""
-    manifest = pipeline.publish(year, files, out_root)
+    """Write the files under the out root (staging, manifest last), keeping the checkpoint
+    briefs and Oversight reports already published for the year; returns the checksums."""
+    manifest = pipeline.publish_run(year, files, out_root)
     return pipeline.manifest_checksums(manifest, files)
 
 

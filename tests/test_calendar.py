@@ -70,7 +70,11 @@ def test_meeting_time_comes_from_the_methodology():
     assert (ev.decoded("dtend") - ev.decoded("dtstart")).total_seconds() == 3600
 
 
-def test_calendars_command_writes_one_ics_per_stored_community(tmp_path):
+def test_calendars_command_writes_the_service_years_calendars(tmp_path):
+    """2015-16 results: the communities' checkpoints and the Reward pair's Symposium and
+    Convening fall in 2016-17, filed under the 2015-16 folder and its manifest."""
+    import json
+
     import pandas as pd
     from typer.testing import CliRunner
 
@@ -80,25 +84,75 @@ def test_calendars_command_writes_one_ics_per_stored_community(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     store = ResultsStore(url)
     store.upgrade()
+    out = tmp_path / "out"
+    # before the results year is run: refused, naming the year to run
+    res = CliRunner().invoke(
+        app, ["calendars", "--year", "2016-17", "--out", str(out), "--url", url]
+    )
+    assert res.exit_code == 1 and "--year 2015-16" in res.output and not out.exists()
+
     run = store.start_run("2015-16", M.version, M.checksum, {}, "test")
     comm = pd.DataFrame(
         {
-            "community_id": ["2015-16-EL-ES-1", "2015-16-SWD-MS-1", "2015-16-SWD-MS-1"],
+            "community_id": ["2016-17-EL-ES-1", "2016-17-SWD-MS-1", "2016-17-SWD-MS-1"],
             "school_code": ["01611190000001", "01611190000002", "01611190000003"],
             "reason_group": ["EL", "SWD", "SWD"],
             "school_type": ["ES", "MS", "MS"],
         }
     )
-    store.replace_year(run, "2015-16", {"communities": comm})
+    des = pd.DataFrame(
+        {
+            "school_code": ["01611190000001", "01611190000009", "01611190000008"],
+            "designation": ["FOCUS", "REWARD", "REWARD"],
+            "years_in_status": [3, 1, 1],
+            "escalation": ["REWARD_PARTNERSHIP", "NONE", "NONE"],
+            "exited": [False, False, False],
+        }
+    )
+    pairs = pd.DataFrame(
+        {
+            "school_code": ["01611190000001"],
+            "partner_school_code": ["01611190000009"],
+            "kind": ["FOCUS"],
+            "cost": [0.5],
+        }
+    )
+    store.replace_year(
+        run, "2015-16", {"communities": comm, "designations": des, "partnerships": pairs}
+    )
     store.finish_run(run, "SUCCEEDED")
-    out = tmp_path / "out"
     res = CliRunner().invoke(
-        app, ["calendars", "--year", "2015-16", "--out", str(out), "--url", url]
+        app, ["calendars", "--year", "2016-17", "--out", str(out), "--url", url]
     )
     assert res.exit_code == 0, res.output
     files = sorted(p.name for p in (out / "2015-16" / "communities").iterdir())
-    assert files == ["2015-16-EL-ES-1.ics", "2015-16-SWD-MS-1.ics"]
-    cal = Calendar.from_ical((out / "2015-16/communities/2015-16-SWD-MS-1.ics").read_bytes())
-    assert len(cal.walk("VEVENT")) == 4
-    assert "2 schools" in str(cal.walk("VEVENT")[0]["description"])
+    assert files == ["2016-17-EL-ES-1.ics", "2016-17-SWD-MS-1.ics"]
+    cal = Calendar.from_ical((out / "2015-16/communities/2016-17-SWD-MS-1.ics").read_bytes())
+    events = cal.walk("VEVENT")
+    assert len(events) == 4
+    assert "2 schools" in str(events[0]["description"])
+    assert [e.decoded("dtstart").date() for e in events] == [
+        date(2016, 10, 15),
+        date(2017, 1, 15),
+        date(2017, 4, 15),
+        date(2017, 6, 15),
+    ]
+    assert "2015-16 results" in str(cal["x-wr-calname"])
+
+    # the Reward school: Symposium and Convening; its partner: the Convening; the other
+    # Reward school (no pair): the Symposium
+    def summaries(code: str) -> dict[str, date]:
+        c = Calendar.from_ical((out / f"2015-16/events/{code}.ics").read_bytes())
+        return {str(e["summary"]): e.decoded("dtstart").date() for e in c.walk("VEVENT")}
+
+    assert summaries("01611190000009") == {
+        "Reward School Symposium 2016-17": date(2016, 10, 1),
+        "Partnership Building Convening 2016-17": date(2016, 11, 1),
+    }
+    assert summaries("01611190000001") == {
+        "Partnership Building Convening 2016-17": date(2016, 11, 1)
+    }
+    assert summaries("01611190000008") == {"Reward School Symposium 2016-17": date(2016, 10, 1)}
+    keys = {f["key"] for f in json.loads((out / "2015-16/manifest.json").read_text())["files"]}
+    assert "events/01611190000009.ics" in keys and "communities/2016-17-EL-ES-1.ics" in keys
     store.dispose()

@@ -3,6 +3,7 @@ and the interim file layouts."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -377,15 +378,16 @@ def _seed_store(url: str):  # noqa: ANN202
         {"designations": des, "indicators": ident, "communities": _communities()},
     )
     store.finish_run(run, "SUCCEEDED")
-    store.ensure_plans("2015-16", [A, B], pl.plan_deadline("2015-16", M))
-    store.plan_submit(A, "2015-16", "Principal")
-    store.plan_approve(A, "2015-16", "Superintendent")
+    # the 2015-16 results start the plans of service year 2016-17
+    store.ensure_plans("2016-17", [A, B], pl.plan_deadline("2016-17", M))
+    store.plan_submit(A, "2016-17", "Principal")
+    store.plan_approve(A, "2016-17", "Superintendent")
     return store
 
 
 def _interim_root(tmp_path) -> str:  # noqa: ANN001
     root = tmp_path / "data"
-    folder = root / "2015-16" / "interim" / "checkpoint-2"
+    folder = root / "2016-17" / "interim" / "checkpoint-2"  # the service year's interim data
     folder.mkdir(parents=True)
     # school A: 3 of 30 chronically absent (10%: on track); school B: 12 of 30 (40%: off track)
     lines = ["student_id,school_code,days_enrolled,days_absent"]
@@ -410,20 +412,27 @@ def test_checkpoint_command_records_rows_and_writes_briefs(db_url, tmp_path):  #
     res = CliRunner().invoke(
         app,
         [
-            "checkpoint", "--year", "2015-16", "--number", "2", "--data", _interim_root(tmp_path),
+            "checkpoint", "--year", "2016-17", "--number", "2", "--data", _interim_root(tmp_path),
             "--out", str(out), "--url", db_url, "--absent", B,
         ],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "1000000000" not in res.output
-    rows = store.read("checkpoints", "2015-16").set_index("school_code")
+    assert "communities formed from the 2015-16 results" in res.output
+    rows = store.read("checkpoints", "2016-17").set_index("school_code")
+    assert set(rows["date"].astype(str)) == {"2017-01-15"}
     assert set(rows["status"]) == {"HELD"} and set(rows["number"]) == {2}
     assert rows.loc[A, "plan_status"] == "APPROVED" and rows.loc[B, "plan_status"] == "DRAFT"
     assert list(rows.loc[A, "flags"]) == []
     assert list(rows.loc[B, "flags"]) == ["PLAN_NOT_APPROVED", "ABSENT", "OFF_TRACK:ALL:CHRONIC"]
     assert rows.loc[A, "attendees"] == "Principal and ELD coach"
     assert rows.loc[B, "interim"]["CHRONIC"]["ALL"]["value"] == 40
-    brief = (out / "2015-16/checkpoints/checkpoint-2/2015-16-SWD-MS-1.html").read_text()
+    # filed under the results year, in its publication's manifest
+    key = "checkpoints/2016-17-checkpoint-2/2015-16-SWD-MS-1.html"
+    brief = (out / "2015-16" / key).read_text()
+    manifest = json.loads((out / "2015-16" / "manifest.json").read_text())
+    assert key in {f["key"] for f in manifest["files"]}
+    assert "2015-16 results · service year 2016-17" in brief and "January 15, 2017" in brief
     assert "O&#39;Brien &amp; Sons Academy" in brief and "<script>x" not in brief
     assert "40.0%" in brief and "1000000000" not in brief
     store.dispose()
@@ -438,9 +447,14 @@ def test_checkpoint_command_refuses_a_year_without_communities(tmp_path):  # noq
     url = f"sqlite:///{tmp_path / 'r.db'}"
     ResultsStore(url).upgrade()
     res = CliRunner().invoke(
-        app, ["checkpoint", "--year", "2015-16", "--number", "1", "--url", url]
+        app, ["checkpoint", "--year", "2016-17", "--number", "1", "--url", url]
     )
-    assert res.exit_code == 1 and "no communities of practice are stored for 2015-16" in res.output
+    assert res.exit_code == 1
+    assert "communities formed from the 2015-16 results" in res.output
+    assert "run the year first (`sqis run --data <root> --year 2015-16`)" in res.output
+    # a date to run as: 1 December 2016 → checkpoint 1 of 2016-17, refused the same way
+    res = CliRunner().invoke(app, ["checkpoint", "--date", "2016-12-01", "--url", url])
+    assert res.exit_code == 1 and "checkpoint 1 of 2016-17" in res.output
 
 
 def test_groups_for_interim_data_come_from_the_latest_ingested_year(monkeypatch):

@@ -6,11 +6,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sqis import years
 from tests.test_pipeline import generate
 
 YEAR = "2015-16"
@@ -263,45 +265,68 @@ def test_checkpoint_and_oversight_flows_after_the_annual_run(
     communities = ResultsStore(db).read("communities", [YEAR])
     assert len(communities), "the small consortium has a FOCUS school in a community"
 
-    state = community_checkpoint(YEAR, 1, None, str(out), db, return_state=True)
+    # the service year after the results year: its checkpoints and Oversight meetings
+    service = years.service_year(YEAR)
+    state = community_checkpoint(service, 1, None, str(out), db, return_state=True)
     assert state.is_completed(), state.message
     res = state.result()
     assert res["recorded"] == len(communities)
+    assert res["files"] and all(k.startswith(f"{YEAR}/checkpoints/") for k in res["files"])
     assert all((out / k).exists() for k in res["files"])
     fr = _flow_run(state)
-    assert fr.name == f"community-checkpoint-{YEAR}-1"
-    assert f"year:{YEAR}" in fr.tags and not any(r.tags for r in _task_runs(fr.id))
-    assert f"checkpoint-{YEAR}-1" in _artifacts(fr.id)
-    held = ResultsStore(db).read("checkpoints", [YEAR])
+    assert fr.name == f"community-checkpoint-{service}-1"
+    assert f"year:{service}" in fr.tags and not any(r.tags for r in _task_runs(fr.id))
+    assert f"checkpoint-{service}-1" in _artifacts(fr.id)
+    held = ResultsStore(db).read("checkpoints", [service])
     assert set(held["number"]) == {1}
 
-    state = oversight_report(YEAR, "spring", str(out), db, return_state=True)
-    assert state.is_completed(), state.message
-    assert (out / YEAR / "reports" / f"oversight-{YEAR}-spring.html").exists()
-    # added to the year's publication: the manifest lists it beside the fall report
     import json
 
+    for term in ("fall", "spring"):
+        state = oversight_report(service, term, str(out), db, return_state=True)
+        assert state.is_completed(), state.message
+        assert (out / YEAR / "reports" / f"oversight-{service}-{term}.html").exists()
+    # added to the results year's publication: the manifest lists both meetings and briefs
     keys = {f["key"] for f in json.loads((out / YEAR / "manifest.json").read_text())["files"]}
-    assert {f"reports/oversight-{YEAR}-spring.html", f"reports/oversight-{YEAR}-fall.html"} <= keys
+    assert {f"reports/oversight-{service}-{t}.html" for t in ("fall", "spring")} <= keys
+    assert {k.removeprefix(f"{YEAR}/") for k in res["files"]} <= keys
     fr = _flow_run(state)
-    assert fr.name == f"oversight-report-{YEAR}-spring"
-    assert f"year:{YEAR}" in fr.tags and not any(r.tags for r in _task_runs(fr.id))
+    assert fr.name == f"oversight-report-{service}-spring"
+    assert f"year:{service}" in fr.tags and not any(r.tags for r in _task_runs(fr.id))
+
+    # an Oversight meeting of a service year whose results were never run: refused
+    from sqis.pipeline import NoResults
+
+    later = years.shift(YEAR, 3)
+    with pytest.raises(NoResults, match=f"run the year first .*--year {later}"):
+        oversight_report(years.service_year(later), "fall", str(out), db)
+    assert not (out / later).exists()
 
 
 def test_scheduled_flows_without_a_year_take_it_from_the_date() -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from flows import checkpoint, oversight
+    from flows import annual_cycle, checkpoint, oversight
     from sqis import pipeline, years
     from sqis.methodology import for_year
 
     m = for_year("2015-16")
     today = datetime.now(ZoneInfo("America/Los_Angeles")).date()
     assert checkpoint.resolve(None, None) == pipeline.checkpoint_due(today, m)
-    cal_year, term = pipeline.term_due(today, m)
-    assert oversight.resolve(None, None) == (years.shift(cal_year, -1), term)
+    assert oversight.resolve(None, None) == pipeline.term_due(today, m)
     assert checkpoint.resolve("2015-16", 3) == ("2015-16", 3)
+    # a date to run as: the service year and the checkpoint or meeting due on it
+    assert checkpoint.resolve(None, None, date(2016, 10, 15)) == ("2016-17", 1)
+    assert checkpoint.resolve(None, None, date(2017, 6, 30)) == ("2016-17", 4)
+    assert oversight.resolve(None, None, date(2016, 11, 1)) == ("2016-17", "fall")
+    assert oversight.resolve(None, None, date(2017, 5, 2)) == ("2016-17", "spring")
+    assert annual_cycle.resolve_year(None, None, date(2016, 8, 15)) == "2015-16"
+    assert annual_cycle.resolve_year(None, None, date(2016, 6, 30)) == "2014-15"
+    assert (
+        years.service_year(annual_cycle.resolve_year(None, None, date(2016, 8, 15)))
+        == (checkpoint.resolve(None, None, date(2016, 10, 15))[0])
+    )
 
 
 def test_district_tasks_at_once_are_bounded_by_the_workers_setting(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sqis import pipeline
+from sqis import pipeline, years
 from sqis.methodology import for_year
 
 M = for_year("2015-16")
@@ -63,6 +63,7 @@ def test_checkpoint_due_on_a_day(day: date, expected: tuple[str, int]) -> None:
     ],
 )
 def test_oversight_term_due_on_a_day(day: date, expected: tuple[str, str]) -> None:
+    """The service year whose meeting is due (it reviews the results of the year before)."""
     assert pipeline.term_due(day, M) == expected
 
 
@@ -203,7 +204,19 @@ def test_a_cycle_writes_every_contract_file_and_a_rerun_replaces_identically(
         index = pd.read_csv(ydir / "index.csv", dtype={"school_code": str})
         schools = pd.read_csv(consortium / year / "schools.csv", dtype={"school_code": str})
         assert sorted(index["school_code"]) == sorted(schools["school_code"])
-        assert (ydir / "reports" / f"oversight-{year}-fall.html").exists()
+        # the Oversight meetings of the service year are not the annual run's (flows.oversight)
+        assert not list((ydir / "reports").glob("oversight-*"))
+        # the service year's calendars are: one per community, one per school in an event
+        communities = pd.read_csv(ydir / "communities.csv", dtype=str)
+        service = years.service_year(year)
+        assert set(communities["date"].str.slice(0, 4)) <= {
+            str(years.start_of(service)),
+            str(years.start_of(service) + 1),
+        }
+        for cid in set(communities["community_id"]):
+            assert cid.startswith(service)
+            ics = (ydir / "communities" / f"{cid}.ics").read_text(encoding="utf-8")
+            assert f"{year} results" in ics and f"checkpoint 1 of {service}" in ics
         for code in schools["school_code"]:
             assert (ydir / "reports" / "schools" / f"{code}.html").exists()
         manifest = json.loads((ydir / "manifest.json").read_text())

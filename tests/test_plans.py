@@ -96,13 +96,23 @@ def _cli(*args: str):  # noqa: ANN202
     return CliRunner().invoke(app, list(args))
 
 
+def _results_run(store, year: str) -> None:  # noqa: ANN001
+    """A succeeded run of ``year``: its results are in the store."""
+    run = store.start_run(year, M.version, M.checksum, {}, "test")
+    store.finish_run(run, "SUCCEEDED")
+
+
 def test_plan_commands_submit_approve_status_and_refusals(db_url: str):
     from sqis.store import ResultsStore
 
     store = ResultsStore(db_url)
     store.upgrade()
-    store.ensure_plans("2015-16", [SCHOOL], plans.plan_deadline("2015-16", M))
-    common = ["--school", SCHOOL, "--year", "2015-16", "--url", db_url]
+    common = ["--school", SCHOOL, "--year", "2016-17", "--url", db_url]
+    # the plans of service year 2016-17 follow from the 2015-16 results: none run yet
+    early = _cli("plan", "status", "--year", "2016-17", "--url", db_url)
+    assert early.exit_code == 1 and "--year 2015-16" in early.output
+    _results_run(store, "2015-16")
+    store.ensure_plans("2016-17", [SCHOOL], plans.plan_deadline("2016-17", M))
 
     refused = _cli("plan", "approve", *common, "--by", "Superintendent Lee")
     assert refused.exit_code == 1
@@ -115,11 +125,11 @@ def test_plan_commands_submit_approve_status_and_refusals(db_url: str):
     again = _cli("plan", "submit", *common, "--by", "Principal Ruiz")
     assert again.exit_code == 1 and "APPROVED" in again.output
 
-    status = _cli("plan", "status", "--year", "2015-16", "--url", db_url)
+    status = _cli("plan", "status", "--year", "2016-17", "--url", db_url)
     assert status.exit_code == 0
     assert SCHOOL in status.output and "APPROVED" in status.output
-    assert "2016-01-15" in status.output and "Superintendent Lee" in status.output
-    row = store.plan_status(SCHOOL, year="2015-16").iloc[0]
+    assert "2017-01-15" in status.output and "Superintendent Lee" in status.output
+    row = store.plan_status(SCHOOL, year="2016-17").iloc[0]
     assert row["approved_by"] == "Superintendent Lee" and not pd.isna(row["approved_at"])
     store.dispose()
 
@@ -128,8 +138,10 @@ def test_plan_command_for_a_school_without_a_plan_is_refused(tmp_path):
     from sqis.store import ResultsStore
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
-    ResultsStore(url).upgrade()
-    res = _cli("plan", "submit", "--school", SCHOOL, "--year", "2015-16", "--by", "x", "--url", url)
-    assert res.exit_code == 1 and "has no plan for 2015-16" in res.output
-    bad = _cli("plan", "submit", "--school", "123", "--year", "2015-16", "--by", "x", "--url", url)
+    store = ResultsStore(url)
+    store.upgrade()
+    _results_run(store, "2015-16")
+    res = _cli("plan", "submit", "--school", SCHOOL, "--year", "2016-17", "--by", "x", "--url", url)
+    assert res.exit_code == 1 and "has no plan for 2016-17" in res.output
+    bad = _cli("plan", "submit", "--school", "123", "--year", "2016-17", "--by", "x", "--url", url)
     assert bad.exit_code == 2 and "14-digit" in bad.output

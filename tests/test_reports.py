@@ -52,8 +52,8 @@ def oversight() -> bytes:
         F.plans,
         F.checkpoints,
     )
-    assert list(out) == ["reports/oversight-2015-16-fall.html"]
-    return out["reports/oversight-2015-16-fall.html"]
+    assert list(out) == ["reports/oversight-2016-17-fall.html"]
+    return out["reports/oversight-2016-17-fall.html"]
 
 
 def strict_parse(data: bytes) -> object:
@@ -155,9 +155,13 @@ def test_focus_data_report(year_reports) -> None:
     assert "largest in Mathematics: met or exceeded standard" in text
     assert "achievement gap: 14.0 points" in text
     assert "Year 3 in focus school status" in text
+    assert "2015-16 results · Focus school for 2016-17" in year_reports[
+        f"reports/schools/{FOCUS}.html"
+    ].decode("utf-8")
+    assert "two-year plan starts in 2016-17 (year 1 of 2)" in text
     assert "Partnership with a Reward school" in text  # escalated in its 3rd year
     assert "District-managed turnaround if the school is still designated in year 5" in text
-    assert "Submitted" in text and "January 15, 2016 (community checkpoint 2)" in text
+    assert "Submitted" in text and "January 15, 2017 (community checkpoint 2)" in text
     assert "Checkpoint 2: plan not approved" in text
     assert "Echo Park Elementary" in text
     cmp_rows = {r[0]: r[1:] for r in table_rows(doc, "English learners compared with all")}
@@ -176,13 +180,13 @@ def test_focus_data_report(year_reports) -> None:
         "≥ 36.0% (+10.3)",
     ]
     # the community: dates, and the calendar link relative to reports/schools/
-    assert 'href="../../communities/2015-16-EL-ES-1.ics"' in html
-    cps = table_rows(doc, "Checkpoints, 2015-16")
+    assert 'href="../../communities/2016-17-EL-ES-1.ics"' in html
+    cps = table_rows(doc, "Checkpoints, 2016-17")
     assert [r[1] for r in cps[1:]] == [
-        "October 15, 2015",
-        "January 15, 2016",
-        "April 15, 2016",
-        "June 15, 2016",
+        "October 15, 2016",
+        "January 15, 2017",
+        "April 15, 2017",
+        "June 15, 2017",
     ]
     assert doc.find(".//section[@id='data-report']//h3[@id='peer-review']") is None
 
@@ -307,8 +311,8 @@ def test_pdf_mode_and_unsafe_codes_are_refused() -> None:
 def test_oversight_report(oversight: bytes) -> None:
     doc = strict_parse(oversight)
     html = oversight.decode("utf-8")
-    assert "Oversight Panel report, Fall 2015-16" in html
-    assert "November 1, 2015" in html
+    assert "Oversight Panel report, Fall 2016-17" in html
+    assert "November 1, 2016" in html
     # what n ≥ 20 buys: EL groups of 70 and SWD groups of 35 at all six schools (HI 130 and
     # SED 160 already count at 100; AA 8 counts at neither)
     gain = {r[0]: r[1] for r in table_rows(doc, "whole consortium")[1:]}
@@ -342,8 +346,8 @@ def test_oversight_spring_and_unknown_term() -> None:
         plans=F.plans,
         checkpoints=F.checkpoints,
     )
-    html = out["reports/oversight-2015-16-spring.html"].decode("utf-8")
-    assert "May 1, 2016" in html
+    html = out["reports/oversight-2016-17-spring.html"].decode("utf-8")
+    assert "May 1, 2017" in html
     strict_parse(html.encode())
     with pytest.raises(ReportError, match="unknown Oversight Panel term"):
         render_oversight("2015-16", "winter", F.schools, F.indicators, F.index, F.designations, M)
@@ -402,7 +406,7 @@ def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None
     store = pipeline.open_store(db)
     frames = pipeline.report_frames(store, "2015-16")
     out = render_year_reports("2015-16", **{k: v for k, v in frames.items()}, m=M, pdf="none")
-    out.update(pipeline.oversight("2015-16", "spring", store, M))
+    out.update(pipeline.oversight("2016-17", "spring", store, M))
     codes = set(frames["schools"]["school_code"])
     assert {k for k in out if k.startswith("reports/schools/")} == {
         f"reports/schools/{c}.html" for c in codes

@@ -452,6 +452,8 @@ def prepare_year(
     s = m.suppression
     common = {
         "year": year,
+        "service_year": years.service_year(year),
+        "years_label": years.both(year),
         "methodology_version": m.version,
         "generated": generated or "",
         "supp_min": s.min_count,
@@ -629,6 +631,9 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
     plan = None
     if p:
         plan = {
+            "year": _text(p.get("plan_year")) or years.service_year(yc.year),
+            "year_number": int(p.get("plan_year_number") or 1),
+            "of_years": yc.m.communities.plan_years,
             "status": _text(p.get("status")),
             "deadline": fmt_date(p.get("deadline")),
             "submitted_at": fmt_date(p.get("submitted_at")),

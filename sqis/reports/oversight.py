@@ -267,7 +267,7 @@ def _district_block(
     cp_rows: list[dict[str, Any]] = []
     if checkpoints is not None and len(checkpoints):
         c = checkpoints
-        dates = m.checkpoint_dates(year)
+        dates = m.checkpoint_dates(years.service_year(year))
         for num, grp in c.groupby("number"):
             due = dates.get(int(num))
             cp_rows.append(
@@ -285,12 +285,17 @@ def _district_block(
                 }
             )
     plan_rows: list[dict[str, Any]] = []
-    overdue = 0
+    overdue = continuing = 0
+    continuing_from = ""
     if plans is not None and len(plans):
         p = plans
         plan_rows = _status_counts(p, "status", codes.PLAN_STATUSES)
         dl = pd.to_datetime(p["deadline"], errors="coerce").dt.date
         overdue = int(((p["status"] != "APPROVED") & (dl <= as_of)).sum())
+        if "plan_year_number" in p.columns:
+            later = p[pd.to_numeric(p["plan_year_number"]) > 1]
+            continuing = len(later)
+            continuing_from = ", ".join(sorted(set(later["plan_year"].astype(str))))
     designated = int(des["designation"].isin(["FOCUS", "PRIORITY"]).sum())
 
     gain_d = gain_d.set_index("student_group")
@@ -327,6 +332,8 @@ def _district_block(
         "checkpoints": cp_rows,
         "plans": plan_rows,
         "plans_overdue": overdue,
+        "plans_continuing": continuing,
+        "plans_continuing_from": continuing_from,
         "designated": designated,
         "gain_rows": gain_rows,
     }
@@ -345,16 +352,20 @@ def render_oversight(
     checkpoints: pd.DataFrame | None = None,
     generated: str | None = None,
 ) -> dict[str, bytes]:
-    """The Oversight Panel report of ``year`` and ``term``.
+    """The report of the ``term`` Oversight Panel meeting that reviews results year ``year``:
+    a meeting of the service year after it (METHODOLOGY.md "Results year and service year").
 
-    Returns ``{"reports/oversight-<year>-<term>.html": bytes}``.
+    Returns ``{"reports/oversight-<service year>-<term>.html": bytes}``.
 
-    Frames carry a ``year`` column over the years on record (up to five are shown).
+    Indicators, index and designations carry a ``year`` column over the years on record
+    (up to five are shown); ``plans`` are those in force in the service year and
+    ``checkpoints`` the service year's (neither with a ``year`` column).
     """
     years.start_of(year)
     if term not in m.oversight.terms:
         raise ReportError(f"unknown Oversight Panel term {term!r}: use one of {list(TERMS)}")
-    as_of = m.oversight_date(year, term)
+    service = years.service_year(year)
+    as_of = m.oversight_date(service, term)
     ind = _years_upto(indicators, year)
     idx = _years_upto(index, year)
     des = _years_upto(designations, year)
@@ -377,8 +388,8 @@ def render_oversight(
     gaps_by = _by_district(gaps, district_of)
     gain_by = _by_district(gain, district_of)
     with_cp = checkpoints is not None and len(checkpoints) and "school_code" in checkpoints.columns
-    cp_by = _by_district(checkpoints, district_of, year) if with_cp else {}
-    plans_by = _by_district(plans, district_of, year) if plans is not None else {}
+    cp_by = _by_district(checkpoints, district_of) if with_cp else {}
+    plans_by = _by_district(plans, district_of) if plans is not None else {}
     blocks = []
     for r in districts.itertuples():
         d = str(r.district_code)
@@ -413,6 +424,8 @@ def render_oversight(
     context = {
         "report": {
             "year": year,
+            "service_year": service,
+            "years_label": years.both(year),
             "kind": "oversight",
             "methodology_version": m.version,
             "generated": generated or "",
@@ -437,4 +450,4 @@ def render_oversight(
         "districts": blocks,
     }
     html = environment().get_template("oversight.html").render(**context)
-    return {f"reports/oversight-{year}-{term}.html": html.encode("utf-8")}
+    return {f"reports/oversight-{service}-{term}.html": html.encode("utf-8")}

@@ -237,13 +237,17 @@ def build(m: Methodology) -> SampleFrames:
             des.append(d)
     designations = pd.DataFrame(des)
 
+    # the last results year decides the service year after it: its communities, plans in
+    # force and checkpoints (METHODOLOGY.md "Results year and service year"), as
+    # sqis.pipeline.report_frames reads them
     last = YEARS[-1]
-    dates = m.checkpoint_dates(last)
+    service = years.service_year(last)
+    dates = m.checkpoint_dates(service)
     comm = []
     for n, dt in dates.items():
         comm.append(
             {
-                "community_id": f"{last}-EL-ES-1",
+                "community_id": f"{service}-EL-ES-1",
                 "school_code": codes[1],
                 "reason_group": "EL",
                 "checkpoint": n,
@@ -256,22 +260,24 @@ def build(m: Methodology) -> SampleFrames:
         [
             {
                 "school_code": codes[1],
-                "year": last,
+                "plan_year": service,
+                "plan_year_number": 1,
                 "status": "SUBMITTED",
                 "submitted_by": "principal",
-                "submitted_at": pd.Timestamp("2015-12-01T10:00:00Z"),
+                "submitted_at": pd.Timestamp(f"{years.start_of(service)}-12-01T10:00:00Z"),
                 "approved_by": None,
                 "approved_at": pd.NaT,
                 "deadline": dates[m.communities.plan_approval_due_checkpoint],
             },
             {
                 "school_code": codes[0],
-                "year": last,
+                "plan_year": service,
+                "plan_year_number": 1,
                 "status": "APPROVED",
                 "submitted_by": "principal",
-                "submitted_at": pd.Timestamp("2015-10-01T10:00:00Z"),
+                "submitted_at": pd.Timestamp(f"{years.start_of(service)}-10-01T10:00:00Z"),
                 "approved_by": "superintendent",
-                "approved_at": pd.Timestamp("2015-11-01T10:00:00Z"),
+                "approved_at": pd.Timestamp(f"{years.start_of(service)}-11-01T10:00:00Z"),
                 "deadline": dates[m.communities.plan_approval_due_checkpoint],
             },
         ]
@@ -279,8 +285,7 @@ def build(m: Methodology) -> SampleFrames:
     checkpoints = pd.DataFrame(
         [
             {
-                "year": last,
-                "community_id": f"{last}-EL-ES-1",
+                "community_id": f"{service}-EL-ES-1",
                 "number": n,
                 "status": "HELD" if n <= 2 else "SCHEDULED",
                 "school_code": codes[1],
