@@ -73,6 +73,7 @@ deploy: install
 
 constraints: install
 	{ echo "# Verified versions (python 3.11, this machine kind). Regenerate with: make constraints"; \
+	  echo "# SQLAlchemy stays below 2.1: Prefect 3.8.8's scheduler cannot insert runs on 2.1 (docs/operations.md)"; \
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^sqis'; } > constraints.txt
 
 clean:
