@@ -38,13 +38,20 @@ demo: install $(DEMO_ENV)
 	  $(BIN)/sqis generate --out $(DEMO_DATA) --years $(DEMO_YEARS) --students $(DEMO_STUDENTS) \
 	    --districts $(DEMO_DISTRICTS) --seed 2013 || exit 1; \
 	fi; \
-	$(BIN)/sqis cycle --data $(DEMO_DATA) --from $$first --to $$last --out $(DEMO_OUT) \
+	before=$$($(BIN)/python -c "from sqis.years import results_year; print(results_year('$$last'))"); \
+	$(BIN)/sqis cycle --data $(DEMO_DATA) --from $$first --to $$before --out $(DEMO_OUT) \
 	  --db sqlite:///var/sqis.db || exit 1; \
+	echo "demo: service year $$last on the calendar (decided by the $$before results)"; \
+	$(BIN)/sqis generate-interim --data $(DEMO_DATA) --year $$last --seed 2013 >/dev/null || exit 1; \
 	for n in 1 2 3 4; do \
 	  $(BIN)/sqis checkpoint --year $$last --number $$n --data $(DEMO_DATA) --out $(DEMO_OUT) || exit 1; \
+	  if [ $$n = 1 ]; then $(BIN)/sqis oversight --year $$last --term fall --out $(DEMO_OUT) \
+	    --db sqlite:///var/sqis.db || exit 1; fi; \
+	  if [ $$n = 3 ]; then $(BIN)/sqis oversight --year $$last --term spring --out $(DEMO_OUT) \
+	    --db sqlite:///var/sqis.db || exit 1; fi; \
 	done; \
-	$(BIN)/sqis oversight --year $$last --term spring --out $(DEMO_OUT) --db sqlite:///var/sqis.db; \
-	echo "demo: results in $(DEMO_OUT)/ (open $(DEMO_OUT)/$$last/index.html); results store var/sqis.db"
+	$(BIN)/sqis run --data $(DEMO_DATA) --year $$last --out $(DEMO_OUT) --db sqlite:///var/sqis.db || exit 1; \
+	echo "demo: results in $(DEMO_OUT)/ (open $(DEMO_OUT)/$$last/index.html; the $$last calendar: $(DEMO_OUT)/$$before/); results store var/sqis.db"
 
 # System packages the tests need (headless Chromium for tests/test_browser_reports.py).
 deps-system:

@@ -3,11 +3,12 @@
 Run by ``make deploy`` (through ``deployments/deploy.sh``) against ``PREFECT_API_URL``:
 
 - ``annual-cycle/yearly`` (``flows/annual_cycle.py``): 15 August 06:00
-  (``SQIS_ANNUAL_CRON``), for the school year that just ended;
+  (``SQIS_ANNUAL_CRON``), the results of the school year that just ended, which decide
+  the school year starting (the service year);
 - ``community-checkpoint/quarterly`` (``flows/checkpoint.py``): the methodology's four
-  checkpoint dates, 07:00;
+  checkpoint dates, 07:00, checkpoints of the service year;
 - ``oversight-report/twice-yearly`` (``flows/oversight.py``): the methodology's
-  Oversight Panel dates (1 November, 1 May), 07:00;
+  Oversight Panel dates (1 November, 1 May), 07:00, meetings of the service year;
 
 all in America/Los_Angeles.
 
@@ -75,7 +76,10 @@ def deploy() -> list[str]:
             name="yearly",
             schedules=[Cron(ANNUAL_CRON, timezone=TIMEZONE)],
             parameters={"params": {"data_root": data_root, "out_root": out_root}},
-            description="The annual cycle for the school year that just ended.",
+            description=(
+                "The results of the school year that just ended, deciding the service year "
+                "that starts (designations, communities, plans, partnerships, calendars)."
+            ),
             tags=["sqis", "annual-cycle"],
             **common,
         )
@@ -86,7 +90,7 @@ def deploy() -> list[str]:
             name="quarterly",
             schedules=[Cron(c, timezone=TIMEZONE) for c in checkpoint_crons(m)],
             parameters={"data_root": data_root, "out_root": out_root},
-            description="Community-of-practice checkpoint due on the run date.",
+            description="The community checkpoint of the service year due on the run date.",
             tags=["sqis", "checkpoint"],
             **common,
         )
@@ -97,7 +101,7 @@ def deploy() -> list[str]:
             name="twice-yearly",
             schedules=[Cron(c, timezone=TIMEZONE) for c in oversight_crons(m)],
             parameters={"out_root": out_root},
-            description="Oversight Panel report for the term due on the run date.",
+            description="The Oversight Panel meeting of the service year due on the run date.",
             tags=["sqis", "oversight"],
             **common,
         )

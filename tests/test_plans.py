@@ -145,3 +145,30 @@ def test_plan_command_for_a_school_without_a_plan_is_refused(tmp_path):
     assert res.exit_code == 1 and "has no plan for 2016-17" in res.output
     bad = _cli("plan", "submit", "--school", "123", "--year", "2016-17", "--by", "x", "--url", url)
     assert bad.exit_code == 2 and "14-digit" in bad.output
+
+
+def test_the_plan_in_force_in_a_service_year_is_the_one_its_cycle_started_with():
+    """A Focus school in its 2nd consecutive year works under the plan of the year before;
+    in its 3rd it starts a new one (METHODOLOGY.md "Escalation"; two-year plans)."""
+    stored = pd.DataFrame(
+        {
+            "year": ["2015-16", "2016-17", "2016-17"],
+            "school_code": ["A", "B", "C"],
+            "status": ["APPROVED", "DRAFT", "SUBMITTED"],
+        }
+    )
+    # designations of the 2015-16 results: they decide service year 2016-17
+    des = pd.DataFrame(
+        {
+            "school_code": ["A", "B", "C", "D", "E"],
+            "designation": ["FOCUS", "FOCUS", "FOCUS", "FOCUS", "PRIORITY"],
+            "years_in_status": [2, 1, 3, 2, 1],
+        }
+    )
+    got = plans.plans_in_force(stored, des, "2016-17", M).set_index("school_code")
+    assert sorted(got.index) == ["A", "B", "C"]  # D's plan of 2015-16 was never stored
+    assert got.loc["A", "plan_year"] == "2015-16" and got.loc["A", "plan_year_number"] == 2
+    assert got.loc["A", "status"] == "APPROVED"
+    assert got.loc["B", "plan_year"] == "2016-17" and got.loc["B", "plan_year_number"] == 1
+    assert got.loc["C", "plan_year"] == "2016-17" and got.loc["C", "plan_year_number"] == 1
+    assert plans.plan_deadline("2016-17", M) == date(2017, 1, 15)

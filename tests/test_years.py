@@ -21,3 +21,10 @@ def test_ranges():
     assert years.parse_range("2013-14") == ["2013-14"]
     with pytest.raises(years.YearError):
         years.parse_range("2015-16..2013-14")
+
+
+def test_results_year_and_service_year():
+    assert years.service_year("2015-16") == "2016-17"
+    assert years.results_year("2016-17") == "2015-16"
+    assert years.results_year(years.service_year("1999-00")) == "1999-00"
+    assert years.both("2015-16") == "2015-16 results · service year 2016-17"
