@@ -76,6 +76,9 @@ def _run_name() -> str:
     name="annual-cycle",
     flow_run_name=_run_name,
     description="One school year: ingest, index, designations, communities, reports, publish.",
+    # the flow's return value and a failed run's exception stay out of Prefect's result
+    # storage: nothing a run holds may be written where SECURITY.md cannot vouch for it
+    persist_result=False,
     validate_parameters=True,
     # district tasks at once: SQIS_DISTRICT_WORKERS, by default one. An unbounded pool
     # would start every district together — 200 at state scale — each holding its frames,
@@ -138,6 +141,7 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
 def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inputs:
     from sqis.ingest import DeliveryInvalid
 
+    failed: str | None = None
     try:
         inputs = stages.ingest(year, cfg.data_root, cfg.store_root, cfg.replace, m)
     except DeliveryInvalid as e:
@@ -146,10 +150,14 @@ def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inpu
             key=artifact_key("validation", year),
             description=f"# {year}: the delivery did not validate\n\n{e}",
         )
+        failed = str(e)
+    if failed is not None:
+        # raised outside the handler: the flow's exception is pickled into Prefect's result
+        # storage with its __context__, which must not be the delivery's exception
         raise ValidationFailed(
-            f"{e}. The validation artifact counts the failures per file, rule and column; "
+            f"{failed}. The validation artifact counts the failures per file, rule and column; "
             f"`sqis validate --data {cfg.data_root} --year {year}` lists every one."
-        ) from None
+        )
     # this year's files, and the files of the years before that the rules read
     read = [(inputs.cur, CONTRACT_FILES)]
     read += [

@@ -68,6 +68,9 @@ def publish(year: str, term: str, files: dict[str, bytes], out_root: str) -> dic
     name="oversight-report",
     flow_run_name=_run_name,
     description="The Oversight Panel's report for a term, from the results store.",
+    # the flow's return value and a failed run's exception stay out of Prefect's result
+    # storage: nothing a run holds may be written where SECURITY.md cannot vouch for it
+    persist_result=False,
 )
 def oversight_report(
     year: str | None = None,

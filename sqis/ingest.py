@@ -56,9 +56,16 @@ class IngestError(RuntimeError):
 
 
 class DeliveryInvalid(IngestError):
-    """The delivery breaks the data contract; ``report`` lists every failure. Nothing stored."""
+    """The delivery breaks the data contract; ``report`` lists every failure. Nothing stored.
+
+    The report it carries is ``ValidationReport.failures_only()``: the masked failures,
+    never the delivered rows. An exception can outlive the run that raised it (Prefect
+    pickles a failed flow's exception into its result storage), so it holds nothing a raw
+    student ID could be read from.
+    """
 
     def __init__(self, report: ValidationReport) -> None:
+        report = report.failures_only()
         self.report = report
         counts = report.summary().groupby("file", sort=False)["count"].sum()
         detail = ", ".join(f"{f}: {n}" for f, n in counts.items())

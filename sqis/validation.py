@@ -23,7 +23,7 @@ come back with the report for ingest; they are complete only when the report is 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +66,16 @@ class ValidationReport:
     @property
     def ok(self) -> bool:
         return len(self.errors) == 0
+
+    def failures_only(self) -> ValidationReport:
+        """The report without the delivered rows (``files``, ``frames``): the masked failures
+        and what could not be read, safe to carry in an exception or a result."""
+        files = {}
+        for name, raw in self.files.items():
+            kept = replace(raw, frame=raw.frame.iloc[:0])
+            kept._shape = (raw.n_rows, ())  # the row count; no header text (it may be data)
+            files[name] = kept
+        return replace(self, files=files, frames={})
 
     @property
     def checksums(self) -> dict[str, str]:
