@@ -69,6 +69,9 @@ class Manifest:
     out_root: str
     run_prefix: str = ""  # where this run's complete copy is, relative to the out root
     files: list[ManifestEntry] = field(default_factory=list)
+    # the results store the publication was made from (``ResultsStore.identity``): a run
+    # from another store may not replace it unforced (sqis.run_control)
+    store_id: str = ""
 
     def to_json(self) -> bytes:
         return (json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -141,7 +144,11 @@ def _entries(files: dict[str, bytes]) -> list[ManifestEntry]:
 
 
 def publish_year(
-    year: str, files: dict[str, bytes], out_root: str, run_id: str | None = None
+    year: str,
+    files: dict[str, bytes],
+    out_root: str,
+    run_id: str | None = None,
+    store_id: str = "",
 ) -> Manifest:
     """Publish ``files`` (``{key relative to <year>/: bytes}``) under ``<out_root>/<year>/``.
 
@@ -161,6 +168,7 @@ def publish_year(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         out_root=str(out_root),
         files=_entries(files),
+        store_id=store_id,
     )
     if is_s3(str(out_root)):
         return _publish_s3(year, files, str(out_root), manifest)
