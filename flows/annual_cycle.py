@@ -27,7 +27,7 @@ from prefect.utilities.annotations import opaque
 
 from flows.params import AnnualCycleParams
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import pipeline, years
+from sqis import pipeline, run_control, years
 from sqis.codes import CONTRACT_FILES
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
@@ -103,6 +103,7 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
         pdf=params.pdf,
         replace=params.replace,
         flow_run_id=str(flow_run.id) if flow_run.id else None,
+        force=params.force,
     ).resolved()
     m = for_year(year, cfg.methodology, get_settings().methodology_dir)
     logger.info(
@@ -114,18 +115,28 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     tag_flow_run(f"year:{year}")
 
     # the results store must answer before any work (nothing is ingested or published when
-    # the database is unreachable); this also brings its schema up to date
+    # the database is unreachable); this also brings its schema up to date. The run's
+    # checks and the year's lock come before ingest (sqis.run_control): of two runs of one
+    # year, the one that loses the lock has written nothing
     pipeline.open_store(cfg.db_url, upgrade=True)
-    inputs = _ingest(year, cfg, m)
-    input_sums = inputs.checksums()
-
-    run_id, old, depends = stages.start_run(year, m, input_sums, cfg)
-    if old is not None:
-        logger.warning("took over the lock of run %s for %s: it was no longer running", old, year)
+    began = stages.begin_run(year, m, cfg)
+    run_id = began.run_id
+    if began.took_over is not None:
+        logger.warning(
+            "took over the lock of run %s for %s: it was no longer running", began.took_over, year
+        )
     try:
-        summary = _stages(year, cfg, m, inputs, input_sums, run_id, depends)
+        inputs = _ingest(year, cfg, m)
     except BaseException:
-        stages.finish_run(year, cfg.db_url, run_id, "FAILED", None)
+        stages.abandon_run(year, cfg.db_url, run_id)
+        raise
+    input_sums = inputs.checksums()
+    depends = stages.record_inputs(year, cfg.db_url, run_id, input_sums)
+    undo = run_control.Undo(year, cfg.store_root, inputs.ingested)
+    try:
+        summary = _stages(year, cfg, m, inputs, input_sums, run_id, depends, undo, began.store_id)
+    except BaseException:
+        stages.fail_run(year, cfg.db_url, run_id, undo)
         raise
     logger.info(
         "%s done: results store %s, outputs %s/%s (%d files)",
@@ -208,6 +219,8 @@ def _stages(
     input_sums: dict[str, str],
     run_id: Any,
     depends: dict[str, Any],
+    undo: run_control.Undo,
+    store_id: str,
 ) -> dict[str, Any]:
     def token(stage: str, district: str | None = None, **extra: Any) -> str:
         return cache_token(
@@ -250,7 +263,9 @@ def _stages(
     tables = pipeline.YearTables(
         year, inputs.cur.schools, indicators, index, des, partnerships, comm
     )
-    stages.store_results(year, cfg.db_url, run_id, tables, m)
+    undo.previous_rows, undo.plans_before = stages.store_results(
+        year, cfg.db_url, run_id, tables, m
+    )
 
     # reports: the frames read once from the store and split once, so that each district's
     # task gets its own rows (a Dask worker is shipped one district's frames)
@@ -270,7 +285,7 @@ def _stages(
         files.update(f.result())
     files.update(stages.calendars(year, tables, m))
 
-    out_sums = stages.publish(year, files, cfg.out_root)
+    out_sums = stages.publish(year, files, cfg.out_root, store_id)
     stages.finish_run(year, cfg.db_url, run_id, "SUCCEEDED", out_sums)
     reports_artifacts(year, cfg.out_root, districts, files)
     return {

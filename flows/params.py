@@ -65,5 +65,12 @@ class AnnualCycleParams(_Params):
         default=False,
         description="Accept a changed delivery for a year already ingested (re-validates it).",
     )
+    force: str | None = Field(
+        default=None,
+        description=(
+            "Run past a refusal (another store's publication, an earlier year missing or "
+            "stale, another methodology): the reason, recorded on the run. Empty: refuse."
+        ),
+    )
 
     _year = field_validator("year")(classmethod(lambda cls, v: _check_year(v)))

@@ -345,3 +345,29 @@ def load_year(
         checksums={n: f["sha256"] for n, f in manifest["files"].items()},
         **frames,
     )
+
+
+def undo_ingest(result: IngestResult, store_root: str | None = None) -> None:
+    """Put the store root back as it was before ``result``'s ingest, when the run that
+    ingested it fails later (the results store refused, the out root is full): the
+    validated store, the results store and the publication change together or not at all.
+
+    ``ingested``: the year's files go. ``replaced``: the version kept under
+    ``versions/<n>/`` is put back (manifest last) and its copy removed. ``unchanged``:
+    nothing was written.
+    """
+    if result.status == "unchanged":
+        return
+    store = _store(store_root)
+    ydir = _year_dir(result.year)
+    current = [k for k in store.list(ydir) if not _VERSION_DIR.match(k[len(ydir) + 1 :])]
+    # the manifest first: a reader never takes half a version for the year
+    for key in sorted(current, key=lambda k: not k.endswith(MANIFEST)):
+        store.delete(key)
+    if result.status == "replaced" and result.previous_version is not None:
+        kept = f"{ydir}/versions/{result.previous_version}"
+        saved = store.list(kept)
+        for key in sorted(saved, key=lambda k: k.endswith(MANIFEST)):
+            store.copy(key, f"{ydir}/{key[len(kept) + 1 :]}")
+        for key in saved:
+            store.delete(key)

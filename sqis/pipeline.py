@@ -36,6 +36,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from dataclasses import replace as replace_field
 from datetime import date
 from typing import Any
 
@@ -123,6 +124,9 @@ class Inputs:
     cur: Any  # YearData
     prior: Any | None = None
     prior2: Any | None = None
+    # what ingesting this year wrote to the validated store (sqis.ingest.IngestResult,
+    # without its report): a failed run puts it back (sqis.run_control.Undo)
+    ingested: Any | None = None
 
     def checksums(self) -> dict[str, str]:
         """Input checksums by ``<year>/<file>``: what the run recorded it read."""
@@ -210,7 +214,10 @@ def ingest(
     """
     if not delivered(data_root, year):
         raise PipelineError(f"{data_root}: no delivery for {year} (expected a folder {year}/)")
-    cur = ingest_one(year, data_root, store_root=store_root, replace=replace, m=m)
+    from sqis import ingest as ing
+
+    result = ing.ingest_year(data_root, year, store_root=store_root, replace=replace, methodology=m)
+    cur = ing.load_year(year, store_root=store_root)
     earlier: dict[int, Any] = {}
     for back, files in EARLIER_YEAR_FILES.items():
         y = years.shift(year, -back)
@@ -218,7 +225,7 @@ def ingest(
             earlier[back] = ingest_one(
                 y, data_root, store_root=store_root, replace=replace, only=files
             )
-    return Inputs(year, cur, earlier.get(1), earlier.get(2))
+    return Inputs(year, cur, earlier.get(1), earlier.get(2), replace_field(result, report=None))
 
 
 # ---------------------------------------------------------------------------------
@@ -471,6 +478,9 @@ def store_results(store: Any, run_id: int, tables: YearTables, m: Methodology) -
     yis = pd.to_numeric(focus["years_in_status"]).fillna(1).astype(int).clip(lower=1)
     starts = focus["school_code"][((yis - 1) % m.communities.plan_years == 0).to_numpy()]
     store.ensure_plans(service, starts, plans.plan_deadline(service, m))
+    # a DRAFT plan nobody acted on, for a school this run no longer starts a plan for, was
+    # left by an earlier, wrong run (e.g. years run out of order): it goes
+    store.drop_untouched_plans(service, starts)
     return digests
 
 
@@ -658,11 +668,11 @@ def _drop_year(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=["year"]) if "year" in df.columns else df
 
 
-def publish(year: str, files: dict[str, bytes], out_root: str) -> Any:
+def publish(year: str, files: dict[str, bytes], out_root: str, store_id: str = "") -> Any:
     """Stage 6: write the files under ``<out>/<year>/``; staging first, ``manifest.json`` last."""
     from sqis import publish as pub
 
-    return pub.publish_year(year, files, out_root)
+    return pub.publish_year(year, files, out_root, store_id=store_id)
 
 
 # What a year's publication gains between annual runs (METHODOLOGY.md "Oversight Panel":
@@ -671,12 +681,13 @@ def publish(year: str, files: dict[str, bytes], out_root: str) -> Any:
 CALENDAR_KEYS: tuple[str, ...] = ("checkpoints/", "reports/oversight-")
 
 
-def publish_run(year: str, files: dict[str, bytes], out_root: str) -> Any:
+def publish_run(year: str, files: dict[str, bytes], out_root: str, store_id: str = "") -> Any:
     """Publish an annual run's files, keeping the calendar's files already published for
     the year (``CALENDAR_KEYS``: checkpoint briefs and Oversight reports of meetings held),
-    so a re-run of a results year loses nothing of its service year."""
+    so a re-run of a results year loses nothing of its service year. ``store_id``: the
+    results store it was made from (the manifest names it)."""
     kept = {k: v for k, v in _published(year, out_root).items() if k.startswith(CALENDAR_KEYS)}
-    return publish(year, {**kept, **files}, out_root)
+    return publish(year, {**kept, **files}, out_root, store_id)
 
 
 def _published(year: str, out_root: str) -> dict[str, bytes]:
@@ -714,6 +725,8 @@ class RunConfig:
     replace: bool = False
     run_by: str | None = None
     flow_run_id: str | None = None
+    # run past the refusals of sqis.run_control.preflight; the reason is recorded
+    force: str | None = None
 
     def resolved(self) -> RunConfig:
         s = get_settings()
@@ -727,6 +740,7 @@ class RunConfig:
             replace=self.replace,
             run_by=self.run_by or s.run_by,
             flow_run_id=self.flow_run_id,
+            force=self.force,
         )
 
 
@@ -826,6 +840,7 @@ def start_run(
     depends_on: dict[str, Any] | None,
     *,
     flow_run_alive: Callable[[str], bool] | None = None,
+    note: str | None = None,
 ) -> tuple[int, int | None]:
     """Take the year's lock (``ResultsStore.start_run``), taking over one a dead run left.
 
@@ -842,6 +857,7 @@ def start_run(
             run_by=cfg.run_by,
             depends_on=depends_on,
             flow_run_id=cfg.flow_run_id,
+            note=note,
         )
 
     try:
@@ -861,6 +877,79 @@ def start_run(
         )
         store.unlock(year)
         return attempt(), holder["run_id"]
+
+
+@dataclass
+class Began:
+    """A run that holds its year's lock: its id, a dead run it took over, the store's id."""
+
+    run_id: int
+    took_over: int | None
+    store_id: str
+
+
+def begin_run(
+    store: Any,
+    year: str,
+    m: Methodology,
+    cfg: RunConfig,
+    *,
+    flow_run_alive: Callable[[str], bool] | None = None,
+) -> Began:
+    """Check the run may go ahead (``sqis.run_control.preflight``: the store's consortium,
+    the publication's store, earlier years, the methodology), claim the store for this
+    consortium and take the year's lock — before anything is ingested, so that two runs of
+    one year never both write: the one that loses the lock has written nothing."""
+    from sqis import run_control
+
+    consortium = run_control.consortium_of_key(get_settings().require_pseudonym_key())
+    problems = run_control.preflight(
+        store,
+        year,
+        m,
+        data_root=cfg.data_root,
+        out_root=cfg.out_root or get_settings().out_root,
+        store_root=cfg.store_root,
+        consortium=consortium,
+        force=cfg.force,
+    )
+    ident = store.claim(consortium)
+    run_id, old = start_run(
+        store,
+        year,
+        m,
+        {},
+        cfg,
+        None,
+        flow_run_alive=flow_run_alive,
+        note=run_control.forced_note(cfg.force, problems),
+    )
+    return Began(run_id, old, str(ident["store_id"]))
+
+
+def ingest_locked(store: Any, run_id: int, year: str, cfg: RunConfig, m: Methodology) -> Inputs:
+    """Stage 1 under the year's lock; records what the run read. A delivery that is refused
+    leaves no run behind (``abandon_run``): the database is as it was."""
+    try:
+        inputs = ingest(year, cfg.data_root, store_root=cfg.store_root, replace=cfg.replace, m=m)
+    except BaseException:
+        try:
+            store.abandon_run(run_id)
+        except Exception as e:  # the original error matters more
+            log.error("could not release run %s: %s", run_id, e)
+        raise
+    store.record_inputs(run_id, inputs.checksums(), depends_on_for(store, year))
+    return inputs
+
+
+def fail_run(store: Any, run_id: int, undo: Any) -> None:
+    """A run that failed after ingest: put back what it changed (``run_control.Undo``),
+    then mark it FAILED (releasing the lock). Errors here are logged, not raised."""
+    try:
+        undo(store, run_id)
+    except Exception as e:  # the original error matters more
+        log.error("run %s: could not put back what it changed: %s", run_id, e)
+    _finish_failed(store, run_id)
 
 
 def depends_on_for(store: Any, year: str) -> dict[str, Any]:
@@ -892,20 +981,16 @@ def run_year(
     m = for_year(year, cfg.methodology, get_settings().methodology_dir)
     note = on_stage or (lambda name, info: None)
 
+    from sqis import run_control
+
     # the results store must answer before any work: an unreachable database fails the run
     # before anything is written to the store root or the out root
     store = open_store(cfg.db_url, upgrade=True)
-    inputs = ingest(year, cfg.data_root, store_root=cfg.store_root, replace=cfg.replace, m=m)
+    began = begin_run(store, year, m, cfg, flow_run_alive=flow_run_alive)
+    run_id, old = began.run_id, began.took_over
+    inputs = ingest_locked(store, run_id, year, cfg, m)
     note("ingest", {"districts": len(inputs.districts())})
-    run_id, old = start_run(
-        store,
-        year,
-        m,
-        inputs.checksums(),
-        cfg,
-        depends_on_for(store, year),
-        flow_run_alive=flow_run_alive,
-    )
+    undo = run_control.Undo(year, cfg.store_root, inputs.ingested)
     try:
         prior = prior_results(store, year)
         indicators, index = compute_index(inputs, prior, m, by_district=by_district)
@@ -916,16 +1001,17 @@ def run_year(
         comm = communities(des, inputs.cur.schools, year, m)
         note("communities", {"schools": len(comm)})
         tables = YearTables(year, inputs.cur.schools, indicators, index, des, partnerships, comm)
+        undo.snapshot(store, TABLES)
         store_results(store, run_id, tables, m)
         note("store", {})
         files = year_files(store, tables, m, inputs.checksums(), pdf=cfg.pdf)
         note("reports", {"files": len(files)})
-        manifest = publish_run(year, files, cfg.out_root)
+        manifest = publish_run(year, files, cfg.out_root, began.store_id)
         out_checksums = manifest_checksums(manifest, files)
         note("publish", {"files": len(out_checksums)})
         store.finish_run(run_id, "SUCCEEDED", output_checksums=out_checksums)
     except BaseException:
-        _finish_failed(store, run_id)
+        fail_run(store, run_id, undo)
         raise
     return YearResult(
         year,
@@ -1002,9 +1088,14 @@ def publish_more(year: str, files: dict[str, bytes], out_root: str) -> dict[str,
     and readers still never see half a publication. Returns the added files' checksums.
     """
     from sqis import publish as pub
+    from sqis.storage import ObjectNotFound
 
+    try:
+        store_id = pub.read_manifest(out_root, year).store_id
+    except (ObjectNotFound, FileNotFoundError):
+        store_id = ""
     merged = {**_published(year, out_root), **files}
-    sums = manifest_checksums(pub.publish_year(year, merged, out_root))
+    sums = manifest_checksums(pub.publish_year(year, merged, out_root, store_id=store_id))
     return {k: v for k, v in sums.items() if k in files}
 
 

@@ -21,6 +21,10 @@ from sqis_cli.app import app
 PDF_HELP = "PDF reports: auto (Focus/Priority data reports), all, none."
 OUT_HELP = "Out root (folder or s3://). Default SQIS_OUT_ROOT."
 DASK_HELP = "tcp://host:port of a Dask scheduler."
+FORCE_HELP = (
+    "Run past a refusal (another store's publication, a missing or stale earlier year, "
+    "another methodology), giving the reason; it is recorded on the run."
+)
 DATE_HELP = "Run as on this date (YYYY-MM-DD), deriving the year from it. Default: today."
 
 
@@ -120,6 +124,7 @@ def run(
     methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
     pdf: str = typer.Option("auto", "--pdf", help=PDF_HELP),
     replace: bool = typer.Option(False, "--replace", help="Accept a changed delivery."),
+    force: str = typer.Option(None, "--force", metavar="REASON", help=FORCE_HELP),
     task_runner: str = typer.Option("default", "--task-runner", help="default or dask."),
     dask_address: str = typer.Option(None, "--dask-address", help=DASK_HELP),
 ) -> None:
@@ -130,7 +135,7 @@ def run(
         from flows.annual_cycle import resolve_year
 
         year = resolve_year(None, methodology, as_of_date(as_of))
-    _cycle([year], data, out, db, methodology, pdf, replace, task_runner, dask_address)
+    _cycle([year], data, out, db, methodology, pdf, replace, task_runner, dask_address, force)
 
 
 @app.command("cycle")
@@ -143,6 +148,7 @@ def cycle(
     methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
     pdf: str = typer.Option("auto", "--pdf", help=PDF_HELP),
     replace: bool = typer.Option(False, "--replace", help="Accept changed deliveries."),
+    force: str = typer.Option(None, "--force", metavar="REASON", help=FORCE_HELP),
     task_runner: str = typer.Option("default", "--task-runner", help="default or dask."),
     dask_address: str = typer.Option(None, "--dask-address", help=DASK_HELP),
 ) -> None:
@@ -153,7 +159,7 @@ def cycle(
         ys = year_range(first, last)
     except YearError as e:
         _fail(str(e), 2)
-    _cycle(ys, data, out, db, methodology, pdf, replace, task_runner, dask_address)
+    _cycle(ys, data, out, db, methodology, pdf, replace, task_runner, dask_address, force)
 
 
 def _cycle(
@@ -166,6 +172,7 @@ def _cycle(
     replace: bool,
     task_runner: str,
     dask_address: str | None,
+    force: str | None = None,
 ) -> None:
     from pydantic import ValidationError
 
@@ -186,6 +193,7 @@ def _cycle(
                 methodology=methodology,
                 pdf=pdf,
                 replace=replace,
+                force=force,
             )
             for y in ys
         ]

@@ -73,18 +73,31 @@ def ingest(
 
 
 @task(name="start-run", task_run_name="start-run-{year}", **IO)
-def start_run(
-    year: str, m: Methodology, input_checksums: dict[str, str], cfg: pipeline.RunConfig
-) -> tuple[Any, Any, dict[str, Any]]:
-    """Take the year's lock in the results store (taking over one left by a dead run)."""
+def begin_run(year: str, m: Methodology, cfg: pipeline.RunConfig) -> pipeline.Began:
+    """Check the run may go ahead and take the year's lock, before anything is ingested
+    (``pipeline.begin_run``; a lock left by a dead run is taken over)."""
     from flows.liveness import flow_run_alive
 
+    ensure_pseudonym_key()
     store = pipeline.open_store(cfg.db_url, upgrade=True)
+    return pipeline.begin_run(store, year, m, cfg, flow_run_alive=flow_run_alive)
+
+
+@task(name="record-inputs", task_run_name="record-inputs-{year}", **IO)
+def record_inputs(
+    year: str, db_url: str, run_id: int, input_checksums: dict[str, str]
+) -> dict[str, Any]:
+    """Record what the run read (and the earlier year it depends on); returns that."""
+    store = pipeline.open_store(db_url)
     depends = pipeline.depends_on_for(store, year)
-    run_id, old = pipeline.start_run(
-        store, year, m, input_checksums, cfg, depends, flow_run_alive=flow_run_alive
-    )
-    return run_id, old, depends
+    store.record_inputs(run_id, input_checksums, depends)
+    return depends
+
+
+@task(name="abandon-run", task_run_name="abandon-run-{year}", **IO)
+def abandon_run(year: str, db_url: str, run_id: int) -> None:
+    """Forget a run whose delivery was refused: the database is as it was."""
+    pipeline.open_store(db_url).abandon_run(run_id)
 
 
 @task(name="prior-results", task_run_name="prior-results-{year}", **IO)
@@ -138,9 +151,20 @@ def communities(
 @task(name="store-results", task_run_name="store-results-{year}", **IO)
 def store_results(
     year: str, db_url: str, run_id: int, tables: pipeline.YearTables, m: Methodology
-) -> dict[str, str]:
-    """Replace the year's rows in the results store, in one transaction; DRAFT plans."""
-    return pipeline.store_results(pipeline.open_store(db_url), run_id, tables, m)
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Replace the year's rows in the results store, in one transaction; DRAFT plans.
+
+    Returns what it replaces (the year's rows, the service year's plans), read just before,
+    for ``run_control.Undo`` should a later stage fail.
+    """
+    from sqis import run_control
+
+    store = pipeline.open_store(db_url)
+    before = run_control.Undo(year, None)
+    before.snapshot(store, pipeline.TABLES)
+    pipeline.store_results(store, run_id, tables, m)
+    assert before.previous_rows is not None and before.plans_before is not None
+    return before.previous_rows, before.plans_before
 
 
 @task(name="exports", task_run_name="exports-{year}", cache_policy=NO_CACHE)
@@ -179,11 +203,17 @@ def district_reports(
 
 
 @task(name="publish", task_run_name="publish-{year}", **IO)
-def publish(year: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
+def publish(year: str, files: dict[str, bytes], out_root: str, store_id: str) -> dict[str, str]:
     """Write the files under the out root (staging, manifest last), keeping the checkpoint
     briefs and Oversight reports already published for the year; returns the checksums."""
-    manifest = pipeline.publish_run(year, files, out_root)
+    manifest = pipeline.publish_run(year, files, out_root, store_id)
     return pipeline.manifest_checksums(manifest, files)
+
+
+@task(name="fail-run", task_run_name="fail-run-{year}", **IO)
+def fail_run(year: str, db_url: str, run_id: int, undo: Any) -> None:
+    """Put back what the failed run changed (``run_control.Undo``), then mark it FAILED."""
+    pipeline.fail_run(pipeline.open_store(db_url), run_id, undo)
 
 
 @task(name="finish-run", task_run_name="finish-run-{year}-{status}", **IO)

@@ -68,6 +68,8 @@ class Run(Base):
     flow_run_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     # earlier years this run read: {year: {"run_id": int, "checksum": sha256 of its results}}
     depends_on: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
+    # why a run was forced past a refusal (``--force``): recorded, never silent
+    note: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
 
 
 class Indicator(Base):
@@ -192,6 +194,22 @@ class YearLock(Base):
     run_id: Mapped[int] = mapped_column(sa.Integer)
     acquired_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     holder: Mapped[str] = mapped_column(sa.String(300))
+
+
+class StoreIdentity(Base):
+    """``store_identity``: whose results store this is (one row, written by the first run).
+
+    ``consortium`` is the fingerprint of the pseudonymisation key the store's years were
+    computed with (``sqis.pseudonym.key_id``): a run under another key is another
+    consortium's. ``store_id`` names this store in every publication's manifest, so a run
+    into an empty or wrong database cannot overwrite what another store published.
+    """
+
+    __tablename__ = "store_identity"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    store_id: Mapped[str] = mapped_column(sa.String(36))
+    consortium: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
 # (year, school_code) indexes: the primary keys of the per-school tables lead with it;

@@ -193,10 +193,12 @@ class ResultsStore:
         run_by: str,
         depends_on: dict[str, Any] | None = None,
         flow_run_id: str | None = None,
+        note: str | None = None,
     ) -> int:
         """Record a RUNNING run of ``year`` and take the year's lock; returns the run id.
 
-        Raises ``YearLocked`` when another run of the same year holds the lock.
+        ``note``: why the run was forced past a refusal (``--force``). Raises
+        ``YearLocked`` when another run of the same year holds the lock.
         """
         years.start_of(year)
         runs, locks = TABLES["runs"], TABLES["year_locks"]
@@ -216,6 +218,7 @@ class ResultsStore:
                         run_by=run_by,
                         flow_run_id=str(flow_run_id) if flow_run_id else None,
                         depends_on=depends_on or None,
+                        note=note[:500] if note else None,
                     )
                     .returning(runs.c.id)
                 ).scalar_one()
@@ -228,6 +231,53 @@ class ResultsStore:
         except sa.exc.IntegrityError:
             raise self._locked(year) from None
         return int(run_id)
+
+    def record_inputs(
+        self, run_id: int, input_checksums: dict[str, str], depends_on: dict[str, Any] | None
+    ) -> None:
+        """What a RUNNING run read, once it has read it (the lock is taken before ingest)."""
+        runs = TABLES["runs"]
+        with self._begin() as c:
+            done = c.execute(
+                sa.update(runs)
+                .where(runs.c.id == run_id, runs.c.status == "RUNNING")
+                .values(input_checksums=dict(input_checksums), depends_on=depends_on or None)
+            )
+            if done.rowcount != 1:
+                raise StoreError(f"run {run_id} is not running: its inputs cannot be recorded")
+
+    def abandon_run(self, run_id: int) -> None:
+        """Forget a run that stored nothing (its delivery was refused): its row and its lock
+        go, so refused input leaves the database as it was."""
+        runs, locks = TABLES["runs"], TABLES["year_locks"]
+        with self._begin() as c:
+            c.execute(sa.delete(locks).where(locks.c.run_id == run_id))
+            c.execute(sa.delete(runs).where(runs.c.id == run_id, runs.c.status == "RUNNING"))
+
+    # ---- identity ---------------------------------------------------------------
+    def identity(self) -> dict[str, Any] | None:
+        """``{"store_id", "consortium", "created_at"}``, or None before the first run."""
+        t = TABLES["store_identity"]
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(t).order_by(t.c.id)).mappings().first()
+        return dict(row) if row else None
+
+    def claim(self, consortium: str) -> dict[str, Any]:
+        """The store's identity, written now if it has none (the first run claims it)."""
+        import uuid
+
+        t = TABLES["store_identity"]
+        with self._begin() as c:
+            row = c.execute(sa.select(t).order_by(t.c.id)).mappings().first()
+            if row is None:
+                values = {
+                    "store_id": str(uuid.uuid4()),
+                    "consortium": consortium,
+                    "created_at": _now(),
+                }
+                c.execute(sa.insert(t).values(**values))
+                return values
+        return dict(row)
 
     def _locked(self, year: str) -> YearLocked:
         locks = TABLES["year_locks"]
@@ -301,12 +351,19 @@ class ResultsStore:
 
     # ---- results ----------------------------------------------------------------
     def replace_year(
-        self, run_id: int, year: str, tables: dict[str, pd.DataFrame]
+        self,
+        run_id: int,
+        year: str,
+        tables: dict[str, pd.DataFrame],
+        *,
+        restore: bool = False,
     ) -> dict[str, str]:
         """Replace ``year``'s rows of each given table by the frames, in ONE transaction.
 
         The run must be RUNNING and hold the year's lock. Returns a content digest per
         table (also recorded on the run as ``table:<name>`` output checksums).
+        ``restore``: the frames are rows read back before the run (``sqis.run_control.Undo``)
+        and keep the run ids they carry.
         """
         unknown = set(tables) - set(YEAR_TABLES)
         if unknown:
@@ -320,7 +377,7 @@ class ResultsStore:
                 continue
             t = TABLES[name]
             frame = tables[name].assign(year=year)
-            if "run_id" in t.c:
+            if "run_id" in t.c and not (restore and "run_id" in frame.columns):
                 frame = frame.assign(run_id=run_id)
             prepared[name] = bulk.normalise(t, frame)
             digests[name] = bulk.digest(t, prepared[name])
@@ -447,7 +504,14 @@ class ResultsStore:
         latest = self._latest_succeeded()
         stale: set[str] = set()
         for year in sorted(latest, key=years.start_of):
-            for dep_year, dep in (latest[year]["depends_on"] or {}).items():
+            before = years.shift(year, -1)
+            deps = latest[year]["depends_on"] or {}
+            if before in latest and before not in deps:
+                # computed without last year's results, which have been computed since
+                # (years run out of order, or a year delivered late)
+                stale.add(year)
+                continue
+            for dep_year, dep in deps.items():
                 recorded = dep.get("checksum") if isinstance(dep, dict) else dep
                 now = latest.get(dep_year)
                 current = self._content_checksum(now["output_checksums"]) if now else None
@@ -483,6 +547,28 @@ class ResultsStore:
                     ],
                 )
         return len(new)
+
+    def drop_untouched_plans(self, year: str, keep: Iterable[str]) -> int:
+        """Remove the DRAFT plans of ``year`` that nobody has acted on and whose school is not
+        in ``keep`` (a re-run no longer designates it): a plan an earlier, wrong run created
+        does not survive. Plans someone submitted, approved or returned stay. Returns how many
+        went."""
+        t = TABLES["plans"]
+        keep = set(keep)
+        with self._begin() as c:
+            rows = c.execute(
+                sa.select(t.c.school_code, t.c.history).where(
+                    t.c.year == year, t.c.status == "DRAFT"
+                )
+            ).all()
+            gone = [
+                code
+                for code, history in rows
+                if code not in keep and len(history or []) <= 1  # created, never moved
+            ]
+            if gone:
+                c.execute(sa.delete(t).where(t.c.year == year, t.c.school_code.in_(gone)))
+        return len(gone)
 
     def _plan_move(self, school_code: str, year: str, by: str, frm: str, to: str) -> None:
         t = TABLES["plans"]
