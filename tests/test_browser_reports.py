@@ -104,10 +104,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ],
         ),
         (
-            "reports/oversight-2015-16-fall.html",
+            "reports/oversight-2016-17-fall.html",
             "oversight-fall",
             [
-                "Oversight Panel report, Fall 2015-16",
+                "Oversight Panel report, Fall 2016-17",
                 'id="district-0161119"',
                 'id="district-1964733"',
                 "What the n-size of 20 buys",

@@ -45,6 +45,7 @@ def _run(data: Path, work: Path, runner: str) -> dict[str, Any]:
         out_root=str(work / "out"),
         db_url=f"sqlite:///{work / 'r.db'}",
         pdf="none",
+        force="test: the last year alone on a fresh store",
     )
     return flow(params)
 

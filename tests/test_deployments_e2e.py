@@ -225,6 +225,7 @@ def deploy_and_run(server: Server) -> dict[str, Any]:
                 "data_root": str(data),
                 "out_root": str(work / "out"),
                 "pdf": "none",
+                "force": "test: the last year alone on a fresh store",
             }
         }
     )

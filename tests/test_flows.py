@@ -58,6 +58,7 @@ def _run(data: Path, tmp: Path, **kw: Any) -> Any:
         out_root=str(tmp / "out"),
         db_url=f"sqlite:///{tmp / 'r.db'}",
         pdf="none",
+        force="test: the last year alone on a fresh store",
         **kw,
     )
     return annual_cycle(params, return_state=True)

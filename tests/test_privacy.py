@@ -118,6 +118,7 @@ def cycle() -> Iterator[Cycle]:
                         out_root=str(work / "out"),
                         db_url=f"sqlite:///{work / 'results.db'}",
                         pdf="none",
+                        force="test: the years after the first, on a fresh store",
                     ),
                     return_state=True,
                 )
@@ -145,6 +146,7 @@ def cycle() -> Iterator[Cycle]:
                     out_root=str(work / "bad-out"),
                     db_url=f"sqlite:///{work / 'bad.db'}",
                     pdf="none",
+                    force="test: the last year alone on a fresh store",
                 ),
                 return_state=True,
             )
