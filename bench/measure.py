@@ -45,8 +45,10 @@ STAGES: tuple[str, ...] = (
 # Task-run name prefixes of flows/annual_cycle.py → the run_year stage they belong to.
 # (start-run and prior-results open the index stage in run_year too.)
 TASK_STAGE: tuple[tuple[str, str], ...] = (
+    ("start-run-", "ingest"),  # the run's checks and the year's lock come before ingest
     ("ingest-", "ingest"),
-    ("start-run-", "compute_index"),
+    ("record-inputs-", "ingest"),
+    ("abandon-run-", "ingest"),
     ("prior-results-", "compute_index"),
     ("growth-", "compute_index"),
     ("index-", "compute_index"),
@@ -56,9 +58,11 @@ TASK_STAGE: tuple[tuple[str, str], ...] = (
     ("report-frames-", "reports"),
     ("exports-", "reports"),
     ("reports-", "reports"),
+    ("calendars-", "reports"),
     ("oversight-", "reports"),
     ("publish-", "publish"),
     ("finish-run-", "publish"),
+    ("fail-run-", "publish"),
 )
 
 

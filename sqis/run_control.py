@@ -131,7 +131,7 @@ def preflight(
         )
     if problems and not force:
         raise RunRefused(
-            f"{year}: not run, nothing changed — "
+            "not run, nothing changed — "
             + "; ".join(problems)
             + ". To run anyway, give --force with the reason (it is recorded on the run)."
         )

@@ -64,9 +64,10 @@ def test_union_of_task_intervals() -> None:
 def _spans() -> list[TaskSpan]:
     """A hand-made annual cycle of two districts (the task-run names of tasks/stages.py)."""
     return [
+        TaskSpan(f"start-run-{YEAR}", 9.5, 10),
         TaskSpan(f"ingest-{YEAR}", 10, 20),
-        TaskSpan(f"start-run-{YEAR}", 21, 22),
-        TaskSpan(f"prior-results-{YEAR}", 22, 23),
+        TaskSpan(f"record-inputs-{YEAR}", 20, 21),
+        TaskSpan(f"prior-results-{YEAR}", 21, 23),
         TaskSpan(f"growth-{YEAR}", 23, 25),
         TaskSpan(f"index-{YEAR}-0100001", 25, 30),
         TaskSpan(f"index-{YEAR}-0100002", 25, 31),
@@ -76,7 +77,7 @@ def _spans() -> list[TaskSpan]:
         TaskSpan(f"reports-{YEAR}-0100001", 36, 39),
         TaskSpan(f"reports-{YEAR}-0100002", 36, 38),
         TaskSpan(f"exports-{YEAR}", 36, 37),
-        TaskSpan(f"oversight-{YEAR}-fall", 39, 40),
+        TaskSpan(f"calendars-{YEAR}", 39, 40),
         TaskSpan(f"publish-{YEAR}", 40, 41),
         TaskSpan(f"finish-run-{YEAR}-SUCCEEDED", 41, 42),
     ]
@@ -103,15 +104,15 @@ def test_flow_stage_records_count_task_runs_per_stage() -> None:
     assert list(recs) == list(STAGES)
     # per district: one index and one reports task run; the rest once per year
     assert {k: r.task_runs for k, r in recs.items()} == {
-        "ingest": 1,
-        "compute_index": 5,
+        "ingest": 3,
+        "compute_index": 4,
         "designate": 1,
         "communities": 1,
         "store": 1,
         "reports": 4,
         "publish": 2,
     }
-    assert recs["compute_index"].task_seconds == pytest.approx(1 + 1 + 2 + 5 + 6)
+    assert recs["compute_index"].task_seconds == pytest.approx(2 + 2 + 5 + 6)
     assert recs["reports"].wall_s == pytest.approx(4.0)
 
 

@@ -66,6 +66,8 @@ def _cmd(data: Path, work: Path) -> list[str]:
         f"sqlite:///{work / 'sqis.db'}",
         "--pdf",
         "none",
+        "--force",
+        "test: the last year alone on a fresh store",
     ]
 
 
