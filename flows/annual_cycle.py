@@ -118,7 +118,7 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     # the database is unreachable); this also brings its schema up to date. The run's
     # checks and the year's lock come before ingest (sqis.run_control): of two runs of one
     # year, the one that loses the lock has written nothing
-    pipeline.open_store(cfg.db_url, upgrade=True)
+    pipeline.prepare_store(cfg, year)
     began = stages.begin_run(year, m, cfg)
     run_id = began.run_id
     if began.took_over is not None:

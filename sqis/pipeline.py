@@ -879,6 +879,19 @@ def start_run(
         return attempt(), holder["run_id"]
 
 
+def prepare_store(cfg: RunConfig, year: str) -> Any:
+    """The results store of a run, reachable and at this sqis's schema. A database without
+    a schema gets one only when the run may go ahead (``run_control.check_fresh_store``).
+    Raises ``StoreUnreachable`` before any work when the database does not answer."""
+    from sqis import run_control
+
+    store = open_store(cfg.db_url)
+    if store.current_revision() is None:
+        out_root = cfg.out_root or get_settings().out_root
+        run_control.check_fresh_store(year, out_root, store.safe_url, cfg.force)
+    return open_store(cfg.db_url, upgrade=True)
+
+
 @dataclass
 class Began:
     """A run that holds its year's lock: its id, a dead run it took over, the store's id."""
@@ -985,7 +998,7 @@ def run_year(
 
     # the results store must answer before any work: an unreachable database fails the run
     # before anything is written to the store root or the out root
-    store = open_store(cfg.db_url, upgrade=True)
+    store = prepare_store(cfg, year)
     began = begin_run(store, year, m, cfg, flow_run_alive=flow_run_alive)
     run_id, old = began.run_id, began.took_over
     inputs = ingest_locked(store, run_id, year, cfg, m)

@@ -75,6 +75,20 @@ def _ingested(year: str, store_root: str | None) -> bool:
     return True
 
 
+def check_fresh_store(year: str, out_root: str, url: str, force: str | None) -> None:
+    """Before the schema is created in an empty database: refuse when the year's publication
+    was made from another store (an empty or mistyped ``--db``), so a refused run leaves
+    even an empty database empty."""
+    published = _published_store_id(out_root, year)
+    if published and not force:
+        raise RunRefused(
+            f"not run, nothing changed — {url} is empty, and {out_root}/{year} was published "
+            f"from another results store ({published}): point --db at the store that "
+            "published it. To run anyway, give --force with the reason (it is recorded on "
+            "the run)."
+        )
+
+
 def preflight(
     store: Any,
     year: str,
