@@ -20,8 +20,9 @@ The steps, each a plain function over frames:
    :func:`brief_markdown` (for a run artifact).
 
 No student ID goes into any output: interim files are aggregated to schools and groups.
-Briefs are meant for school leaders, so their numbers go through public suppression
-(``sqis.suppression``).
+Briefs are meant for the community's school leaders: they are **staff documents**
+(METHODOLOGY.md "Two editions"; docs/reports.md), published in the staff edition only and
+showing every value, count and change (``sqis.suppression.staff_cells``).
 """
 
 from __future__ import annotations
@@ -520,8 +521,9 @@ def _school_names(comm: pd.DataFrame, schools: pd.DataFrame | None) -> dict[str,
 
 # ---- briefs ---------------------------------------------------------------------------------
 def _display(comp: pd.DataFrame, prefix: str, m: Methodology) -> pd.DataFrame:
-    """Suppressed display strings of one side (interim_ or identification_) of a comparison."""
-    from sqis.suppression import suppress
+    """Display strings of one side (interim_ or identification_) of a comparison: the staff
+    edition's (a brief is a staff document), nothing suppressed."""
+    from sqis.suppression import staff_cells
 
     f = pd.DataFrame(
         {
@@ -534,7 +536,7 @@ def _display(comp: pd.DataFrame, prefix: str, m: Methodology) -> pd.DataFrame:
             "meets_nsize": comp[f"{prefix}meets_nsize"].to_numpy(dtype=bool),
         }
     )
-    return suppress(f, m)
+    return staff_cells(f, m)
 
 
 def _brief_context(
@@ -557,12 +559,7 @@ def _brief_context(
         so_far = _display(comp, "interim_", m)
         ident = _display(comp, "identification_", m)
         names = {s["school_code"]: s["school_name"] for s in school_rows}
-        hidden = (
-            so_far["suppressed"]
-            | so_far["under_nsize"]
-            | ident["suppressed"]
-            | ident["under_nsize"]
-        )
+        hidden = so_far["suppressed"] | ident["suppressed"]  # never, in the staff edition
         for i, r in comp.iterrows():  # a few rows per school, for display
             change = r["change"]
             ch = "–" if pd.isna(change) else f"{change:+.1f}"

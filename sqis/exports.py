@@ -14,6 +14,7 @@ return gets a leading ``'``. Numeric columns are never touched (``-3.5`` stays a
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pandas as pd
 
@@ -155,3 +156,176 @@ def write_exports(year: str, tables: dict[str, pd.DataFrame], out: Storage) -> d
         out.write_bytes(key, data, "text/csv; charset=utf-8")
         written[key] = hashlib.sha256(data).hexdigest()
     return written
+
+
+# ---- the public edition (DATA_CONTRACT.md "Outputs", METHODOLOGY.md "Two editions") -------
+DICTIONARY = "data-dictionary.csv"
+PUBLIC_FILES: tuple[str, ...] = ("indicators", "index", "designations", "communities")
+
+# file → column → meaning (DATA_CONTRACT.md "Outputs"); the coding is added per column
+_MEANINGS: dict[str, dict[str, str]] = {
+    "indicators": {
+        "school_code": "14-digit CDS code of the school",
+        "student_group": "student group code (ALL; AA AI AS FI HI PI WH MR; EL SWD SED FOS HOM)",
+        "indicator": "indicator code (METHODOLOGY.md Indicators)",
+        "numerator": "students counted in the indicator's value (e.g. met standard)",
+        "denominator": "students the indicator is computed over (n)",
+        "value": "the indicator's value: a percentage 0–100, a mean 1–5, a percentile 0–100 "
+        "or a ratio, unrounded",
+        "level": "index level 1–10 (8–10 above average, 4–7 average, 1–3 below average)",
+        "meets_nsize": "Y where the denominator meets the n-size and the value counts for a level",
+    },
+    "index": {
+        "school_code": "14-digit CDS code of the school",
+        "academic": "academic domain score (mean of school indicator levels)",
+        "social_emotional": "social-emotional domain score",
+        "culture_climate": "culture-climate domain score",
+        "sqii": "School Quality Improvement Index, 10–100",
+        "prior_sqii": "last year's SQII",
+        "goal": "SQI Goal: last year's SQII + 10% of (100 − last year's SQII)",
+        "meets_goal": "Y where the SQII reaches the goal",
+    },
+    "designations": {
+        "school_code": "14-digit CDS code of the school",
+        "designation": "PRIORITY, FOCUS, REWARD or NONE, for the service year after the results",
+        "reason_group": "the student group a Focus school was identified for",
+        "reason_indicator": "the indicator of its largest gap",
+        "years_in_status": "consecutive years in the designation",
+        "escalation": "NONE, PEER_REVIEW, REWARD_PARTNERSHIP, DISTRICT_TURNAROUND, DISTRICT_ACTION",
+        "partner_school_code": "the Reward partner school's CDS code",
+        "exited": "Y for a school that left Priority or Focus status this year",
+    },
+    "communities": {
+        "community_id": "community of practice of Focus schools",
+        "school_code": "14-digit CDS code of the school",
+        "reason_group": "the student group the community is formed around",
+        "checkpoint": "checkpoint number, 1–4",
+        "date": "checkpoint date in the service year (YYYY-MM-DD)",
+        "status": "SCHEDULED or HELD",
+    },
+}
+
+
+def _codings(m: Any) -> dict[str, str]:
+    s = m.suppression
+    star, under, mx = s.suppressed_label, s.under_nsize_label, s.max_count
+    return {
+        "count": (
+            f"whole number; '{star}' suppressed to protect student privacy (a group of "
+            f"{s.min_count}–{mx} students, a count of {mx} or fewer, or a cell that would give "
+            f"another away); '{under}' fewer than {m.n_size} students (the n-size)"
+        ),
+        "value": (
+            f"number; '<X' or '>Y' where the exact rate would show that {mx} or fewer "
+            f"students did or did not meet it (the range holds at least {mx + 1} possible "
+            f"counts); '{star}' suppressed; '{under}' under the n-size; empty where the "
+            "indicator has no value"
+        ),
+        "level": f"1–10; '{star}' where it would narrow a suppressed count; empty where "
+        "the group is under the n-size",
+        "flag": "Y or N",
+        "text": "text",
+        "float": "number, unrounded; empty where missing",
+        "int": "whole number; empty where missing",
+        "date": "YYYY-MM-DD",
+    }
+
+
+def data_dictionary(m: Any) -> bytes:
+    """``data-dictionary.csv`` of the public files: ``file, column, meaning, coding``."""
+    codings = _codings(m)
+    special = {"numerator": "count", "denominator": "count", "value": "value", "level": "level"}
+    rows = []
+    for name in PUBLIC_FILES:
+        columns, _ = CONTRACT[name]
+        for col, kind in columns:
+            coding = codings[special.get(col, kind)] if name == "indicators" else codings[kind]
+            rows.append((f"{name}.csv", col, _MEANINGS[name][col], coding))
+    frame = pd.DataFrame(rows, columns=["file", "column", "meaning", "coding"])
+    lines = [",".join(frame.columns)]
+    body = None
+    for c in frame.columns:
+        t = _quote(frame[c].astype(str))
+        body = t if body is None else body + "," + t
+    lines += body.tolist()
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _coded_text(
+    num: pd.Series, code: pd.Series, labels: dict[int, str], as_float: bool = False
+) -> pd.Series:
+    """A public column as CSV text: the number where shown, else its code's label."""
+    from sqis import disclosure as dc
+
+    n = pd.to_numeric(num, errors="coerce").astype("float64")
+    text = _float_text(n) if as_float else n.astype("Int64").astype("str").where(n.notna(), "")
+    c = code.to_numpy(dtype="int64")
+    out = text.to_numpy(dtype=object).copy()
+    for k, label in labels.items():
+        out[c == k] = label
+    out[(c == dc.SHOWN) & n.isna().to_numpy()] = ""
+    return pd.Series(out, index=num.index, dtype="object")
+
+
+def public_indicators_csv(pf: Any, m: Any) -> bytes:
+    """The public ``indicators.csv`` (the contract's columns, the year's rows): suppressed
+    cells ``*``, groups under the n-size ``n<20``, coded rates ``<X`` / ``>Y``."""
+    from sqis import disclosure as dc
+
+    s = m.suppression
+    star, under = s.suppressed_label, s.under_nsize_label
+    ind = pf.indicators
+    ind = ind[ind["year"].astype(str) == pf.year]
+    ind = ind.sort_values(list(CONTRACT["indicators"][1]), kind="stable").reset_index(drop=True)
+    header = ",".join(c for c, _ in CONTRACT["indicators"][0])
+    if ind.empty:
+        return (header + "\n").encode("utf-8")
+    hidden = {dc.SMALL: star, dc.HIDDEN: star, dc.UNDER: under, dc.NONE: ""}
+    bound = pd.to_numeric(ind["value_bound"], errors="coerce")
+    value = _coded_text(ind["value"], ind["value_code"], hidden, as_float=True)
+    vc = ind["value_code"].to_numpy(dtype="int64")
+    btxt = bound.map(lambda b: "" if pd.isna(b) else f"{b:.0f}").to_numpy(dtype=object)
+    value = value.to_numpy(dtype=object).copy()
+    value[vc == dc.BOTTOM] = "<" + btxt[vc == dc.BOTTOM]
+    value[vc == dc.TOP] = ">" + btxt[vc == dc.TOP]
+    cols = [
+        _column(ind["school_code"], "text"),
+        _column(ind["student_group"], "text"),
+        _column(ind["indicator"], "text"),
+        _coded_text(ind["numerator"], ind["numerator_code"], hidden),
+        _coded_text(ind["n"], ind["n_code"], hidden),
+        pd.Series(value, index=ind.index, dtype="object"),
+        _coded_text(
+            ind["level"],
+            ind["level_code"],
+            {dc.HIDDEN: star, dc.SMALL: "", dc.UNDER: "", dc.NONE: ""},
+        ),
+        _column(ind["meets_nsize"], "flag"),
+    ]
+    line = cols[0].astype(str)
+    for c in cols[1:]:
+        line = line + "," + c.astype(str)
+    return (header + "\n" + "\n".join(line.tolist()) + "\n").encode("utf-8")
+
+
+def public_csv_files(pf: Any, m: Any) -> dict[str, bytes]:
+    """Every public CSV of the year (``sqis.disclosure.PublicFrames`` only) and the data
+    dictionary: ``{name.csv: bytes}``, the contract's file names."""
+    from sqis import disclosure as dc
+
+    pf = dc.require_public(pf)
+
+    def this_year(frame: pd.DataFrame) -> pd.DataFrame:
+        if "year" in frame.columns:
+            return frame[frame["year"].astype(str) == pf.year]
+        return frame
+
+    out = {"indicators.csv": public_indicators_csv(pf, m)}
+    out["index.csv"] = to_csv_bytes("index", this_year(pf.index))
+    out["designations.csv"] = to_csv_bytes("designations", this_year(pf.designations))
+    comm = pf.communities
+    if not set(c for c, _ in CONTRACT["communities"][0]) <= set(comm.columns):
+        comm = pd.DataFrame(columns=[c for c, _ in CONTRACT["communities"][0]])
+    out["communities.csv"] = to_csv_bytes("communities", comm)
+    out[DICTIONARY] = data_dictionary(m)
+    return out

@@ -286,3 +286,166 @@ def suppress(
     out["level_public"] = level_s.where(~hidden)
     out["band"] = band_of(out["level_public"], m)
     return out
+
+
+# ---- the two editions (METHODOLOGY.md "Two editions") ------------------------------------
+# A row's marks: which notices its table needs (public edition; 0 in the staff edition)
+MARK_STAR, MARK_UNDER, MARK_RANGE = 1, 2, 4
+
+
+def _count_text(num: np.ndarray, show: np.ndarray) -> np.ndarray:
+    out = texts(len(num))
+    ok = np.flatnonzero(show & ~np.isnan(num))
+    out[ok] = format_distinct(num[ok], "{:,.0f}".format)
+    return out
+
+
+def staff_cells(
+    ind: pd.DataFrame, m: Methodology, display: np.ndarray | pd.Series | None = None
+) -> pd.DataFrame:
+    """Display strings of the **staff edition**: every count, value, change and level as it
+    is (no suppression); a group under the n-size shows its values and no level ("–").
+
+    Same columns as :func:`suppress` plus ``count_display`` (the numerator) and ``marks``
+    (always 0); ``value_public`` etc. hold the numbers themselves (the charts plot them).
+    """
+    ind = ind.reset_index(drop=True)
+    keys = [k for k in ("year", *KEYS) if k in ind.columns]
+    out = ind[keys].copy()
+    index = ind.index
+    n = len(ind)
+    show = np.ones(n, dtype=bool) if display is None else np.asarray(display, dtype=bool)
+    den_s, value_s, level_s = _num(ind, "denominator"), _num(ind, "value"), _num(ind, "level")
+    den, value, level = den_s.to_numpy(), value_s.to_numpy(), level_s.to_numpy()
+    decimals_s, unit_s = decimals_and_unit(ind["indicator"], m)
+    decimals = decimals_s.to_numpy(dtype="int64")
+    unit = unit_s.to_numpy(dtype=object)
+    meets = _flag(ind, "meets_nsize") if "meets_nsize" in ind.columns else den_s >= m.n_size
+    out["suppressed"] = np.zeros(n, dtype=bool)
+    out["under_nsize"] = ~meets.fillna(False).astype(bool).to_numpy()
+
+    def column(text: np.ndarray) -> pd.Series:
+        return pd.Series(text, index=index, dtype="object")
+
+    out["n_display"] = column(_count_text(den, show))
+    out["count_display"] = column(_count_text(_num(ind, "numerator").to_numpy(), show))
+    v_text = _fmt_array(value, decimals, show)
+    with_unit = np.flatnonzero(~np.isnan(value) & show & (unit != ""))
+    v_text[with_unit] = v_text[with_unit] + unit[with_unit]
+    out["value_display"] = column(v_text)
+    out["change_display"] = column(_fmt_array(_num(ind, "change").to_numpy(), decimals, show, True))
+    lvl_text = texts(n)
+    lv_ok = np.flatnonzero(~np.isnan(level) & show)
+    lvl_text[lv_ok] = format_distinct(level[lv_ok].astype("int64"), str)
+    out["level_display"] = column(lvl_text)
+    zeros = np.zeros(n, dtype="int64")
+    out["level_change_display"] = column(
+        _fmt_array(_num(ind, "level_change").to_numpy(), zeros, show, signed=True)
+    )
+    for k in (1, 2, 3):
+        out[f"improve_{k}_display"] = column(
+            _fmt_array(_num(ind, f"improve_{k}").to_numpy(), decimals, show)
+        )
+    out["target_hidden"] = np.zeros(n, dtype=bool)
+    out["marks"] = np.zeros(n, dtype="int64")
+    out["n_public"] = den_s
+    out["value_public"] = value_s
+    out["change_public"] = _num(ind, "change")
+    out["level_public"] = level_s
+    out["band"] = band_of(level_s, m)
+    return out
+
+
+def public_cells(
+    pub: pd.DataFrame, m: Methodology, display: np.ndarray | pd.Series | None = None
+) -> pd.DataFrame:
+    """Display strings of the **public edition**, from a public indicators frame
+    (``sqis.disclosure.PublicFrames.indicators``: hidden numbers are already NaN and its
+    ``*_code`` columns say why). ``*`` for a small group or a hidden cell, ``n<20`` under
+    the n-size, ``<8%`` / ``>92%`` for a coded rate (docs/reports.md, *Public suppression*).
+    """
+    from sqis import disclosure as dc
+
+    pub = pub.reset_index(drop=True)
+    keys = [k for k in ("year", *KEYS) if k in pub.columns]
+    out = pub[keys].copy()
+    index = pub.index
+    n = len(pub)
+    s = m.suppression
+    star, under = s.suppressed_label, s.under_nsize_label
+    show = np.ones(n, dtype=bool) if display is None else np.asarray(display, dtype=bool)
+    decimals_s, unit_s = decimals_and_unit(pub["indicator"], m)
+    decimals = decimals_s.to_numpy(dtype="int64")
+    unit = unit_s.to_numpy(dtype=object)
+
+    def code(col: str) -> np.ndarray:
+        return pub[col].to_numpy(dtype="int64")
+
+    def labelled(text: np.ndarray, c: np.ndarray) -> pd.Series:
+        text[(c == dc.SMALL) | (c == dc.HIDDEN)] = star
+        text[c == dc.UNDER] = under
+        return pd.Series(text, index=index, dtype="object")
+
+    n_code, k_code, v_code, l_code = (
+        code("n_code"),
+        code("numerator_code"),
+        code("value_code"),
+        code("level_code"),
+    )
+    den = _num(pub, "n").to_numpy()
+    out["suppressed"] = (v_code == dc.SMALL) | (v_code == dc.HIDDEN)
+    out["under_nsize"] = ~_flag(pub, "meets_nsize").to_numpy()
+    out["n_display"] = labelled(_count_text(den, show), n_code)
+    count = _count_text(_num(pub, "numerator").to_numpy(), show)
+    out["count_display"] = labelled(count, np.where(k_code == dc.NONE, dc.NONE, k_code))
+    value = _num(pub, "value").to_numpy()
+    v_text = _fmt_array(value, decimals, show)
+    with_unit = np.flatnonzero(~np.isnan(value) & show & (unit != ""))
+    v_text[with_unit] = v_text[with_unit] + unit[with_unit]
+    bound = _num(pub, "value_bound").to_numpy()
+    for c_, sign in ((dc.BOTTOM, "<"), (dc.TOP, ">")):
+        rows = np.flatnonzero((v_code == c_) & show)
+        if len(rows):
+            b = bound[rows]
+            v_text[rows] = sign + format_distinct(b, "{:.0f}".format) + unit[rows]
+    out["value_display"] = labelled(v_text, v_code)
+    ch_code = code("change_code")
+    ch_text = _fmt_array(_num(pub, "change").to_numpy(), decimals, show, signed=True)
+    out["change_display"] = labelled(ch_text, np.where(v_code == dc.UNDER, dc.UNDER, ch_code))
+    level = _num(pub, "level").to_numpy()
+    lvl_text = texts(n)
+    lv_ok = np.flatnonzero(~np.isnan(level) & show)
+    lvl_text[lv_ok] = format_distinct(level[lv_ok].astype("int64"), str)
+    out["level_display"] = labelled(lvl_text, l_code)
+    lc_code = code("level_change_code")
+    zeros = np.zeros(n, dtype="int64")
+    out["level_change_display"] = labelled(
+        _fmt_array(_num(pub, "level_change").to_numpy(), zeros, show, signed=True),
+        np.where(v_code == dc.UNDER, dc.UNDER, lc_code),
+    )
+    # an improvement is value − cut point: shown only with an exact value
+    imp_code = np.where(
+        (v_code == dc.SHOWN) & (l_code == dc.SHOWN),
+        dc.SHOWN,
+        np.where(np.isin(v_code, (dc.UNDER, dc.NONE)), v_code, dc.HIDDEN),
+    )
+    imp_code = np.where(
+        l_code == dc.NONE, np.where(v_code == dc.UNDER, dc.UNDER, dc.NONE), imp_code
+    )
+    for k in (1, 2, 3):
+        imp = _num(pub, f"improve_{k}").to_numpy()
+        out[f"improve_{k}_display"] = labelled(_fmt_array(imp, decimals, show), imp_code.copy())
+    # a target is a cut point: shown where the level is (it gives nothing more away)
+    out["target_hidden"] = np.isin(l_code, (dc.SMALL, dc.UNDER, dc.HIDDEN))
+    marks = np.zeros(n, dtype="int64")
+    for c in (n_code, k_code, v_code, l_code, ch_code, lc_code):
+        marks |= np.where((c == dc.SMALL) | (c == dc.HIDDEN), MARK_STAR, 0)
+        marks |= np.where(c == dc.UNDER, MARK_UNDER, 0)
+    marks |= np.where((v_code == dc.BOTTOM) | (v_code == dc.TOP), MARK_RANGE, 0)
+    out["marks"] = np.where(show, marks, 0)
+    out["n_public"] = _num(pub, "n")
+    out["value_public"] = _num(pub, "value")
+    out["change_public"] = _num(pub, "change")
+    out["level_public"] = _num(pub, "level")
+    out["band"] = band_of(out["level_public"], m)
+    return out

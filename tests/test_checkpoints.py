@@ -259,8 +259,8 @@ def test_brief_escapes_school_names_and_is_accessible():
     assert '<html lang="en">' in html
     assert html.count("<caption>") == 2 and '<th scope="col">' in html
     assert "plan not approved" in html
-    # SWD so far: 5 of 25 is a small count: the rate and change are suppressed
-    assert "20.0%" not in html and "30.0%" in html
+    # a brief is a staff document (issue 18): SWD's 5 of 25 so far is shown as it is
+    assert "20.0%" in html and "30.0%" in html
 
 
 def test_brief_without_interim_data_says_so():
@@ -535,10 +535,11 @@ def test_a_student_at_two_schools_counts_in_each_schools_groups():
     assert len(out) == 4  # ALL and SWD at each school; no duplicate ALL rows
 
 
-def test_brief_does_not_show_an_off_track_flag_computed_from_a_small_cell():
+def test_brief_shows_an_off_track_flag_computed_from_a_small_cell():
     plans = pd.DataFrame({"school_code": [A, B], "status": ["APPROVED", "APPROVED"]})
-    # SWD so far: 15 of 25 (60%) against 40% — off track, but 10 students were not
-    # chronically absent: a small cell, so its rate and its flag are not public
+    # SWD so far: 15 of 25 (60%) against 40% — off track, and 10 students were not
+    # chronically absent: a small cell. A brief is a staff document (issue 18: the staff
+    # edition shows every value), so the school's leaders see the rate and the flag.
     interim = _ind([(A, "SWD", "CHRONIC", 15, 25)])
     ident = _ind([(A, "SWD", "CHRONIC", 12, 30)])
     res = run_checkpoint(
@@ -546,6 +547,6 @@ def test_brief_does_not_show_an_off_track_flag_computed_from_a_small_cell():
     )
     assert res.rows.set_index("school_code").loc[A, "flags"] == ["OFF_TRACK:SWD:CHRONIC"]
     html = render_brief(res.briefs["2015-16-SWD-MS-1"])
-    assert "60.0%" not in html and '<td class="flag">' not in html
+    assert "60.0%" in html and '<td class="flag">' in html
     assert "no school is off track" not in html
-    assert "| 1 |" in brief_markdown(res)  # operations still see the count
+    assert "| 1 |" in brief_markdown(res)

@@ -82,9 +82,17 @@ def ref_decimals_and_unit(ind: pd.Series, m: Methodology) -> tuple[pd.Series, pd
 
 
 def ref_suppress(
-    ind: pd.DataFrame, m: Methodology, display: np.ndarray | pd.Series | None = None
+    ind: pd.DataFrame,
+    m: Methodology,
+    display: np.ndarray | pd.Series | None = None,
+    staff: bool = False,
 ) -> pd.DataFrame:
-    """The suppression before the speed-up (pandas masks per column)."""
+    """The suppression before the speed-up (pandas masks per column).
+
+    ``staff=True``: the staff edition's display (issue 18, METHODOLOGY.md "Two editions"),
+    the same formatting with nothing hidden, and the numerator as ``count_display`` — the
+    reference of ``sqis.suppression.staff_cells`` (deliberately updated with issue 18: the
+    staff report no longer suppresses)."""
     s = m.suppression
     ind = ind.reset_index(drop=True)
     keys = [k for k in ("year", *KEYS) if k in ind.columns]
@@ -99,13 +107,16 @@ def ref_suppress(
 
     small = is_small(den, m) | is_small(num, m) | is_small(den - num, m)
     under = ~meets
+    if staff:
+        small = np.zeros(len(ind), dtype=bool)
+        under = pd.Series(False, index=ind.index)
     hidden = small | under.to_numpy()
     out["suppressed"] = small
     out["under_nsize"] = under.to_numpy()
 
     # the prior year's cell: hidden there hides the change here
-    prior_hidden = pd.Series(True, index=ind.index)
-    if "year" in ind.columns and ind["year"].nunique() > 0:
+    prior_hidden = pd.Series(not staff, index=ind.index)
+    if "year" in ind.columns and ind["year"].nunique() > 0 and not staff:
         status = out[keys].copy()
         status["_hidden"] = hidden
         uniq = pd.unique(ind["year"])
@@ -133,9 +144,15 @@ def ref_suppress(
     n_text = pd.Series(NO_DATA, index=ind.index, dtype="object")
     ok = den.notna() & show_s
     n_text[ok] = [f"{x:,.0f}" for x in den[ok].to_numpy().tolist()]
-    n_text[is_small(den, m)] = label_small
+    if not staff:
+        n_text[is_small(den, m)] = label_small
     n_text[under.to_numpy()] = label_under
     out["n_display"] = n_text
+    if staff:
+        k_text = pd.Series(NO_DATA, index=ind.index, dtype="object")
+        ok = num.notna() & show_s
+        k_text[ok] = [f"{x:,.0f}" for x in num[ok].to_numpy().tolist()]
+        out["count_display"] = k_text
 
     v_text = ref_fmt(value, decimals, mask=show_s & ~hidden_s)
     with_unit = (value.notna() & show_s & ~hidden_s & (unit != "")).to_numpy()
@@ -220,6 +237,7 @@ REF_ROW_COLS = (
     "improve_2_display",
     "improve_3_display",
     "value_public",
+    "count_display",
 )
 
 
@@ -266,7 +284,7 @@ def ref_prepare_year(
         | (ind["student_group"] == "ALL").to_numpy()
         | pairs.isin(trend_pairs)
     )
-    sup = ref_suppress(ind, m, display=show)
+    sup = ref_suppress(ind, m, display=show, staff=True)
     tg = ref_targets(ind, schools, m)
     dec_s, unit_s = ref_decimals_and_unit(ind["indicator"], m)
     ops = {k: "≥ " if s.direction == "higher" else "≤ " for k, s in m.indicators.items()}
@@ -304,6 +322,7 @@ def ref_prepare_year(
     vals = zip(*(sup[c].to_numpy(dtype=object).tolist() for c in REF_ROW_COLS), strict=True)
     for (code, y, g, k), row in zip(keys, vals, strict=True):
         r = dict(zip(REF_ROW_COLS, row, strict=True))
+        r["marks"] = 0
         if y == year and k in m.indicators:
             r["targets"] = ref_targets_text(r, m.indicators[k].direction)
         cells.setdefault(str(code), {}).setdefault((y, g), {})[k] = r
@@ -335,7 +354,10 @@ def ref_prepare_year(
 
     s = m.suppression
     common = {
+        "edition": "staff",
         "year": year,
+        "service_year": years.service_year(year),
+        "years_label": years.both(year),
         "methodology_version": m.version,
         "generated": generated or "",
         "supp_min": s.min_count,
@@ -357,6 +379,7 @@ def ref_prepare_year(
         checkpoint_by_school=checkpoint_by_school,
         generated=generated or "",
         common=common,
+        edition="staff",
     )
 
 
@@ -443,6 +466,33 @@ def test_suppress_equals_reference(seed: int) -> None:
     pd.testing.assert_frame_equal(suppress(one, M), ref_suppress(one, M), check_exact=True)
     only = ind[ind["year"] == YEAR]
     pd.testing.assert_frame_equal(suppress(only, M), ref_suppress(only, M), check_exact=True)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_staff_cells_equal_reference(seed: int) -> None:
+    """The staff edition's display (issue 18): the same strings as the reference with
+    nothing hidden."""
+    from sqis.suppression import staff_cells
+
+    ind = randomised(seed).indicators
+    show = np.random.default_rng(seed).random(len(ind)) < 0.7
+    cols = [
+        "n_display",
+        "count_display",
+        "value_display",
+        "change_display",
+        "level_display",
+        "level_change_display",
+        "improve_1_display",
+        "improve_2_display",
+        "improve_3_display",
+        "band",
+        "value_public",
+    ]
+    for display in (None, show):
+        new = staff_cells(ind, M, display=display)[cols]
+        old = ref_suppress(ind, M, display=display, staff=True)[cols]
+        pd.testing.assert_frame_equal(new, old, check_exact=True)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

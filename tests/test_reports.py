@@ -38,6 +38,25 @@ def year_reports() -> dict[str, bytes]:
     )
 
 
+def sample_public() -> object:
+    """The sample's public frames (the one suppression function)."""
+    from sqis.disclosure import public_frames
+
+    frames = {n: getattr(F, n) for n in ("schools", "indicators", "index", "designations")}
+    frames.update(communities=F.communities, plans=F.plans, checkpoints=F.checkpoints)
+    return public_frames("2015-16", frames, M)
+
+
+@pytest.fixture(scope="module")
+def public_reports() -> dict[str, bytes]:
+    from sqis.reports.public import render_public_edition, render_public_oversight
+
+    pf = sample_public()
+    out = render_public_edition(pf, M, generated="2016-08-01")
+    out.update(render_public_oversight(pf, "fall", M))
+    return out
+
+
 @pytest.fixture(scope="module")
 def oversight() -> bytes:
     out = render_oversight(
@@ -109,6 +128,7 @@ def test_school_report_numbers_by_hand(year_reports) -> None:
     # next levels at 44, 49, 55; last year 37.07 → level 5, so +1
     assert rows["English language arts: met or exceeded standard"] == [
         "210",
+        "84",
         "40.0%",
         "+2.9",
         "6",
@@ -120,28 +140,50 @@ def test_school_report_numbers_by_hand(year_reports) -> None:
     ]
     # CHRONIC is lower-is-better: (40 + 6 − 6) = 40% → above every cut → level 1
     chronic = rows["Chronic absenteeism (lower is better)"]
-    assert chronic[1] == "40.0%" and chronic[3] == "1" and chronic[4] == "below average"
-    assert chronic[6] == "≤ 20.0% (−20.0)"  # level 2 needs ≤ c9 = 20: a reduction of 20
+    assert chronic[2] == "40.0%" and chronic[4] == "1" and chronic[5] == "below average"
+    assert chronic[7] == "≤ 20.0% (−20.0)"  # level 2 needs ≤ c9 = 20: a reduction of 20
     # SQII 30 + 0 + 2·2 = 34; prior 32; goal 32 + 0.1·68 = 38.8 → not met
     summary = " ".join("".join(doc.find(".//ul[@class='summary']").itertext()).split())
     assert "SQII 2015-16 34.0" in summary and "SQI Goal 38.8" in summary
     assert "Goal met No" in summary and "Change +2.0" in summary
 
 
-def test_group_tables_show_nsize_and_suppression(year_reports) -> None:
-    doc = strict_parse(year_reports[f"reports/schools/{PRIORITY}.html"])
-    # 8 students: under the n-size everywhere, named in one line instead of a table
-    assert doc.find(".//table[@id='group-AA']") is None
-    line = " ".join("".join(doc.find(".//p[@id='groups-under-nsize']").itertext()).split())
-    assert line == "Under the n-size (n<20) on every indicator: African American."
+def test_group_tables_show_nsize_and_suppression(public_reports) -> None:
+    doc = strict_parse(public_reports[f"reports/schools/{PRIORITY}.html"])
+    # 8 students: a small group everywhere, shown as "*" (rule 1)
+    aa = group_rows(doc, "AA")
+    assert aa["Suspension or expulsion (lower is better)"][:5] == ["*"] * 5
     swd = group_rows(doc, "SWD")
-    # 4 of 25 met: the rate, change and level are suppressed, n = 25 is not
-    assert swd["English language arts: met or exceeded standard"][:4] == ["25", "*", "*", "*"]
+    # 4 of 25 met, and 10 SWD not tested (SUSP 35 − ELA 25): the whole cell is hidden
+    assert swd["English language arts: met or exceeded standard"][:5] == ["*"] * 5
+    # 7 of 35 met math: the rate is a range holding the 11 counts 0–10 (⌊1000/35⌋ + 1 = 29)
+    assert swd["Mathematics: met or exceeded standard"][:3] == ["35", "*", "<29%"]
     el = group_rows(doc, "EL")
     assert el["English language arts: met or exceeded standard"][0] == "70"
-    hs = strict_parse(year_reports[f"reports/schools/{HIGH}.html"])
+    hs = strict_parse(public_reports[f"reports/schools/{HIGH}.html"])
     sed = group_rows(hs, "SED")
-    assert sed["Four-year graduation rate"][1] == "*"  # 95 of 100: 5 did not graduate
+    # 95 of 100 graduated: 5 did not, so the rate is top-coded (⌈100 × 90/100⌉ − 1 = 89)
+    assert sed["Four-year graduation rate"][1:3] == ["*", ">89%"]
+    # each table says in plain words why a cell is blank
+    notes = " ".join("".join(u.itertext()) for u in hs.iter("ul") if u.get("class") == "notes")
+    assert "not shown to protect student privacy" in notes and "a range instead" in notes
+
+
+def test_staff_edition_shows_every_count(year_reports) -> None:
+    """METHODOLOGY.md "Two editions": the staff report shows small groups' values and counts
+    (issue 18: a school's own levels, e.g. Science at n = 20, are not hidden from it)."""
+    doc = strict_parse(year_reports[f"reports/schools/{PRIORITY}.html"])
+    aa = group_rows(doc, "AA")
+    # 8 students: n, count and value shown; under the n-size, so no level
+    assert aa["English language arts: met or exceeded standard"][:3] == ["8", "2", "25.0%"]
+    assert aa["English language arts: met or exceeded standard"][4] == "–"
+    swd = group_rows(doc, "SWD")
+    assert swd["English language arts: met or exceeded standard"][:3] == ["25", "4", "16.0%"]
+    assert swd["English language arts: met or exceeded standard"][4] == "1"
+    html = year_reports[f"reports/schools/{PRIORITY}.html"].decode()
+    assert "Staff edition — confidential" in html and "*" not in "".join(
+        c for r in group_rows(doc, "SWD").values() for c in r
+    )
 
 
 def test_focus_data_report(year_reports) -> None:
@@ -326,12 +368,22 @@ def test_oversight_report(oversight: bytes) -> None:
     # Alameda: schools 0, 1, 2 → 34, 42, 50 in 2015-16; each +2; goals missed
     assert dist[-1] == ["2015-16", "3", "34.0", "38.0", "42.0", "46.0", "50.0", "+2.0", "0 of 3"]
     gaps = {r[0]: r[1:] for r in table_rows(doc, "Alameda Unified: achievement gap")[1:]}
-    assert gaps["African American"] == ["*", "*", "*"]  # 3 × 8 = 24 students, but rates of ≤ 10
+    # staff edition: every gap, the small groups' too
+    assert all(c not in ("*", "–") for c in gaps["African American"])
     assert all(c not in ("*", "–") for c in gaps["English learners"])
     cps = table_rows(doc, "Alameda Unified: community checkpoint completion")
     assert cps[1][2] == "yes" and cps[2][2] == "no"  # 15 Oct due by 1 Nov; 15 Jan not yet
     figs = list(doc.iter("figure"))
     assert len(figs) == 4 and all(f.find(f"{SVG}svg").get("role") == "img" for f in figs)
+
+
+def test_public_oversight_report(public_reports) -> None:
+    doc = strict_parse(public_reports["reports/oversight-2016-17-fall.html"])
+    gaps = {r[0]: r[1:] for r in table_rows(doc, "Alameda Unified: achievement gap")[1:]}
+    # the groups of 8 publish no count, so the public gap has nothing to pool
+    assert all(c in ("*", "–") for c in gaps.get("African American", []))
+    assert all(c not in ("*", "–") for c in gaps["English learners"])
+    assert "Public edition" in public_reports["reports/oversight-2016-17-fall.html"].decode()
 
 
 def test_oversight_spring_and_unknown_term() -> None:
@@ -361,8 +413,16 @@ def test_frames_without_a_year_column_are_this_year() -> None:
     )
     doc = strict_parse(out[f"reports/schools/{PRIORITY}.html"])
     rows = {r[0]: r[1:] for r in table_rows(doc, "Every indicator for all students")}
-    # no prior year in the frame: the change is not shown
-    assert rows["English language arts: met or exceeded standard"][1:3] == ["40.0%", "*"]
+    # staff: the change as computed; public: no prior year in the frame, so not shown
+    assert rows["English language arts: met or exceeded standard"][1:4] == ["84", "40.0%", "+2.9"]
+    from sqis.disclosure import public_frames
+    from sqis.reports.public import render_public_reports
+
+    frames = {"schools": F.schools, **cur}
+    pub = render_public_reports(public_frames("2015-16", frames, M), M)
+    doc = strict_parse(pub[f"reports/schools/{PRIORITY}.html"])
+    rows = {r[0]: r[1:] for r in table_rows(doc, "Every indicator for all students")}
+    assert rows["English language arts: met or exceeded standard"][1:4] == ["84", "40.0%", "*"]
 
 
 def test_priority_without_a_group_shows_all_students_once() -> None:
@@ -405,8 +465,16 @@ def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None
     pipeline.run_cycle(years, cfg)
     store = pipeline.open_store(db)
     frames = pipeline.report_frames(store, "2015-16")
-    out = render_year_reports("2015-16", **{k: v for k, v in frames.items()}, m=M, pdf="none")
-    out.update(pipeline.oversight("2016-17", "spring", store, M))
+    staff = render_year_reports("2015-16", **{k: v for k, v in frames.items()}, m=M, pdf="none")
+    staff.update(pipeline.oversight("2016-17", "spring", store, M))
+    for data in staff.values():
+        strict_parse(data)
+    from sqis.disclosure import public_frames
+    from sqis.reports.public import render_public_oversight, render_public_reports
+
+    pf = public_frames("2015-16", frames, M)
+    out = render_public_reports(pf, M)
+    out.update(render_public_oversight(pf, "spring", M))
     codes = set(frames["schools"]["school_code"])
     assert {k for k in out if k.startswith("reports/schools/")} == {
         f"reports/schools/{c}.html" for c in codes
@@ -441,4 +509,5 @@ def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None
         "".join(tr[0].itertext()): ["".join(c.itertext()) for c in tr][1:]
         for tr in list(table.iter("tr"))[1:]
     }
-    assert cells[INDICATOR_LABELS[row["indicator"]]][1] == "*"
+    shown = cells[INDICATOR_LABELS[row["indicator"]]]
+    assert shown[1] == "*" and (shown[2] == "*" or shown[2][0] in "<>")

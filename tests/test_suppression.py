@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sqis import methodology
-from sqis.reports import render_oversight, render_year_reports, sample
+from sqis.disclosure import public_frames
+from sqis.reports import render_year_reports, sample
+from sqis.reports.public import render_public_oversight, render_public_reports
 from sqis.suppression import band_of, suppress, suppress_count
 
 M = methodology.for_year("2015-16")
@@ -219,33 +221,12 @@ def test_no_small_count_reaches_a_report(cells: list[dict[str, object]]) -> None
         ind.loc[sel, "change"] = v - ind.loc[sel, "prior_value"]
         ind.loc[sel, "level_change"] = 9.0 - ind.loc[sel, "prior_level"]
         ind.loc[sel, ["improve_1", "improve_2", "improve_3"]] = [1.5, 2.5, np.nan]
-    out = render_year_reports(
-        "2015-16",
-        BASE.schools,
-        ind,
-        BASE.index,
-        BASE.designations,
-        M,
-        BASE.communities,
-        BASE.plans,
-        BASE.checkpoints,
-        pdf="none",
-    )
+    pf = public_frames("2015-16", _frames(ind), M)
+    out = render_public_reports(pf, M)
     html = out[f"reports/schools/{FOCUS}.html"].decode("utf-8")
     doc = html5lib.parse(html, namespaceHTMLElements=False)
     text = " ".join(doc.itertext())  # every table cell, label and chart text
-    panel = render_oversight(
-        "2015-16",
-        "fall",
-        BASE.schools,
-        ind,
-        BASE.index,
-        BASE.designations,
-        M,
-        BASE.communities,
-        BASE.plans,
-        BASE.checkpoints,
-    )["reports/oversight-2015-16-fall.html"]
+    panel = render_public_oversight(pf, "fall", M)["reports/oversight-2016-17-fall.html"]
     panel_text = " ".join(html5lib.parse(panel, namespaceHTMLElements=False).itertext())
     for c in cells:
         assert f"{float(c['sentinel']):.1f}" not in text  # the rate, anywhere
@@ -265,35 +246,19 @@ def test_no_small_count_reaches_a_report(cells: list[dict[str, object]]) -> None
     for c in cells:
         shown = rows[labels[str(c["indicator"])]]
         hidden = {STAR, UNDER}
-        # n is a count: shown only when it is not small; every derived cell is hidden
-        if int(c["den"]) < M.n_size:
-            assert shown == [UNDER, UNDER, UNDER, UNDER, ""]
+        # n is a count: shown only when it is not small; the count is hidden; the value is
+        # hidden or a range; the change and level are hidden
+        if int(c["den"]) <= M.suppression.max_count:
+            assert shown[:5] == [STAR] * 5
+        elif int(c["den"]) < M.n_size:
+            assert shown[:5] == [UNDER] * 5
         else:
-            assert shown[0] == f"{int(c['den']):,}"
-            assert set(shown[1:4]) <= hidden and shown[4] == ""
-    # chart data: the Focus trend for EL on MATH_MET has no point for a hidden cell
-    hit = [c for c in cells if c["group"] == "EL" and c["indicator"] == "MATH_MET"]
-    fig = doc.find(".//figure[@id='trend-reason']")
-    assert fig is not None
-    data = [g for g in fig.iter(f"{SVG}g") if g.get("class") == "data"][0]
-    el_points = list(data.iter(f"{SVG}rect"))  # EL is the second series: square markers
-    assert len(el_points) == (2 if hit else 3)
-    point_labels = [t.text for t in data.iter(f"{SVG}text")]
-    for c in hit:
-        assert f"{float(c['sentinel']):.0f}" not in point_labels
-
-
-def test_suppressed_point_missing_from_the_chart_table() -> None:
-    """The focus school's EL MATH_MET this year made small: the chart table shows ``*``."""
-    ind = BASE.indicators.copy()
-    sel = (
-        (ind["year"] == "2015-16")
-        & (ind["school_code"] == FOCUS)
-        & (ind["student_group"] == "EL")
-        & (ind["indicator"] == "MATH_MET")
-    )
-    ind.loc[sel, ["numerator", "denominator", "value"]] = [7, 70, 10.0]
-    out = render_year_reports(
+            assert shown[0] in (f"{int(c['den']):,}", STAR)
+            assert shown[1] == STAR
+            assert shown[2] in hidden or shown[2][0] in "<>"
+            assert shown[3] in hidden
+    # the staff edition shows the same cells as they are (METHODOLOGY.md "Two editions")
+    staff = render_year_reports(
         "2015-16",
         BASE.schools,
         ind,
@@ -304,16 +269,51 @@ def test_suppressed_point_missing_from_the_chart_table() -> None:
         BASE.plans,
         BASE.checkpoints,
         pdf="none",
+    )[f"reports/schools/{FOCUS}.html"].decode("utf-8")
+    for c in cells:
+        assert f"{float(c['sentinel']):.1f}" in staff
+
+
+def _frames(ind: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {
+        "schools": BASE.schools,
+        "indicators": ind,
+        "index": BASE.index,
+        "designations": BASE.designations,
+        "communities": BASE.communities,
+        "plans": BASE.plans,
+        "checkpoints": BASE.checkpoints,
+    }
+
+
+def test_suppressed_point_missing_from_the_chart_table() -> None:
+    """A school's ALL MATH_MET this year made small (7 of 70): the public chart table shows
+    the range and the chart plots no point for it; the staff table shows 10.0%."""
+    ind = BASE.indicators.copy()
+    sel = (
+        (ind["year"] == "2015-16")
+        & (ind["school_code"] == FOCUS)
+        & (ind["student_group"] == "ALL")
+        & (ind["indicator"] == "MATH_MET")
     )
+    ind.loc[sel, ["numerator", "denominator", "value"]] = [7, 70, 10.0]
+    out = render_public_reports(public_frames("2015-16", _frames(ind), M), M)
     doc = html5lib.parse(out[f"reports/schools/{FOCUS}.html"], namespaceHTMLElements=False)
     tables = [
         t
         for t in doc.iter("table")
-        if "Mathematics: met or exceeded standard: English" in "".join(t.find("caption").itertext())
+        if "Key indicators for all students" in "".join(t.find("caption").itertext())
     ]
     assert len(tables) == 1
     rows = _cells_text(tables[0])
-    assert rows[-1] == ["2015-16", "42.9%", STAR]
+    assert rows[-1][:3] == ["2015-16", "42.9%", "<15%"]  # ⌊1000 / 70⌋ + 1 = 15
+    notes = " ".join(
+        "".join(u.itertext()) for u in doc.iter("ul") if u.get("class") == "notes"
+    )
+    assert "2015-16, Mathematics: met or exceeded standard: not plotted" in notes
+    fig = doc.find(".//figure[@id='trend-indicators']")
+    labels = [t.text for t in fig.iter(f"{SVG}text")]
+    assert "10" not in labels
 
 
 @pytest.mark.parametrize("den", [1, 10])

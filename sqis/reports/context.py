@@ -22,17 +22,24 @@ import numpy as np
 import pandas as pd
 
 from sqis import codes, years
+from sqis.disclosure import PublicFrames, require_public
 from sqis.methodology import Methodology
 from sqis.reports import charts
 from sqis.suppression import (
     BAND_LABELS,
+    MARK_RANGE,
+    MARK_STAR,
+    MARK_UNDER,
     NO_DATA,
     decimals_and_unit,
     format_distinct,
     map_codes,
-    suppress,
+    public_cells,
+    staff_cells,
     texts,
 )
+
+STAFF, PUBLIC = "staff", "public"  # the two editions (METHODOLOGY.md "Two editions")
 
 INDICATOR_LABELS: dict[str, str] = {
     "ELA_MET": "English language arts: met or exceeded standard",
@@ -193,6 +200,7 @@ class YearContext:
     checkpoint_by_school: dict[str, list[dict[str, Any]]]
     generated: str
     common: dict[str, Any] = field(default_factory=dict)
+    edition: str = "staff"  # STAFF or PUBLIC (METHODOLOGY.md "Two editions")
 
     @property
     def school_names(self) -> dict[str, str]:
@@ -246,6 +254,8 @@ _ROW_COLS = (
     "level_change_display",
     "band",
     "value_public",
+    "count_display",
+    "marks",
 )
 
 
@@ -284,7 +294,15 @@ def _table_rows(sup: pd.DataFrame, m: Methodology) -> Iterator[dict[str, Any]]:
 
 
 def _plain_row(
-    n: str, value: str, change: str, level: str, level_change: str, band: str, public: Any
+    n: str,
+    value: str,
+    change: str,
+    level: str,
+    level_change: str,
+    band: str,
+    public: Any,
+    count: str,
+    marks: int,
 ) -> dict[str, Any]:
     """One display row (a dict display: much faster than ``dict(zip(...))`` per row)."""
     return {
@@ -295,6 +313,8 @@ def _plain_row(
         "level_change_display": level_change,
         "band": band,
         "value_public": public,
+        "count_display": count,
+        "marks": marks,
     }
 
 
@@ -306,13 +326,15 @@ def _table_row(
     level_change: str,
     band: str,
     public: Any,
+    count: str,
+    marks: int,
     label: str,
     band_label: str,
     targets: list[dict[str, str]],
 ) -> dict[str, Any]:
     """One row of this year's tables: the display row with its label and targets."""
     return {
-        **_plain_row(n, value, change, level, level_change, band, public),
+        **_plain_row(n, value, change, level, level_change, band, public, count, marks),
         "label": label,
         "band_label": band_label,
         "targets": targets,
@@ -329,19 +351,11 @@ def _reason_or_gap_group(des: pd.DataFrame) -> pd.Series:
     return group.fillna("ALL").astype(str)
 
 
-def prepare_year(
-    year: str,
-    schools: pd.DataFrame,
-    indicators: pd.DataFrame,
-    index: pd.DataFrame,
-    designations: pd.DataFrame,
-    m: Methodology,
-    communities: pd.DataFrame | None = None,
-    plans: pd.DataFrame | None = None,
-    checkpoints: pd.DataFrame | None = None,
-    generated: str | None = None,
-) -> YearContext:
-    """Suppress, compute targets and index every frame by school, once for the year."""
+def _rows_shown(
+    year: str, indicators: pd.DataFrame, designations: pd.DataFrame
+) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
+    """The indicator rows a year's reports read (the years shown, up to five, and the one
+    before them), those years, and which rows need display strings."""
     start = years.start_of(year)
     ind = indicators
     if "year" not in ind.columns:
@@ -371,7 +385,86 @@ def prepare_year(
         | (ind["student_group"] == "ALL").to_numpy()
         | pairs.isin(trend_pairs)
     )
-    sup = suppress(ind, m, display=show)
+    return ind, years_shown, show
+
+
+def prepare_year(
+    year: str,
+    schools: pd.DataFrame,
+    indicators: pd.DataFrame,
+    index: pd.DataFrame,
+    designations: pd.DataFrame,
+    m: Methodology,
+    communities: pd.DataFrame | None = None,
+    plans: pd.DataFrame | None = None,
+    checkpoints: pd.DataFrame | None = None,
+    generated: str | None = None,
+) -> YearContext:
+    """The **staff edition**'s year (METHODOLOGY.md "Two editions": every value, count and
+    level): display strings, targets and every frame indexed by school, once for the year."""
+    ind, years_shown, show = _rows_shown(year, indicators, designations)
+    sup = staff_cells(ind, m, display=show)
+    return _assemble(
+        year,
+        schools,
+        ind,
+        sup,
+        show,
+        years_shown,
+        index,
+        designations,
+        m,
+        communities,
+        plans,
+        checkpoints,
+        generated,
+        STAFF,
+    )
+
+
+def prepare_public_year(
+    pf: PublicFrames, m: Methodology, generated: str | None = None
+) -> YearContext:
+    """The **public edition**'s year, from :class:`sqis.disclosure.PublicFrames` only (the
+    display strings carry the suppression the frames hold; nothing else is read)."""
+    pf = require_public(pf)
+    ind, years_shown, show = _rows_shown(pf.year, pf.indicators, pf.designations)
+    sup = public_cells(ind, m, display=show)
+    return _assemble(
+        pf.year,
+        pf.schools,
+        ind,
+        sup,
+        show,
+        years_shown,
+        pf.index,
+        pf.designations,
+        m,
+        pf.communities,
+        None,
+        None,
+        generated,
+        PUBLIC,
+    )
+
+
+def _assemble(
+    year: str,
+    schools: pd.DataFrame,
+    ind: pd.DataFrame,
+    sup: pd.DataFrame,
+    show: np.ndarray,
+    years_shown: tuple[str, ...],
+    index: pd.DataFrame,
+    designations: pd.DataFrame,
+    m: Methodology,
+    communities: pd.DataFrame | None,
+    plans: pd.DataFrame | None,
+    checkpoints: pd.DataFrame | None,
+    generated: str | None,
+    edition: str,
+) -> YearContext:
+    """Targets, table rows and every frame indexed by school (both editions)."""
     tg = _targets(ind, schools, m)
     dec_s, unit_s = decimals_and_unit(ind["indicator"], m)
     ops = {k: "≥ " if s.direction == "higher" else "≤ " for k, s in m.indicators.items()}
@@ -379,7 +472,6 @@ def prepare_year(
     dec = dec_s.to_numpy(dtype="int64")
     unit = unit_s.to_numpy(dtype=object)
     this_year = (ind["year"].astype(str) == year).to_numpy()
-    hidden_labels = [m.suppression.suppressed_label, m.suppression.under_nsize_label]
     ind_codes, ind_uniq = pd.factorize(ind["indicator"], use_na_sentinel=False)
     for k in (1, 2, 3):
         t = tg[f"target_{k}"].to_numpy(dtype="float64")
@@ -391,10 +483,9 @@ def prepare_year(
             r0 = rows[0]
             o, d, u = op[r0], int(dec[r0]), unit[r0]
             txt[rows] = format_distinct(t[rows], lambda v, o=o, d=d, u=u: f"{o}{v:.{d}f}{u}")
-        # a target is methodology, but next to a hidden value it would hint at the level
-        need = sup[f"improve_{k}_display"].to_numpy(dtype=object)
-        hidden = (need == hidden_labels[0]) | (need == hidden_labels[1])
-        txt[hidden] = need[hidden]
+        # a target is methodology, but next to a hidden level it would hint at the level
+        hidden = sup["target_hidden"].to_numpy(dtype=bool)
+        txt[hidden] = sup["level_display"].to_numpy(dtype=object)[hidden]
         sup[f"target_{k}_display"] = pd.Series(txt, index=sup.index, dtype="object")
     sup["year"] = ind["year"].astype(str)
     keep_rows = show & sup["year"].isin(years_shown).to_numpy()
@@ -451,6 +542,7 @@ def prepare_year(
 
     s = m.suppression
     common = {
+        "edition": edition,
         "year": year,
         "service_year": years.service_year(year),
         "years_label": years.both(year),
@@ -475,6 +567,7 @@ def prepare_year(
         checkpoint_by_school=checkpoint_by_school,
         generated=generated or "",
         common=common,
+        edition=edition,
     )
 
 
@@ -533,6 +626,7 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
     }
 
     # every indicator for all students; then every student group
+    public = yc.edition == PUBLIC
     all_rows = _rows(this.get("ALL", {}), order, m)
     under = m.suppression.under_nsize_label
     group_tables = []
@@ -540,10 +634,17 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
         if g not in this or g == "ALL":
             continue
         rows = _rows(this[g], order, m)
-        # a group under the n-size on every indicator is one line, not a table of "n<20"
-        all_under = all(r["n_display"] == under for r in rows)
+        # public: a group under the n-size on every indicator is one line, not a table of
+        # "n<20" (the staff edition shows its values)
+        all_under = public and all(r["n_display"] == under for r in rows)
         group_tables.append(
-            {"code": g, "label": GROUP_LABELS.get(g, g), "rows": rows, "all_under": all_under}
+            {
+                "code": g,
+                "label": GROUP_LABELS.get(g, g),
+                "rows": rows,
+                "all_under": all_under,
+                "notes": notes_for(rows, m),
+            }
         )
 
     # trends over the years on record
@@ -552,6 +653,7 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
     goal_y = [_num_or_nan(idx.get(y, {}).get("goal")) for y in ys]
     trends = [
         {
+            "notes": [],
             "id": "trend-sqii",
             "title": f"SQII and SQI Goal by year, {ys[0]} to {ys[-1]}",
             "svg": _trend_chart(
@@ -572,6 +674,7 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
         pts, disp = _trend(cells, ys, [("ALL", k) for k in key])
         trends.append(
             {
+                "notes": chart_notes(ys, disp, [INDICATOR_LABELS[k] for k in key], m),
                 "id": "trend-indicators",
                 "title": "Key indicators for all students, by year (percent)",
                 "svg": _trend_chart(
@@ -616,7 +719,8 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
         cid = str(comm[0]["community_id"])
         community = {
             "id": cid,
-            "ics_href": CALENDAR_HREF.format(community_id=cid),
+            # the calendars are staff files: the public edition links nothing outside it
+            "ics_href": "" if public else CALENDAR_HREF.format(community_id=cid),
             "reason_group_label": GROUP_LABELS.get(_text(comm[0].get("reason_group")), ""),
             "checkpoints": [
                 {
@@ -659,6 +763,7 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
         },
         "summary": summary,
         "all_rows": all_rows,
+        "all_notes": notes_for(all_rows, m),
         "group_tables": group_tables,
         "trends": trends,
         "designation": designation,
@@ -667,9 +772,60 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
         "checkpoint_flags": flags,
         "focus": None,
     }
-    if designation_code in ("FOCUS", "PRIORITY"):
+    # the Focus and Priority data reports are staff documents (docs/reports.md)
+    if designation_code in ("FOCUS", "PRIORITY") and not public:
         ctx["focus"] = _focus_context(yc, ctx, d, this, cells, order)
     return ctx
+
+
+def notice_texts(m: Methodology) -> dict[int, str]:
+    """What each mark means, in plain words (the California Dashboard's notices)."""
+    s = m.suppression
+    return {
+        MARK_STAR: (
+            f"{s.suppressed_label} — not shown to protect student privacy: the group has "
+            f"{s.min_count} to {s.max_count} students, or the number would let someone work "
+            "out a small group's result from the other numbers shown."
+        ),
+        MARK_UNDER: (
+            f"{s.under_nsize_label} — fewer than {m.n_size} students: too few for the result "
+            "to count toward a level, so it is not shown."
+        ),
+        MARK_RANGE: (
+            "< and > — a range instead of the exact rate: the exact rate would show that "
+            f"{s.max_count} or fewer students did, or did not, meet it."
+        ),
+    }
+
+
+def notes_for(rows: list[dict[str, Any]], m: Methodology) -> list[str]:
+    """The notices a table needs: one line per kind of blank it holds (none in staff)."""
+    marks = 0
+    for r in rows:
+        marks |= int(r.get("marks", 0))
+    texts_ = notice_texts(m)
+    return [texts_[b] for b in (MARK_STAR, MARK_UNDER, MARK_RANGE) if marks & b]
+
+
+def chart_notes(
+    ys: list[str], disp: list[list[str]], columns: list[str], m: Methodology
+) -> list[str]:
+    """Why a chart has no point for a year: one line per missing point whose table cell is
+    a suppression mark or a range (the table below the chart shows the same mark)."""
+    s = m.suppression
+    out = []
+    for y, row in zip(ys, disp, strict=True):
+        for label, cell in zip(columns, row, strict=True):
+            if cell == s.suppressed_label:
+                why = "suppressed to protect student privacy (*)"
+            elif cell == s.under_nsize_label:
+                why = f"fewer than {m.n_size} students ({s.under_nsize_label})"
+            elif cell[:1] in ("<", ">"):
+                why = f"shown as the range {cell}, not a point"
+            else:
+                continue
+            out.append(f"{y}, {label}: not plotted — {why}.")
+    return out
 
 
 def _grade(g: Any) -> str:
@@ -765,6 +921,7 @@ def _focus_context(
         pts, disp = _trend(cells, ys, pairs)
         who = f"{glabel} and all students" if group != "ALL" else "all students"
         trend = {
+            "notes": [],
             "id": "trend-reason",
             "title": f"{INDICATOR_LABELS[reason_ind]}: {who}, by year",
             "svg": charts.trend_svg(

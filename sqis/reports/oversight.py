@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sqis import codes, years
+from sqis.disclosure import PublicFrames, require_public
 from sqis.methodology import Methodology
 from sqis.reports import charts
 from sqis.reports.context import (
@@ -45,16 +46,25 @@ def _years_upto(frame: pd.DataFrame, year: str, n: int = 5) -> pd.DataFrame:
     return frame[(starts >= start - n + 1) & (starts <= start)]
 
 
-def district_gaps(ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+def district_gaps(
+    ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology, suppress: bool = True
+) -> pd.DataFrame:
     """Pooled district gap per group and year (Designations: the gap; Oversight Panel).
 
     gap = ALL's mean of the gap indicators' pooled rates − the group's mean, in points.
     Returns ``district_code, year, student_group, gap, hidden`` (``hidden`` where any count
-    behind it is small, Public suppression).
+    behind it is small, Public suppression; never with ``suppress=False``, the staff
+    edition). The public edition passes only published cells (a hidden count is NaN and
+    the cell is left out of the pool), so a pooled rate gives nothing away.
     """
     gi = list(m.designations.gap_indicators)
     groups = ["ALL", *m.designations.gap_groups]
     sel = ind[ind["indicator"].isin(gi) & ind["student_group"].isin(groups)]
+    if suppress:  # only published cells are pooled
+        sel = sel[
+            pd.to_numeric(sel["numerator"], errors="coerce").notna()
+            & pd.to_numeric(sel["denominator"], errors="coerce").notna()
+        ]
     sel = sel.assign(
         district_code=sel["school_code"].map(schools.set_index("school_code")["district_code"]),
         numerator=pd.to_numeric(sel["numerator"], errors="coerce"),
@@ -78,6 +88,8 @@ def district_gaps(ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
     out = mean[mean["student_group"] != "ALL"].merge(allr, on=["district_code", "year"], how="left")
     out["gap"] = out["all_rate"] - out["rate"]
     out["hidden"] = out["small"] | out["all_small"].fillna(True).astype(bool)
+    if not suppress:
+        out["hidden"] = False
     return out[["district_code", "year", "student_group", "gap", "hidden"]]
 
 
@@ -146,6 +158,7 @@ def _district_block(
     checkpoints: pd.DataFrame | None,
     as_of: Any,
     m: Methodology,
+    public: bool = True,
 ) -> dict[str, Any]:
     """One district's block: ``idx``, ``des``, ``gaps_d``, ``gain_d`` and the plans and
     checkpoints are the district's rows (``des``, plans and checkpoints of ``year`` only)."""
@@ -299,12 +312,11 @@ def _district_block(
     designated = int(des["designation"].isin(["FOCUS", "PRIORITY"]).sum())
 
     gain_d = gain_d.set_index("student_group")
+    count = (lambda v: suppress_count(v, m)) if public else (lambda v: f"{int(round(v)):,}")
     gain_rows = [
         {
             "label": GROUP_LABELS.get(grp, grp),
-            "students": suppress_count(float(gain_d.at[grp, "gained"]), m)
-            if grp in gain_d.index
-            else "0",
+            "students": count(float(gain_d.at[grp, "gained"])) if grp in gain_d.index else "0",
             "schools": str(int(gain_d.at[grp, "schools_gained"])) if grp in gain_d.index else "0",
         }
         for grp in m.student_groups
@@ -352,8 +364,9 @@ def render_oversight(
     checkpoints: pd.DataFrame | None = None,
     generated: str | None = None,
 ) -> dict[str, bytes]:
-    """The report of the ``term`` Oversight Panel meeting that reviews results year ``year``:
-    a meeting of the service year after it (METHODOLOGY.md "Results year and service year").
+    """The **staff edition** of the report of the ``term`` Oversight Panel meeting that
+    reviews results year ``year``: a meeting of the service year after it (METHODOLOGY.md
+    "Results year and service year"), every count and gap as it is.
 
     Returns ``{"reports/oversight-<service year>-<term>.html": bytes}``.
 
@@ -361,6 +374,57 @@ def render_oversight(
     (up to five are shown); ``plans`` are those in force in the service year and
     ``checkpoints`` the service year's (neither with a ``year`` column).
     """
+    return _render(
+        year,
+        term,
+        schools,
+        indicators,
+        index,
+        designations,
+        m,
+        plans,
+        checkpoints,
+        generated,
+        public=False,
+    )
+
+
+def render_public_oversight(
+    pf: PublicFrames, term: str, m: Methodology, generated: str | None = None
+) -> dict[str, bytes]:
+    """The **public edition** of the Oversight Panel's report, from
+    :class:`sqis.disclosure.PublicFrames` only: gaps pooled over published cells, the
+    students the n-size buys counted over published denominators."""
+    pf = require_public(pf)
+    ind = pf.indicators.rename(columns={"n": "denominator"})
+    return _render(
+        pf.year,
+        term,
+        pf.schools,
+        ind,
+        pf.index,
+        pf.designations,
+        m,
+        pf.plans,
+        pf.checkpoints,
+        generated,
+        public=True,
+    )
+
+
+def _render(
+    year: str,
+    term: str,
+    schools: pd.DataFrame,
+    indicators: pd.DataFrame,
+    index: pd.DataFrame,
+    designations: pd.DataFrame,
+    m: Methodology,
+    plans: pd.DataFrame | None,
+    checkpoints: pd.DataFrame | None,
+    generated: str | None,
+    public: bool,
+) -> dict[str, bytes]:
     years.start_of(year)
     if term not in m.oversight.terms:
         raise ReportError(f"unknown Oversight Panel term {term!r}: use one of {list(TERMS)}")
@@ -373,7 +437,7 @@ def render_oversight(
         set(pd.unique(idx["year"].astype(str))) | set(pd.unique(ind["year"].astype(str))),
         key=years.start_of,
     )
-    gaps = district_gaps(ind, schools, m)
+    gaps = district_gaps(ind, schools, m, suppress=public)
     gain = nsize_gain(ind, schools, year, m)
     districts = (
         schools[["district_code", "district_name"]]
@@ -408,13 +472,16 @@ def render_oversight(
                 cp_by.get(d, checkpoints.iloc[:0]) if with_cp else None,
                 as_of,
                 m,
+                public,
             )
         )
     total_gain = gain.groupby("student_group")["gained"].sum()
     consortium_gain = [
         {
             "label": GROUP_LABELS.get(g, g),
-            "students": suppress_count(float(total_gain.get(g, 0.0)), m),
+            "students": suppress_count(float(total_gain.get(g, 0.0)), m)
+            if public
+            else f"{int(round(float(total_gain.get(g, 0.0)))):,}",
         }
         for g in m.student_groups
         if g != "ALL"
@@ -423,6 +490,7 @@ def render_oversight(
     s = m.suppression
     context = {
         "report": {
+            "edition": "public" if public else "staff",
             "year": year,
             "service_year": service,
             "years_label": years.both(year),
