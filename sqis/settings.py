@@ -29,6 +29,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default="sqlite:///var/sqis.db")
     out_root: str = Field(default="./out")
+    # the public edition's root (METHODOLOGY.md "Two editions"); empty: <out root>/public
+    public_root: str | None = Field(default=None)
     store_root: str = Field(default="./var/store")
     pseudonym_key: SecretStr | None = Field(default=None)
     s3_endpoint_url: str | None = Field(default=None)
