@@ -618,7 +618,7 @@ def oversight(
     service_year: str, term: str, store: Any, m: Methodology, *, produced: str | None = None
 ) -> dict[str, bytes]:
     """METHODOLOGY.md "Oversight Panel": the report of the ``term`` meeting of
-    ``service_year``, from the results store.
+    ``service_year``, from the results store — the staff edition (every count and gap).
 
     The meeting reviews the results year before ``service_year`` and the service year's
     follow-through (its checkpoints and plans in force). The schools are the results
@@ -626,8 +626,45 @@ def oversight(
     their ``year`` column), for the trends the panel reviews. Refused (:class:`NoResults`)
     when the results year has not been run.
     """
-    from sqis import plans as plans_mod
     from sqis import reports as rep
+
+    year, f = oversight_frames(service_year, term, store, m)
+    return rep.render_oversight(
+        year,
+        term,
+        f["schools"],
+        f["indicators"],
+        f["index"],
+        f["designations"],
+        m,
+        communities=f["communities"],
+        plans=f["plans"],
+        checkpoints=f["checkpoints"],
+        generated=produced,
+    )
+
+
+def public_oversight(
+    service_year: str, term: str, store: Any, m: Methodology, *, produced: str | None = None
+) -> dict[str, bytes]:
+    """The Oversight Panel's **public** report of the ``term`` meeting of ``service_year``:
+    the same frames through ``sqis.disclosure.public_frames`` (METHODOLOGY.md "Two
+    editions"), rendered by ``sqis.reports.public.render_public_oversight``. Keys are
+    relative to ``<public root>/<results year>/``."""
+    from sqis.disclosure import public_frames
+    from sqis.reports.public import render_public_oversight
+
+    year, f = oversight_frames(service_year, term, store, m)
+    return render_public_oversight(public_frames(year, f, m), term, m, produced)
+
+
+def oversight_frames(
+    service_year: str, term: str, store: Any, m: Methodology
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The results year an Oversight meeting of ``service_year`` reviews and its frames:
+    schools of the results year; indicators, index and designations of every year up to
+    it; the plans in force and the checkpoints of the service year."""
+    from sqis import plans as plans_mod
 
     year = require_results(store, service_year, f"the {term} Oversight Panel meeting")
     start = years.start_of(year)
@@ -640,19 +677,15 @@ def oversight(
     in_force = plans_mod.plans_in_force(
         store.read("plans", plan_years), des[des["year"] == year], service_year, m
     )
-    return rep.render_oversight(
-        year,
-        term,
-        _drop_year(store.read("schools", [year])),
-        upto("indicators"),
-        upto("index_scores"),
-        des,
-        m,
-        communities=upto("communities"),
-        plans=in_force,
-        checkpoints=_drop_year(store.read("checkpoints", [service_year])),
-        generated=produced,
-    )
+    return year, {
+        "schools": _drop_year(store.read("schools", [year])),
+        "indicators": upto("indicators"),
+        "index": upto("index_scores"),
+        "designations": des,
+        "communities": upto("communities"),
+        "plans": in_force,
+        "checkpoints": _drop_year(store.read("checkpoints", [service_year])),
+    }
 
 
 def _up_to(df: pd.DataFrame, start: int) -> pd.DataFrame:
@@ -727,12 +760,19 @@ class RunConfig:
     flow_run_id: str | None = None
     # run past the refusals of sqis.run_control.preflight; the reason is recorded
     force: str | None = None
+    # the public edition's root (METHODOLOGY.md "Two editions"); None: SQIS_PUBLIC_ROOT,
+    # else <out root>/public
+    public_root: str | None = None
 
     def resolved(self) -> RunConfig:
+        from sqis.publish import public_root_for
+
         s = get_settings()
+        out_root = self.out_root or s.out_root
         return RunConfig(
             data_root=self.data_root,
-            out_root=self.out_root or s.out_root,
+            out_root=out_root,
+            public_root=public_root_for(out_root, self.public_root or s.public_root),
             db_url=self.db_url or s.database_url,
             store_root=self.store_root or s.store_root,
             methodology=self.methodology,
@@ -1017,10 +1057,16 @@ def run_year(
         undo.snapshot(store, TABLES)
         store_results(store, run_id, tables, m)
         note("store", {})
-        files = year_files(store, tables, m, inputs.checksums(), pdf=cfg.pdf)
-        note("reports", {"files": len(files)})
+        frames = report_frames(store, year, m=m)
+        files = year_files(store, tables, m, inputs.checksums(), pdf=cfg.pdf, frames=frames)
+        public = public_files(tables, frames, m, produced_stamp(year, inputs.checksums(), m))
+        del frames
+        note("reports", {"files": len(files), "public_files": len(public)})
         manifest = publish_run(year, files, cfg.out_root, began.store_id)
         out_checksums = manifest_checksums(manifest, files)
+        # the public edition, published apart (its own root and manifest), after the staff's
+        public_manifest = publish_run(year, public, str(cfg.public_root), began.store_id)
+        out_checksums.update(public_checksums(public_manifest, public))
         note("publish", {"files": len(out_checksums)})
         store.finish_run(run_id, "SUCCEEDED", output_checksums=out_checksums)
     except BaseException:
@@ -1046,14 +1092,17 @@ def year_files(
     *,
     pdf: str = "auto",
     districts: Iterable[str] | None = None,
+    frames: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, bytes]:
-    """Every file of the year's publication: exports, reports per district, calendars.
+    """Every file of the year's staff publication: exports, reports per district, calendars.
 
     The Oversight Panel's reports are not part of it: they are written on the meeting
     dates of the service year (``oversight``) and kept across re-runs (``publish_run``).
+    ``frames``: the year's ``report_frames``, when the caller has read them already (the
+    public edition reads the same).
     """
     produced = produced_stamp(tables.year, input_checksums, m)
-    frames = report_frames(store, tables.year, m=m)
+    frames = report_frames(store, tables.year, m=m) if frames is None else frames
     files = dict(exports(tables, m, frames["checkpoints"]))
     if districts is None:
         districts = sorted(tables.schools["district_code"].unique())
@@ -1063,6 +1112,30 @@ def year_files(
         files.update(reports(tables.year, district_frames, m, pdf=pdf, produced=produced))
     files.update(calendars(tables, m))
     return files
+
+
+def public_files(
+    tables: YearTables, frames: dict[str, pd.DataFrame], m: Methodology, produced: str
+) -> dict[str, bytes]:
+    """The year's **public edition** (METHODOLOGY.md "Two editions"): the report frames go
+    through ``sqis.disclosure.public_frames`` — the one suppression function — and
+    everything public is rendered from its result (``sqis.reports.public``): school
+    reports, district pages, the public CSVs and ``data-dictionary.csv``. Keys are relative
+    to ``<public root>/<year>/``."""
+    from sqis.disclosure import public_frames
+    from sqis.reports.public import render_public_edition
+
+    scheduled = schedule(tables.communities, tables.year, m, frames.get("checkpoints"))
+    pf = public_frames(tables.year, {**frames, "communities": scheduled}, m)
+    return render_public_edition(pf, m, produced)
+
+
+PUBLIC_PREFIX = "public/"  # the public edition's files in a run's output checksums
+
+
+def public_checksums(manifest: Any, files: dict[str, bytes]) -> dict[str, str]:
+    """The public edition's output checksums, keyed ``public/<key>`` beside the staff's."""
+    return {PUBLIC_PREFIX + k: v for k, v in manifest_checksums(manifest, files).items()}
 
 
 def calendars(tables: YearTables, m: Methodology) -> dict[str, bytes]:

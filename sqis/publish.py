@@ -86,6 +86,48 @@ class Manifest:
         return [f.key for f in self.files]
 
 
+PUBLIC_DIR = "public"  # the public root's default: <out>/public (not a year's name)
+
+
+def public_root_for(out_root: str, public_root: str | None = None) -> str:
+    """The public edition's root (METHODOLOGY.md "Two editions"): ``public_root`` if given,
+    else ``<out_root>/public``.
+
+    Refused (:class:`PublishError`): a public root that is the out root, or inside one of
+    its year folders (the staff edition would link or list it), or that holds the out root
+    (the public site would serve the staff edition).
+    """
+    out = str(out_root).rstrip("/")
+    pub = str(public_root).rstrip("/") if public_root else f"{out}/{PUBLIC_DIR}"
+    if not is_s3(out):
+        out = str(Path(out).resolve())
+    if not is_s3(pub):
+        pub = str(Path(pub).resolve())
+    if pub == out:
+        raise PublishError(f"the public root {pub} is the out root: give it a folder of its own")
+    if out.startswith(pub + "/"):
+        raise PublishError(
+            f"the out root {out} is inside the public root {pub}: the public site would serve "
+            "the staff edition"
+        )
+    if pub.startswith(out + "/"):
+        first = pub[len(out) + 1 :].split("/", 1)[0]
+        if first.startswith(".") or _is_year(first):
+            raise PublishError(
+                f"the public root {pub} is inside the out root's {first!r}: use <out>/"
+                f"{PUBLIC_DIR} or a root of its own"
+            )
+    return pub
+
+
+def _is_year(name: str) -> bool:
+    try:
+        years.start_of(name)
+    except Exception:
+        return False
+    return True
+
+
 def _check_keys(files: dict[str, bytes]) -> None:
     for key in files:
         try:
