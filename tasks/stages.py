@@ -210,6 +210,29 @@ def publish(year: str, files: dict[str, bytes], out_root: str, store_id: str) ->
     return pipeline.manifest_checksums(manifest, files)
 
 
+@task(name="public-edition", task_run_name="public-edition-{year}", cache_policy=NO_CACHE)
+def public_edition(
+    year: str,
+    tables: pipeline.YearTables,
+    frames: dict[str, pd.DataFrame],
+    m: Methodology,
+    produced: str,
+) -> dict[str, bytes]:
+    """The year's public edition (METHODOLOGY.md "Two editions"): the report frames through
+    ``sqis.disclosure.public_frames``, then public reports, district pages and CSVs."""
+    return pipeline.public_files(tables, frames, m, produced)
+
+
+@task(name="publish-public", task_run_name="publish-public-{year}", **IO)
+def publish_public(
+    year: str, files: dict[str, bytes], public_root: str, store_id: str
+) -> dict[str, str]:
+    """Write the public edition under the public root (its own manifest), keeping the
+    public Oversight reports already published; checksums keyed ``public/<key>``."""
+    manifest = pipeline.publish_run(year, files, public_root, store_id)
+    return pipeline.public_checksums(manifest, files)
+
+
 @task(name="fail-run", task_run_name="fail-run-{year}", **IO)
 def fail_run(year: str, db_url: str, run_id: int, undo: Any) -> None:
     """Put back what the failed run changed (``run_control.Undo``), then mark it FAILED."""
