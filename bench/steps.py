@@ -145,14 +145,18 @@ def step_flow(p: dict[str, Any]) -> dict[str, Any]:
     stages are cut from the task runs (``bench.measure.flow_stage_bounds``).
     """
     startup = _start_prefect()
+    import os
+
     from flows.annual_cycle import annual_cycle
     from flows.params import AnnualCycleParams
+    from sqis.settings import reset_settings_cache
 
+    os.environ["SQIS_DATABASE_URL"] = p["db_url"]  # a setting, never a flow parameter
+    reset_settings_cache()
     params = AnnualCycleParams(
         year=p["year"],
         data_root=p["data_root"],
         out_root=p["out_root"],
-        db_url=p["db_url"],
         pdf=p.get("pdf", "none"),
         force="bench: the last year alone on a fresh store",
     )

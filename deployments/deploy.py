@@ -25,10 +25,12 @@ Environment read here: ``SQIS_DATA_ROOT`` (default data root parameter, default
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,8 +67,16 @@ def deploy() -> list[str]:
 
     m = methodology_now()
     data_root = os.environ.get("SQIS_DATA_ROOT", "./data")
-    out_root = os.environ.get("SQIS_OUT_ROOT") or None
-    common = dict(work_pool_name=WORK_POOL, build=False, push=False, print_next_steps=False)
+    out_root = os.environ.get("SQIS_OUT_ROOT") or ""
+    # one run of each deployment at a time: a second yearly run waits for the first (the
+    # year's lock would refuse it anyway); runs time out by the flows' own settings
+    common = dict(
+        work_pool_name=WORK_POOL,
+        build=False,
+        push=False,
+        print_next_steps=False,
+        concurrency_limit=1,
+    )
     src = str(REPO)
     ids = []
 
@@ -89,7 +99,7 @@ def deploy() -> list[str]:
         checkpoint.deploy(
             name="quarterly",
             schedules=[Cron(c, timezone=TIMEZONE) for c in checkpoint_crons(m)],
-            parameters={"data_root": data_root, "out_root": out_root},
+            parameters={"params": {"data_root": data_root, "out_root": out_root}},
             description="The community checkpoint of the service year due on the run date.",
             tags=["sqis", "checkpoint"],
             **common,
@@ -100,13 +110,94 @@ def deploy() -> list[str]:
         oversight.deploy(
             name="twice-yearly",
             schedules=[Cron(c, timezone=TIMEZONE) for c in oversight_crons(m)],
-            parameters={"out_root": out_root},
+            parameters={"params": {"out_root": out_root}},
             description="The Oversight Panel meeting of the service year due on the run date.",
             tags=["sqis", "oversight"],
             **common,
         )
     )
-    return [str(i) for i in ids]
+    ids = [str(i) for i in ids]
+    alerts(ids)
+    return ids
+
+
+AUTOMATION = "sqis: a scheduled run failed"
+FAILED_EVENTS = ("prefect.flow-run.Failed", "prefect.flow-run.Crashed", "prefect.flow-run.TimedOut")
+
+
+def notification_block() -> Any:
+    """The notification block named by ``SQIS_NOTIFY_BLOCK`` (default ``sqis-alerts``).
+
+    When it does not exist and ``SQIS_NOTIFY_WEBHOOK_URL`` is set, a webhook block of that
+    name is created (``SQIS_NOTIFY_ALLOW_PRIVATE_URLS=true`` lets it reach an address on
+    a private network, as an on-premises alerting endpoint is). Any other Prefect
+    notification block of that name serves too: an email block (``SendgridEmail``, or
+    prefect-email's ``EmailServerCredentials``) created in the UI, for example
+    (docs/operations.md "Monitoring and alerts"). None: no block and no URL.
+    """
+    from prefect.blocks.core import Block
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    from sqis.settings import get_settings
+
+    s = get_settings()
+    try:
+        return Block.load(f"custom-webhook/{s.notify_block}")
+    except ValueError:
+        pass
+    if not s.notify_webhook_url:
+        return None
+    block = CustomWebhookNotificationBlock(
+        name=s.notify_block,
+        url=s.notify_webhook_url,
+        json_data={"subject": "{{subject}}", "text": "{{body}}"},
+        allow_private_urls=os.environ.get("SQIS_NOTIFY_ALLOW_PRIVATE_URLS", "") == "true",
+    )
+    block.save(s.notify_block, overwrite=True)
+    return block
+
+
+def alerts(deployment_ids: list[str]) -> str | None:
+    """An automation that notifies on Failed, Crashed or TimedOut runs of the deployments
+    (replacing one made by an earlier ``make deploy``); returns its id, or None with a
+    warning when no notification block can be had."""
+    from prefect.automations import Automation, EventTrigger, SendNotification
+
+    block = notification_block()
+    if block is None:
+        print(
+            "deploy: no notification block 'SQIS_NOTIFY_BLOCK' and no SQIS_NOTIFY_WEBHOOK_URL: "
+            "failed runs will notify nobody (docs/operations.md, Monitoring and alerts)",
+            file=sys.stderr,
+        )
+        return None
+    with contextlib.suppress(ValueError):
+        Automation.read(name=AUTOMATION).delete()
+    automation = Automation(
+        name=AUTOMATION,
+        description="A scheduled sqis run failed, crashed or timed out: look at it in the UI.",
+        trigger=EventTrigger(
+            expect=set(FAILED_EVENTS),
+            match_related={
+                "prefect.resource.role": "deployment",
+                "prefect.resource.id": [f"prefect.deployment.{i}" for i in deployment_ids],
+            },
+            posture="Reactive",
+            threshold=1,
+            within=0,
+        ),
+        actions=[
+            SendNotification(
+                block_document_id=block._block_document_id,
+                subject="sqis: {{ flow_run.name }} is {{ flow_run.state.name }}",
+                body=(
+                    "Flow run {{ flow_run.name }} of deployment {{ deployment.name }} ended "
+                    "{{ flow_run.state.name }}: {{ flow_run.state.message }}"
+                ),
+            )
+        ],
+    ).create()
+    return str(automation.id)
 
 
 if __name__ == "__main__":

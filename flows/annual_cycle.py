@@ -25,7 +25,8 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import opaque
 
-from flows.params import AnnualCycleParams
+from flows.params import AnnualCycleParams, as_date
+from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline, run_control, years
 from sqis.codes import CONTRACT_FILES
@@ -33,6 +34,9 @@ from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
 from tasks import stages
 from tasks.common import artifact_key, cache_token
+
+# the annual cycle's steps besides its districts' index and reports tasks (flows.progress)
+FIXED_STEPS = 10
 
 
 class ValidationFailed(RuntimeError):
@@ -85,25 +89,29 @@ def _run_name() -> str:
     # for no speed on a GIL-bound workload (BENCHMARKS.md "Hot spots"); Dask's worker
     # processes are the way to more cores (with_task_runner).
     task_runner=ThreadPoolTaskRunner(max_workers=get_settings().workers()),
+    # a hung run must not hold its year's lock for ever (SQIS_ANNUAL_TIMEOUT_HOURS)
+    timeout_seconds=get_settings().annual_timeout_hours * 3600,
 )
 def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     """Run one school year's accountability cycle; returns where its results went."""
+    to_prefect_api()
     with untagged_task_runs():  # the flow run is tagged, its task runs not (flows.tagging)
         return _annual_cycle(params)
 
 
 def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     logger = get_run_logger()
-    year = resolve_year(params.year, params.methodology, params.as_of)
+    year = resolve_year(params.year, params.methodology or None, as_date(params.as_of))
     cfg = pipeline.RunConfig(
         data_root=params.data_root,
-        out_root=params.out_root,
-        db_url=params.db_url,
-        methodology=params.methodology,
+        out_root=params.out_root or None,
+        public_root=params.public_root or None,
+        db_url=None,  # the results store is a setting (SQIS_DATABASE_URL), never a parameter
+        methodology=params.methodology or None,
         pdf=params.pdf,
         replace=params.replace,
         flow_run_id=str(flow_run.id) if flow_run.id else None,
-        force=params.force,
+        force=params.force or None,
     ).resolved()
     m = for_year(year, cfg.methodology, get_settings().methodology_dir)
     logger.info(
@@ -113,6 +121,8 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
         m.version,
     )
     tag_flow_run(f"year:{year}")
+    # stages before the districts are known; each district adds an index and a reports step
+    progress = Progress("annual-cycle", year, FIXED_STEPS, flow_run.id)
 
     # the results store must answer before any work (nothing is ingested or published when
     # the database is unreachable); this also brings its schema up to date. The run's
@@ -121,6 +131,7 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     pipeline.prepare_store(cfg, year)
     began = stages.begin_run(year, m, cfg)
     run_id = began.run_id
+    progress.step("checks and the year's lock")
     if began.took_over is not None:
         logger.warning(
             "took over the lock of run %s for %s: it was no longer running", began.took_over, year
@@ -132,9 +143,13 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
         raise
     input_sums = inputs.checksums()
     depends = stages.record_inputs(year, cfg.db_url, run_id, input_sums)
+    progress.units = FIXED_STEPS + 2 * len(inputs.districts())
+    progress.step("ingest", f"{len(inputs.districts())} districts")
     undo = run_control.Undo(year, cfg.store_root, inputs.ingested)
     try:
-        summary = _stages(year, cfg, m, inputs, input_sums, run_id, depends, undo, began.store_id)
+        summary = _stages(
+            year, cfg, m, inputs, input_sums, run_id, depends, undo, began.store_id, progress
+        )
     except BaseException:
         stages.fail_run(year, cfg.db_url, run_id, undo)
         raise
@@ -221,6 +236,7 @@ def _stages(
     depends: dict[str, Any],
     undo: run_control.Undo,
     store_id: str,
+    progress: Progress,
 ) -> dict[str, Any]:
     def token(stage: str, district: str | None = None, **extra: Any) -> str:
         return cache_token(
@@ -237,13 +253,17 @@ def _stages(
     # index: growth consortium-wide, then a task per district
     prior = stages.prior_results(year, cfg.db_url)
     g = stages.growth(year, inputs, m, token("growth"))
+    progress.step("growth model")
     futures = [
         stages.district_index.submit(
             year, whole(inputs), whole(g), whole(prior), whole(m), d, token("index", d)
         )
         for d in districts
     ]
-    parts = [f.result() for f in futures]
+    parts = []
+    for d, f in zip(districts, futures, strict=True):
+        parts.append(f.result())
+        progress.step("index", f"district {d}")
     del futures  # the district frames go once combined
     indicators = pipeline.combine(
         (p[0] for p in parts), ["school_code", "student_group", "indicator"]
@@ -258,14 +278,19 @@ def _stages(
         year, inputs, indicators, index, prior, m, token("designate")
     )
     designations_artifact(year, des)
+    progress.step("designations")
     comm = stages.communities(year, des, inputs.cur.schools, m, token("communities"))
+    progress.step("communities")
 
+    # METHODOLOGY.md "District index": consortium-wide, from the index and last year's
+    district = pipeline.district_scores(indicators, index, inputs.cur.schools, prior, m)
     tables = pipeline.YearTables(
-        year, inputs.cur.schools, indicators, index, des, partnerships, comm
+        year, inputs.cur.schools, indicators, index, des, partnerships, comm, district
     )
     undo.previous_rows, undo.plans_before = stages.store_results(
         year, cfg.db_url, run_id, tables, m
     )
+    progress.step("results store")
 
     # reports: the frames read once from the store and split once, so that each district's
     # task gets its own rows (a Dask worker is shipped one district's frames)
@@ -273,6 +298,9 @@ def _stages(
     frames = stages.report_frames(year, cfg.db_url, m)
     held = frames["checkpoints"]
     by_district = pipeline.split_by_district(frames, districts)
+    # the public edition: the same frames through the one suppression function
+    public = stages.public_edition(year, tables, frames, m, produced)
+    progress.step("public edition")
     del frames
     futures = [
         stages.district_reports.submit(
@@ -281,17 +309,27 @@ def _stages(
         for d in districts
     ]
     files: dict[str, bytes] = dict(stages.exports(year, tables, m, held))
-    for f in futures:
+    for d, f in zip(districts, futures, strict=True):
         files.update(f.result())
+        progress.step("reports", f"district {d}")
     files.update(stages.calendars(year, tables, m))
+    progress.step("exports and calendars")
 
     out_sums = stages.publish(year, files, cfg.out_root, store_id)
+    out_sums.update(stages.publish_public(year, public, str(cfg.public_root), store_id))
+    progress.step("publish")
     stages.finish_run(year, cfg.db_url, run_id, "SUCCEEDED", out_sums)
     reports_artifacts(year, cfg.out_root, districts, files)
+    counts = des["designation"].value_counts().sort_index().to_dict()
+    progress.finish(
+        f"{len(out_sums)} files published; "
+        + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "NONE")
+    )
     return {
         "year": year,
         "run_id": run_id,
         "out_root": cfg.out_root,
+        "public_root": str(cfg.public_root),
         "db_url": _safe_url(cfg.db_url),
         "methodology": m.version,
         "output_checksums": out_sums,

@@ -20,6 +20,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
+from flows.params import CheckpointParams, as_date
+from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline, years
 from sqis.methodology import for_year
@@ -43,7 +45,9 @@ def resolve(year: str | None, number: int | None, as_of: date | None = None) -> 
 
 
 def _run_name() -> str:
-    p = flow_run.parameters
+    p = flow_run.parameters.get("params") or {}
+    if not isinstance(p, dict):
+        p = p.model_dump()
     try:
         y, n = resolve(p.get("year"), p.get("number"), _day(p.get("as_of")))
     except Exception:
@@ -52,10 +56,10 @@ def _run_name() -> str:
 
 
 def _day(value: Any) -> date | None:
-    """A flow parameter's date (the UI and API send ISO text)."""
+    """A flow parameter's date (the UI and API send ISO text; empty: none)."""
     if value is None or isinstance(value, date):
         return value
-    return date.fromisoformat(str(value))
+    return date.fromisoformat(str(value)) if str(value) else None
 
 
 @task(name="hold-checkpoint", task_run_name="checkpoint-{year}-{number}", **IO)
@@ -86,26 +90,25 @@ def hold_checkpoint(
     # the flow's return value and a failed run's exception stay out of Prefect's result
     # storage: nothing a run holds may be written where SECURITY.md cannot vouch for it
     persist_result=False,
+    validate_parameters=True,
+    timeout_seconds=get_settings().calendar_timeout_hours * 3600,
 )
-def community_checkpoint(
-    year: str | None = None,
-    number: int | None = None,
-    data_root: str | None = None,
-    out_root: str | None = None,
-    db_url: str | None = None,
-    as_of: date | None = None,
-) -> dict[str, Any]:
+def community_checkpoint(params: CheckpointParams | None = None) -> dict[str, Any]:
     """Hold checkpoint ``number`` of service year ``year`` (both derived from the date —
     ``as_of``, default today — when empty)."""
+    to_prefect_api()
+    params = params or CheckpointParams()
     logger = get_run_logger()
-    year, number = resolve(year, number, as_of)
+    year, number = resolve(params.year, params.number, as_date(params.as_of))
     s = get_settings()
-    out = out_root or s.out_root
+    out = params.out_root or s.out_root
     tag_flow_run(f"year:{year}")
+    progress = Progress("community-checkpoint", f"{year}-{number}", 2, flow_run.id)
     with untagged_task_runs():  # flows.tagging
         recorded, written, summary, interim = hold_checkpoint(
-            year, number, data_root, out, db_url or s.database_url
+            year, number, params.data_root or None, out, s.database_url
         )
+    progress.step("checkpoint recorded and briefs published")
     results = years.results_year(year)
     create_markdown_artifact(
         summary,
@@ -121,4 +124,5 @@ def community_checkpoint(
         len(written),
         "read" if interim else "not delivered",
     )
+    progress.finish(f"{recorded} school rows, {len(written)} briefs")
     return {"year": year, "number": number, "recorded": recorded, "files": written}

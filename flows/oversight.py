@@ -18,9 +18,12 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact
 from prefect.runtime import flow_run
 
+from flows.params import OversightParams, as_date
+from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline, years
 from sqis.methodology import for_year
+from sqis.publish import public_root_for
 from sqis.settings import get_settings
 from tasks.common import artifact_key
 from tasks.stages import IO
@@ -43,9 +46,12 @@ def resolve(year: str | None, term: str | None, as_of: date | None = None) -> tu
 
 
 def _run_name() -> str:
-    p = flow_run.parameters
+    p = flow_run.parameters.get("params") or {}
+    if not isinstance(p, dict):
+        p = p.model_dump()
+    term = None if p.get("term") in (None, "", "due") else p.get("term")
     try:
-        y, t = resolve(p.get("year"), p.get("term"), p.get("as_of"))
+        y, t = resolve(p.get("year") or None, term, p.get("as_of") or None)
     except Exception:
         return "oversight-report"
     return f"oversight-report-{y}-{t}"
@@ -58,9 +64,17 @@ def render(year: str, term: str, db_url: str) -> dict[str, bytes]:
     return pipeline.oversight(year, term, pipeline.open_store(db_url, upgrade=True), m)
 
 
+@task(name="render-public-oversight", task_run_name="public-oversight-{year}-{term}", **IO)
+def render_public(year: str, term: str, db_url: str) -> dict[str, bytes]:
+    """The public edition of the report (METHODOLOGY.md "Two editions")."""
+    m = for_year(years.results_year(year), None, get_settings().methodology_dir)
+    return pipeline.public_oversight(year, term, pipeline.open_store(db_url, upgrade=True), m)
+
+
 @task(name="publish-oversight", task_run_name="publish-oversight-{year}-{term}", **IO)
 def publish(year: str, term: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
-    """Add the report to the publication of the results year the meeting reviews."""
+    """Add the report to the publication of the results year the meeting reviews (the staff
+    edition under the out root, the public one under the public root)."""
     return pipeline.publish_more(years.results_year(year), files, out_root)
 
 
@@ -71,26 +85,29 @@ def publish(year: str, term: str, files: dict[str, bytes], out_root: str) -> dic
     # the flow's return value and a failed run's exception stay out of Prefect's result
     # storage: nothing a run holds may be written where SECURITY.md cannot vouch for it
     persist_result=False,
+    validate_parameters=True,
+    timeout_seconds=get_settings().calendar_timeout_hours * 3600,
 )
-def oversight_report(
-    year: str | None = None,
-    term: str | None = None,
-    out_root: str | None = None,
-    db_url: str | None = None,
-    as_of: date | None = None,
-) -> dict[str, Any]:
+def oversight_report(params: OversightParams | None = None) -> dict[str, Any]:
     """Render and publish the report of the ``term`` Oversight Panel meeting of service
     year ``year`` (both derived from the date — ``as_of``, default today — when empty)."""
+    to_prefect_api()
+    params = params or OversightParams()
     logger = get_run_logger()
-    year, term = resolve(year, term, as_of)
-    if term not in ("fall", "spring"):
-        raise ValueError(f"term {term!r}: use fall or spring")
+    term_given = None if params.term == "due" else params.term
+    year, term = resolve(params.year or None, term_given, as_date(params.as_of))
     s = get_settings()
-    out = out_root or s.out_root
+    out = params.out_root or s.out_root
+    public_root = public_root_for(out, params.public_root or s.public_root)
     tag_flow_run(f"year:{year}")
+    progress = Progress("oversight-report", f"{year}-{term}", 3, flow_run.id)
     with untagged_task_runs():  # flows.tagging
-        files = render(year, term, db_url or s.database_url)
+        files = render(year, term, s.database_url)
+        public = render_public(year, term, s.database_url)
+        progress.step("rendered")
         sums = publish(year, term, files, out)
+        progress.step("staff edition published")
+        publish(year, term, public, public_root)
     results = years.results_year(year)
     for key in sorted(files):
         if key.endswith(".html"):
@@ -99,6 +116,7 @@ def oversight_report(
                 link_text=f"Oversight Panel report, {term} {year} ({results} results)",
                 key=artifact_key("oversight", year, term),
             )
+    progress.finish(f"{len(files)} file(s) published")
     logger.info(
         "oversight report %s %s (%s results): %d file(s) in %s/%s",
         year,
@@ -113,5 +131,7 @@ def oversight_report(
         "results_year": results,
         "term": term,
         "out_root": out,
+        "public_root": public_root,
         "files": sorted(sums),
+        "public_files": sorted(public),
     }

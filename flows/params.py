@@ -1,14 +1,19 @@
 """The parameters of the sqis flows: one pydantic model per flow, rendered as a form in the UI.
 
 Each model is the single parameter of its flow, so the Prefect UI shows one form with
-a field per setting, and a deployment's defaults are a plain mapping of these fields.
-Settings that are not parameters (the results store URL, the store root, the
-pseudonym key) come from ``SQIS_*`` environment variables on the worker.
+a field per setting, each with a title, a description and its choices; empty text means
+"derive it" (from the run's date or the settings), so no field is a nullable toggle. A
+deployment's defaults are a plain mapping of these fields.
+
+Nothing secret is a parameter: the results store URL, the store root and the pseudonym
+key come from ``SQIS_*`` settings on the worker (or a Prefect Secret block), so no
+password is ever stored with a flow run's parameters.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -20,53 +25,110 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _check_year(v: str | None) -> str | None:
-    if v is not None and v != "":
+def _check_year(v: str) -> str:
+    v = (v or "").strip()
+    if v:
         years.start_of(v)
+    return v
+
+
+def _check_date(v: str | date) -> str:
+    if isinstance(v, date):
+        return v.isoformat()
+    v = (v or "").strip()
+    if v:
+        try:
+            date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a date of the form YYYY-MM-DD") from None
+    return v
+
+
+def _check_methodology(v: str) -> str:
+    """A known version or an existing file: refused before any run starts."""
+    v = (v or "").strip()
+    if not v:
         return v
-    return None
+    if v.endswith((".yaml", ".yml")) or Path(v).exists():
+        if not Path(v).is_file():
+            raise ValueError(f"methodology file {v!r} does not exist")
+        return v
+    from sqis.methodology import available
+    from sqis.settings import get_settings
+
+    known = [m.version for m in available(get_settings().methodology_dir)]
+    if v not in known:
+        raise ValueError(f"no methodology {v!r}: known versions are {', '.join(known)}")
+    return v
+
+
+def as_date(text: str) -> date | None:
+    """A parameter's date (empty: none)."""
+    return date.fromisoformat(text) if text else None
+
+
+YEAR_HELP = "Empty: derived from the run date ({})."
+AS_OF = Field(
+    default="",
+    title="Run as on",
+    description=(
+        "Run as on this date (YYYY-MM-DD) when the year is empty, to re-run a missed calendar "
+        "day. Empty: today (America/Los_Angeles)."
+    ),
+)
+OUT_ROOT = Field(
+    default="",
+    title="Out root",
+    description="Where the staff edition goes (folder or s3://…). Empty: SQIS_OUT_ROOT.",
+)
+PUBLIC_ROOT = Field(
+    default="",
+    title="Public root",
+    description=(
+        "Where the public edition goes (folder or s3://…, e.g. a public bucket). "
+        "Empty: SQIS_PUBLIC_ROOT, else <out root>/public."
+    ),
+)
 
 
 class AnnualCycleParams(_Params):
-    """One school year's accountability run."""
+    """One results year's accountability run."""
 
-    year: str | None = Field(
-        default=None,
+    year: str = Field(
+        default="",
+        title="Results year",
         description=(
             "Results year YYYY-YY (e.g. 2015-16): the school year whose delivery is computed; "
-            "its results decide the next school year. Empty: the school year that ended "
-            "before the run date."
+            "its results decide the next school year. "
+            + YEAR_HELP.format("the school year that ended before it")
         ),
     )
-    as_of: date | None = Field(
-        default=None,
-        description=(
-            "Run as on this date (YYYY-MM-DD) when the year is empty: re-runs a missed "
-            "calendar day. Empty: today (America/Los_Angeles)."
-        ),
-    )
+    as_of: str = AS_OF
     data_root: str = Field(
-        default="./data", description="The data root: a folder or s3://bucket/prefix."
+        default="./data",
+        title="Data root",
+        description="The deliveries: a folder or s3://bucket/prefix holding <year>/ folders.",
     )
-    out_root: str | None = Field(
-        default=None, description="Where exports and reports go. Empty: SQIS_OUT_ROOT."
-    )
-    db_url: str | None = Field(
-        default=None, description="Results store URL. Empty: SQIS_DATABASE_URL."
-    )
-    methodology: str | None = Field(
-        default=None,
+    out_root: str = OUT_ROOT
+    public_root: str = PUBLIC_ROOT
+    methodology: str = Field(
+        default="",
+        title="Methodology",
         description="Methodology version or file path. Empty: the one that applies to the year.",
     )
     pdf: Literal["auto", "all", "none"] = Field(
-        default="auto", description="PDF reports: auto (when WeasyPrint works), all, none."
+        default="auto",
+        title="PDF reports",
+        description="auto: the Focus and Priority data reports when WeasyPrint works; all; none.",
     )
     replace: bool = Field(
         default=False,
-        description="Accept a changed delivery for a year already ingested (re-validates it).",
+        title="Accept a changed delivery",
+        description="Re-validate and store a year already ingested from other files.",
     )
-    force: str | None = Field(
-        default=None,
+    force: str = Field(
+        default="",
+        title="Force, because…",
         description=(
             "Run past a refusal (another store's publication, an earlier year missing or "
             "stale, another methodology): the reason, recorded on the run. Empty: refuse."
@@ -74,3 +136,60 @@ class AnnualCycleParams(_Params):
     )
 
     _year = field_validator("year")(classmethod(lambda cls, v: _check_year(v)))
+    _as_of = field_validator("as_of", mode="before")(classmethod(lambda cls, v: _check_date(v)))
+    _methodology = field_validator("methodology")(classmethod(lambda cls, v: _check_methodology(v)))
+
+
+class CheckpointParams(_Params):
+    """A community-of-practice checkpoint of a service year."""
+
+    year: str = Field(
+        default="",
+        title="Service year",
+        description=(
+            "Service year YYYY-YY of the checkpoint (its communities were formed from the "
+            "year before's results). " + YEAR_HELP.format("the checkpoint due on it")
+        ),
+    )
+    number: Literal[0, 1, 2, 3, 4] = Field(
+        default=0,
+        title="Checkpoint",
+        description="1 (October), 2 (January), 3 (April), 4 (June); 0: the one due on the date.",
+    )
+    as_of: str = AS_OF
+    data_root: str = Field(
+        default="",
+        title="Data root",
+        description=(
+            "Where interim deliveries are (<root>/<service year>/interim/checkpoint-<n>/). "
+            "Empty: no interim data."
+        ),
+    )
+    out_root: str = OUT_ROOT
+
+    _year = field_validator("year")(classmethod(lambda cls, v: _check_year(v)))
+    _as_of = field_validator("as_of", mode="before")(classmethod(lambda cls, v: _check_date(v)))
+
+
+class OversightParams(_Params):
+    """A meeting of the Oversight Panel."""
+
+    year: str = Field(
+        default="",
+        title="Service year",
+        description=(
+            "Service year YYYY-YY of the meeting (it reviews the year before's results). "
+            + YEAR_HELP.format("the meeting due on it")
+        ),
+    )
+    term: Literal["due", "fall", "spring"] = Field(
+        default="due",
+        title="Meeting",
+        description="fall (1 November), spring (1 May), or due: the meeting due on the date.",
+    )
+    as_of: str = AS_OF
+    out_root: str = OUT_ROOT
+    public_root: str = PUBLIC_ROOT
+
+    _year = field_validator("year")(classmethod(lambda cls, v: _check_year(v)))
+    _as_of = field_validator("as_of", mode="before")(classmethod(lambda cls, v: _check_date(v)))

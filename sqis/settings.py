@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     # (BENCHMARKS.md, "Hot spots"); more cores pay off through Dask worker processes
     district_workers: int = Field(default=1, ge=1)
     run_by: str = Field(default_factory=_default_user)
+    # how long a flow run may take before Prefect stops it (TimedOut) and its year's lock is
+    # released. The annual cycle of 6,000,000 students took 166 s on the bench (BENCHMARKS.md)
+    # and S3 retries back off for minutes: 8 hours lets the slowest real run finish while a
+    # hung run frees the year before the next working day. Checkpoints and Oversight reports
+    # read the results store only: 1 hour
+    annual_timeout_hours: float = Field(default=8.0, gt=0)
+    calendar_timeout_hours: float = Field(default=1.0, gt=0)
+    # the Prefect notification block the failure automation sends to (make deploy creates
+    # a webhook block of this name from SQIS_NOTIFY_WEBHOOK_URL when it does not exist)
+    notify_block: str = Field(default="sqis-alerts")
+    notify_webhook_url: str | None = Field(default=None)
+    # an https:// base URL under which the out roots are served to staff (artifact links);
+    # without it, s3:// out roots get presigned links and local ones file:// links
+    public_base_url: str | None = Field(default=None)
 
     def require_pseudonym_key(self) -> bytes:
         """The key as bytes; refuses a run without one (never prints the key)."""

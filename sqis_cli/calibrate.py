@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from sqis_cli.app import app
+from sqis_cli.app import ANNUAL, app
 from sqis_cli.errors import friendly
 
 
@@ -31,7 +31,7 @@ def _year_data(data: str, year: str, store_root: str | None):
         return pipeline.ingest_one(year, data, store_root=store_root)
 
 
-@app.command("calibrate")
+@app.command("calibrate", rich_help_panel=ANNUAL)
 @friendly
 def calibrate(
     data: str = typer.Option(..., "--data", help="Data root: a folder or s3://bucket/prefix."),

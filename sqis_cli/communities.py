@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from sqis_cli.app import app
+from sqis_cli.app import SERVICE, app
 from sqis_cli.errors import friendly
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -18,7 +18,7 @@ plan_app = typer.Typer(
     help="Focus school plans: DRAFT → SUBMITTED → APPROVED (the superintendent approves).",
     no_args_is_help=True,
 )
-app.add_typer(plan_app, name="plan")
+app.add_typer(plan_app, name="plan", rich_help_panel=SERVICE)
 
 YEAR = typer.Option(
     ..., "--year", help="service year YYYY-YY (the plan's first year; decided by the year before)"
@@ -74,7 +74,7 @@ def _school(code: str) -> str:
     return code
 
 
-@app.command("checkpoint")
+@app.command("checkpoint", rich_help_panel=SERVICE)
 @friendly
 @_refusals
 def checkpoint(
@@ -141,7 +141,7 @@ def checkpoint(
         typer.echo(f"  wrote {root}/{k}")
 
 
-@app.command("calendars")
+@app.command("calendars", rich_help_panel=SERVICE)
 @friendly
 @_refusals
 def calendars(

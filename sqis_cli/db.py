@@ -7,13 +7,13 @@ from typing import Any
 
 import typer
 
-from sqis_cli.app import app
+from sqis_cli.app import STORE, app
 from sqis_cli.errors import friendly
 
 db_app = typer.Typer(
     help="The results store: schema migrations and year locks.", no_args_is_help=True
 )
-app.add_typer(db_app, name="db")
+app.add_typer(db_app, name="db", rich_help_panel=STORE)
 
 
 def _store(url: str | None) -> Any:
@@ -72,7 +72,7 @@ def unlock(
         typer.echo(f"{year} unlocked; run {run_id} marked FAILED")
 
 
-@app.command("audit")
+@app.command("audit", rich_help_panel=STORE)
 @friendly
 def audit(
     year: str = typer.Option(..., "--year", help="school year YYYY-YY"),

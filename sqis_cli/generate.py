@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import typer
 
-from sqis_cli.app import app
+from sqis_cli.app import DELIVERIES, app
 from sqis_cli.errors import friendly
 
 
-@app.command("generate")
+@app.command("generate", rich_help_panel=DELIVERIES)
 @friendly
 def generate_command(
     out: str = typer.Option(
@@ -60,7 +60,7 @@ def generate_command(
         typer.echo("extreme schools by role: " + ", ".join(f"{r} {n}" for r, n in extreme.items()))
 
 
-@app.command("generate-interim")
+@app.command("generate-interim", rich_help_panel=DELIVERIES)
 @friendly
 def generate_interim_command(
     data: str = typer.Option(..., "--data", help="A synthetic data root (from sqis generate)."),

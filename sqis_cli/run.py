@@ -16,10 +16,14 @@ from typing import Any
 
 import typer
 
-from sqis_cli.app import app
+from sqis_cli.app import ANNUAL, SERVICE, app
 
 PDF_HELP = "PDF reports: auto (Focus/Priority data reports), all, none."
-OUT_HELP = "Out root (folder or s3://). Default SQIS_OUT_ROOT."
+OUT_HELP = "Out root (folder or s3://): the staff edition. Default SQIS_OUT_ROOT."
+PUBLIC_HELP = (
+    "Public root (folder or s3://, e.g. a public bucket): the public edition. "
+    "Default SQIS_PUBLIC_ROOT, else <out>/public."
+)
 DASK_HELP = "tcp://host:port of a Dask scheduler."
 FORCE_HELP = (
     "Run past a refusal (another store's publication, a missing or stale earlier year, "
@@ -47,6 +51,28 @@ def _prefect_quiet() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+def use_db(db: str | None) -> None:
+    """``--db``: the results store for this command, as its setting (never a flow parameter:
+    a password in it would be stored with every flow run's parameters)."""
+    if db:
+        from sqis.settings import reset_settings_cache
+
+        os.environ["SQIS_DATABASE_URL"] = db
+        reset_settings_cache()
+
+
+def plain_errors(e: Any) -> str:
+    """A pydantic ValidationError in plain words: ``field: message``, without pydantic's
+    "Value error, " and "Input should be" wording."""
+    out = []
+    for x in e.errors():
+        where = ".".join(str(p) for p in x["loc"]) or "value"
+        msg = str(x["msg"]).removeprefix("Value error, ")
+        msg = msg.replace("Input should be ", "use ")
+        out.append(f"{where.replace('_', '-')}: {msg}")
+    return "; ".join(out)
+
+
 def _fail(message: str, code: int = 1) -> None:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(code)
@@ -68,6 +94,23 @@ def _where(kind: str) -> str:
     )
 
 
+class _QuietConsole(logging.Filter):
+    """The console shows the ``sqis`` loggers' WARNING and above unless ``-v`` (the Prefect
+    API keeps every line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from sqis_cli.app import verbose
+
+        if verbose():
+            return True
+        if record.name in ("prefect.flow_runs", "prefect.task_runs"):
+            # the command prints the run's link, its progress and a failure's message
+            # once (`error: …`); Prefect's per-run lines stay in the API
+            return False
+        ours = record.name.split(".", 1)[0] in ("sqis", "flows", "tasks")
+        return not ours or record.levelno >= logging.WARNING
+
+
 class _NoTraceback(logging.Filter):
     """Drop the traceback from a record on its way to the console (the API keeps it)."""
 
@@ -86,6 +129,7 @@ def _console_without_tracebacks() -> None:
             isinstance(f, _NoTraceback) for f in h.filters
         ):
             h.addFilter(_NoTraceback())
+            h.addFilter(_QuietConsole())
 
 
 def _run_flow(params: Any, task_runner: str, dask_address: str | None) -> dict[str, Any]:
@@ -96,20 +140,49 @@ def _run_flow(params: Any, task_runner: str, dask_address: str | None) -> dict[s
     year_tag = f"year:{params.year}" if params.year else "year:current"
     from prefect import tags
 
-    with tags("sqis", "cli", year_tag):
-        return flow(params)
+    from flows import progress
+
+    listener = _console_progress()
+    progress.LISTENERS.append(listener)
+    try:
+        with tags("sqis", "cli", year_tag):
+            return flow(params)
+    finally:
+        progress.LISTENERS.remove(listener)
+
+
+def _console_progress() -> Any:
+    """Stage-by-stage progress on the console (stderr): the flow run's UI link first when
+    a Prefect server is configured, then one line per stage with the share done."""
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    last = {"stage": ""}
+
+    def show(event: str, info: dict[str, Any]) -> None:
+        if event == "started":
+            if info.get("link"):
+                console.print(f"{info['year']}: flow run {info['link']}")
+        elif event == "stage" and info["stage"] != last["stage"]:
+            last["stage"] = info["stage"]
+            console.print(f"  [{info['percent']:5.1f}%] {info['stage']}")
+        elif event == "done":
+            console.print(f"  [100.0%] {info['summary']}")
+
+    return show
 
 
 def _print_result(res: dict[str, Any]) -> None:
     des = ", ".join(f"{k} {v}" for k, v in sorted(res.get("designations", {}).items()))
     typer.echo(
         f"{res['year']}: done (methodology {res['methodology']}, run {res['run_id']}). "
-        f"{len(res['output_checksums'])} files in {res['out_root']}/{res['year']}; "
-        f"results store {res['db_url']}. Designations: {des or 'none'}."
+        f"{len(res['output_checksums'])} files in {res['out_root']}/{res['year']}"
+        + (f" and {res['public_root']}/{res['year']}" if res.get("public_root") else "")
+        + f"; results store {res['db_url']}. Designations: {des or 'none'}."
     )
 
 
-@app.command("run")
+@app.command("run", rich_help_panel=ANNUAL)
 def run(
     data: str = typer.Option(..., "--data", help="Data root: a folder or s3://bucket/prefix."),
     year: str = typer.Option(
@@ -120,6 +193,7 @@ def run(
     ),
     as_of: str = typer.Option(None, "--date", help=DATE_HELP),
     out: str = typer.Option(None, "--out", help=OUT_HELP),
+    public_out: str = typer.Option(None, "--public-out", help=PUBLIC_HELP),
     db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
     methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
     pdf: str = typer.Option("auto", "--pdf", help=PDF_HELP),
@@ -135,15 +209,28 @@ def run(
         from flows.annual_cycle import resolve_year
 
         year = resolve_year(None, methodology, as_of_date(as_of))
-    _cycle([year], data, out, db, methodology, pdf, replace, task_runner, dask_address, force)
+    _cycle(
+        [year],
+        data,
+        out,
+        db,
+        methodology,
+        pdf,
+        replace,
+        task_runner,
+        dask_address,
+        force,
+        public_out=public_out,
+    )
 
 
-@app.command("cycle")
+@app.command("cycle", rich_help_panel=ANNUAL)
 def cycle(
     data: str = typer.Option(..., "--data", help="Data root: a folder or s3://bucket/prefix."),
     first: str = typer.Option(..., "--from", help="First school year YYYY-YY."),
     last: str = typer.Option(..., "--to", help="Last school year YYYY-YY."),
     out: str = typer.Option(None, "--out", help=OUT_HELP),
+    public_out: str = typer.Option(None, "--public-out", help=PUBLIC_HELP),
     db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
     methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
     pdf: str = typer.Option("auto", "--pdf", help=PDF_HELP),
@@ -159,7 +246,19 @@ def cycle(
         ys = year_range(first, last)
     except YearError as e:
         _fail(str(e), 2)
-    _cycle(ys, data, out, db, methodology, pdf, replace, task_runner, dask_address, force)
+    _cycle(
+        ys,
+        data,
+        out,
+        db,
+        methodology,
+        pdf,
+        replace,
+        task_runner,
+        dask_address,
+        force,
+        public_out=public_out,
+    )
 
 
 def _cycle(
@@ -173,32 +272,36 @@ def _cycle(
     task_runner: str,
     dask_address: str | None,
     force: str | None = None,
+    *,
+    public_out: str | None = None,
 ) -> None:
     from pydantic import ValidationError
 
     _prefect_quiet()
+    _check_public_root(out, public_out)
     if task_runner not in ("default", "dask"):
         _fail(f"--task-runner {task_runner!r}: use default or dask", 2)
     if dask_address and task_runner != "dask":
         _fail("--dask-address needs --task-runner dask", 2)
     from flows.params import AnnualCycleParams
 
+    use_db(db)
     try:
         params = [
             AnnualCycleParams(
                 year=y,
                 data_root=data,
-                out_root=out,
-                db_url=db,
-                methodology=methodology,
+                out_root=out or "",
+                public_root=public_out or "",
+                methodology=methodology or "",
                 pdf=pdf,
                 replace=replace,
-                force=force,
+                force=force or "",
             )
             for y in ys
         ]
     except ValidationError as e:
-        _fail("; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()), 2)
+        _fail(plain_errors(e), 2)
     from sqis import pipeline
     from sqis.storage import StorageError
 
@@ -219,7 +322,7 @@ def _cycle(
         _print_result(res)
 
 
-@app.command("oversight")
+@app.command("oversight", rich_help_panel=SERVICE)
 def oversight(
     year: str = typer.Option(
         None,
@@ -229,13 +332,16 @@ def oversight(
     ),
     term: str = typer.Option(None, "--term", help="fall or spring. Default: due on --date."),
     as_of: str = typer.Option(None, "--date", help=DATE_HELP),
-    out: str = typer.Option(None, "--out", help="Out root. Default SQIS_OUT_ROOT."),
+    out: str = typer.Option(None, "--out", help=OUT_HELP),
+    public_out: str = typer.Option(None, "--public-out", help=PUBLIC_HELP),
     db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
 ) -> None:
-    """Write the report of an Oversight Panel meeting from the results store."""
+    """Write the report of an Oversight Panel meeting from the results store: the staff
+    edition under the out root, the public one under the public root."""
     from sqis.years import YearError, start_of
 
     _prefect_quiet()
+    _check_public_root(out, public_out)
     try:
         if year:
             start_of(year)
@@ -245,18 +351,37 @@ def oversight(
         _fail(f"--term {term!r}: use fall or spring", 2)
     day = as_of_date(as_of)
     from flows.oversight import oversight_report, resolve
+    from flows.params import OversightParams
 
+    use_db(db)
     try:
         year, term = resolve(year, term, day)
     except Exception as e:
         _fail(_explain(e), 2)
     _console_without_tracebacks()
     try:
-        res = oversight_report(year=year, term=term, out_root=out, db_url=db)
+        res = oversight_report(
+            OversightParams(year=year, term=term, out_root=out or "", public_root=public_out or "")
+        )
     except Exception as e:
         _fail(f"oversight {year} {term}: {_explain(e)}")
     for k in res["files"]:
         typer.echo(f"wrote {res['out_root']}/{res['results_year']}/{k}")
+    for k in res.get("public_files", []):
+        typer.echo(f"wrote {res['public_root']}/{res['results_year']}/{k}")
+
+
+def _check_public_root(out: str | None, public_out: str | None) -> None:
+    """``--public-out`` (or its default) is refused before anything runs when it is the out
+    root, inside a year folder of it, or holds it (``sqis.publish.public_root_for``)."""
+    from sqis.publish import PublishError, public_root_for
+    from sqis.settings import get_settings
+
+    s = get_settings()
+    try:
+        public_root_for(out or s.out_root, public_out or s.public_root)
+    except PublishError as e:
+        _fail(str(e), 2)
 
 
 def main() -> None:  # pragma: no cover - python -m sqis_cli.run

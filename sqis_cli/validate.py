@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sqis_cli.app import app
+from sqis_cli.app import DELIVERIES, app
 from sqis_cli.errors import friendly
 
 _ROOT_HELP = "Data root: a folder or s3://bucket/prefix holding one YYYY-YY folder per year."
@@ -66,7 +66,7 @@ def _methodology(year: str, choice: str | None):
     return for_year(year, choice, get_settings().methodology_dir)
 
 
-@app.command("validate")
+@app.command("validate", rich_help_panel=DELIVERIES)
 @friendly
 def validate_command(
     root: str = typer.Argument(..., help=_ROOT_HELP),
@@ -94,7 +94,7 @@ def validate_command(
         raise typer.Exit(1)
 
 
-@app.command("ingest")
+@app.command("ingest", rich_help_panel=DELIVERIES)
 @friendly
 def ingest_command(
     root: str = typer.Argument(..., help=_ROOT_HELP),

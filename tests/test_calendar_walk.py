@@ -76,17 +76,18 @@ def test_a_year_on_the_calendar(
     from flows.annual_cycle import annual_cycle
     from flows.checkpoint import community_checkpoint
     from flows.oversight import oversight_report
-    from flows.params import AnnualCycleParams
+    from flows.params import AnnualCycleParams, CheckpointParams, OversightParams
     from sqis.settings import reset_settings_cache
     from sqis.store import ResultsStore
 
     os.environ["SQIS_STORE_ROOT"] = str(tmp_path / "store")  # conftest restores it
+    os.environ["SQIS_DATABASE_URL"] = db_url  # a setting, never a flow parameter
     reset_settings_cache()
     out = tmp_path / "out"
 
     def august(day: date) -> Any:
         params = AnnualCycleParams(
-            data_root=str(consortium), out_root=str(out), db_url=db_url, pdf="none", as_of=day
+            data_root=str(consortium), out_root=str(out), pdf="none", as_of=day.isoformat()
         )
         state = annual_cycle(params, return_state=True)
         assert state.is_completed(), state.message
@@ -132,10 +133,10 @@ def test_a_year_on_the_calendar(
     # ---- the four checkpoints of 2016-17 --------------------------------------------
     briefs: set[str] = set()
     for number, day in enumerate(CHECKPOINT_DAYS, start=1):
-        state = community_checkpoint(
-            data_root=str(consortium), out_root=str(out), db_url=db_url, as_of=day,
-            return_state=True,
-        )  # fmt: skip
+        params = CheckpointParams(
+            data_root=str(consortium), out_root=str(out), as_of=day.isoformat()
+        )
+        state = community_checkpoint(params, return_state=True)
         assert state.is_completed(), state.message
         done = state.result()
         assert (done["year"], done["number"]) == (SERVICE, number)
@@ -162,7 +163,8 @@ def test_a_year_on_the_calendar(
 
     # ---- the Oversight Panel's meetings of 2016-17 -----------------------------------
     for term, day in (("fall", date(2016, 11, 1)), ("spring", date(2017, 5, 1))):
-        state = oversight_report(out_root=str(out), db_url=db_url, as_of=day, return_state=True)
+        params = OversightParams(out_root=str(out), as_of=day.isoformat())
+        state = oversight_report(params, return_state=True)
         assert state.is_completed(), state.message
         assert (state.result()["year"], state.result()["term"]) == (SERVICE, term)
         html = (out / RESULTS / "reports" / f"oversight-{SERVICE}-{term}.html").read_text()

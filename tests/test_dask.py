@@ -37,13 +37,13 @@ def _run(data: Path, work: Path, runner: str) -> dict[str, Any]:
     from sqis.settings import reset_settings_cache
 
     os.environ["SQIS_STORE_ROOT"] = str(work / "store")  # conftest restores it per test
+    os.environ["SQIS_DATABASE_URL"] = f"sqlite:///{work / 'r.db'}"
     reset_settings_cache()
     flow = with_task_runner(runner)
     params = AnnualCycleParams(
         year=YEAR,
         data_root=str(data),
         out_root=str(work / "out"),
-        db_url=f"sqlite:///{work / 'r.db'}",
         pdf="none",
         force="test: the last year alone on a fresh store",
     )

@@ -50,13 +50,13 @@ def _run(data: Path, tmp: Path, **kw: Any) -> Any:
     from sqis.settings import reset_settings_cache
 
     os.environ["SQIS_STORE_ROOT"] = str(tmp / "store")  # conftest restores it per test
+    os.environ["SQIS_DATABASE_URL"] = f"sqlite:///{tmp / 'r.db'}"  # a setting, not a parameter
     reset_settings_cache()
 
     params = AnnualCycleParams(
         year=YEAR,
         data_root=str(data),
         out_root=str(tmp / "out"),
-        db_url=f"sqlite:///{tmp / 'r.db'}",
         pdf="none",
         force="test: the last year alone on a fresh store",
         **kw,
@@ -230,11 +230,15 @@ def test_sqis_run_reports_a_failed_flow_without_a_traceback(
             f"sqlite:///{work / 'r.db'}",
             "--pdf",
             "none",
+            "--force",
+            "test: the last year alone on a fresh store",
         ],
     )
     assert res.exit_code == 1
     assert f"error: {YEAR}:" in res.output and "data contract" in res.output
     assert "Traceback" not in res.output
+    # one line for the failure: not Prefect's task and flow lines as well
+    assert res.output.count("data contract") == 1, res.output
 
 
 def test_a_rerun_over_the_same_inputs_reuses_the_cached_stages(
@@ -258,6 +262,7 @@ def test_checkpoint_and_oversight_flows_after_the_annual_run(
 ) -> None:
     from flows.checkpoint import community_checkpoint
     from flows.oversight import oversight_report
+    from flows.params import CheckpointParams, OversightParams
     from sqis.store import ResultsStore
 
     assert _run(small, work).is_completed()
@@ -268,7 +273,9 @@ def test_checkpoint_and_oversight_flows_after_the_annual_run(
 
     # the service year after the results year: its checkpoints and Oversight meetings
     service = years.service_year(YEAR)
-    state = community_checkpoint(service, 1, None, str(out), db, return_state=True)
+    state = community_checkpoint(
+        CheckpointParams(year=service, number=1, out_root=str(out)), return_state=True
+    )
     assert state.is_completed(), state.message
     res = state.result()
     assert res["recorded"] == len(communities)
@@ -284,7 +291,9 @@ def test_checkpoint_and_oversight_flows_after_the_annual_run(
     import json
 
     for term in ("fall", "spring"):
-        state = oversight_report(service, term, str(out), db, return_state=True)
+        state = oversight_report(
+            OversightParams(year=service, term=term, out_root=str(out)), return_state=True
+        )
         assert state.is_completed(), state.message
         assert (out / YEAR / "reports" / f"oversight-{service}-{term}.html").exists()
     # added to the results year's publication: the manifest lists both meetings and briefs
@@ -300,7 +309,9 @@ def test_checkpoint_and_oversight_flows_after_the_annual_run(
 
     later = years.shift(YEAR, 3)
     with pytest.raises(NoResults, match=f"run the year first .*--year {later}"):
-        oversight_report(years.service_year(later), "fall", str(out), db)
+        oversight_report(
+            OversightParams(year=years.service_year(later), term="fall", out_root=str(out))
+        )
     assert not (out / later).exists()
 
 

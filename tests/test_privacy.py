@@ -94,7 +94,9 @@ def cycle() -> Iterator[Cycle]:
 
     work = private_tmp("sqis-privacy-")
     c = Cycle(work, consortium())
-    saved = {k: os.environ.get(k) for k in ("SQIS_PSEUDONYM_KEY", "SQIS_STORE_ROOT")}
+    saved = {
+        k: os.environ.get(k) for k in ("SQIS_PSEUDONYM_KEY", "SQIS_STORE_ROOT", "SQIS_DATABASE_URL")
+    }
     os.environ["SQIS_PSEUDONYM_KEY"] = KEY
     os.environ["SQIS_STORE_ROOT"] = str(work / "store")
     reset_settings_cache()
@@ -110,13 +112,14 @@ def cycle() -> Iterator[Cycle]:
             from flows.annual_cycle import annual_cycle
             from flows.params import AnnualCycleParams
 
+            os.environ["SQIS_DATABASE_URL"] = f"sqlite:///{work / 'results.db'}"
+            reset_settings_cache()
             for year in YEARS[1:]:  # two years: the second reads the first's results
                 state = annual_cycle(
                     AnnualCycleParams(
                         year=year,
                         data_root=str(c.data),
                         out_root=str(work / "out"),
-                        db_url=f"sqlite:///{work / 'results.db'}",
                         pdf="none",
                         force="test: the years after the first, on a fresh store",
                     ),
@@ -138,13 +141,13 @@ def cycle() -> Iterator[Cycle]:
             # a delivery that fails validation: its logs, artifact and error are scanned too
             bad, c.victim = _bad_delivery(work / "bad")
             os.environ["SQIS_STORE_ROOT"] = str(work / "bad-store")
+            os.environ["SQIS_DATABASE_URL"] = f"sqlite:///{work / 'bad.db'}"
             reset_settings_cache()
             state = annual_cycle(
                 AnnualCycleParams(
                     year=YEAR,
                     data_root=str(bad),
                     out_root=str(work / "bad-out"),
-                    db_url=f"sqlite:///{work / 'bad.db'}",
                     pdf="none",
                     force="test: the last year alone on a fresh store",
                 ),
