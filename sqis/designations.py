@@ -5,13 +5,21 @@ Among the year's Title I schools:
 - **PRIORITY**: the lowest ``priority_share`` by SQII (count rounded up, ties broken by
   school code), and every Title I high school whose ``grad_indicator`` for ``ALL``
   (meeting the n-size) is below ``grad_threshold``.
-- **FOCUS**: of the remaining, the ``focus_share`` (rounded up, of the Title I schools
-  with an SQII) with the largest achievement gap, and every Title I high school with a
-  subgroup ``grad_indicator`` below the threshold (n-size met).
+- **FOCUS**: of the remaining, the ``focus_share`` (rounded up) with the largest
+  achievement gap, and every Title I high school with a subgroup ``grad_indicator`` below
+  the threshold (n-size met).
 - **REWARD**: of the remaining, the top ``reward_performance_share`` by SQII and the top
   ``reward_progress_share`` by SQII gain over last year, excluding any school whose gap
-  is in the top quarter (``reward_gap_exclusion_quantile``) of Title I gaps.
+  is in the top quarter of Title I gaps.
 - everyone else, and every school that is not Title I: **NONE**.
+
+What the shares are of (``shares_of``): ``all`` (core-2013.1) — every share is of the Title
+I schools with an SQII; ``remaining`` (core-2015.1) — PRIORITY's of those, FOCUS's of those
+remaining after PRIORITY, REWARD's of those remaining after PRIORITY and FOCUS.
+The top quarter (``reward_gap_exclusion``): ``quantile`` (core-2013.1) — gap ≥ the
+``reward_gap_exclusion_quantile`` of the Title I gaps, so ties can exclude every school;
+``count`` (core-2015.1) — the ⌈``reward_gap_exclusion_share``⌉ Title I schools with the
+largest gaps, ties to the lower school code, so ties never exclude more than that.
 
 The gap of a school is the largest, over ``gap_groups`` meeting the n-size on every
 ``gap_indicators``, of (ALL's mean of the gap indicators) − (the group's mean); that
@@ -218,8 +226,10 @@ def designate(
     reason_indicator[grad_all] = spec.grad_indicator
 
     # FOCUS: of the remaining, focus_share with the largest (positive) gap …
-    remaining = ranked[(designation[ranked.index] == "NONE") & (ranked["gap"] > 0)]
-    focus = _highest(remaining, "gap", share_count(spec.focus_share, n))
+    left = (designation[ranked.index] == "NONE").to_numpy()
+    n_focus = n if spec.shares_of == "all" else int(left.sum())  # after PRIORITY
+    remaining = ranked[left & (ranked["gap"] > 0).to_numpy()]
+    focus = _highest(remaining, "gap", share_count(spec.focus_share, n_focus))
     designation[focus] = "FOCUS"
     reason_group[focus] = frame.loc[focus, "gap_group"]
     reason_indicator[focus] = frame.loc[focus, "gap_indicator"]
@@ -230,15 +240,13 @@ def designate(
     reason_indicator[grad_sub] = spec.grad_indicator
 
     # REWARD: of the remaining, excluding top-quarter gaps among Title I schools.
-    gaps = frame.loc[title_i, "gap"].dropna()
-    cut = gaps.quantile(spec.reward_gap_exclusion_quantile) if len(gaps) else np.inf
-    eligible = ranked[
-        (designation[ranked.index] == "NONE").to_numpy() & ~(ranked["gap"] >= cut).to_numpy()
-    ]
-    performance = _highest(eligible, "sqii", share_count(spec.reward_performance_share, n))
+    left = (designation[ranked.index] == "NONE").to_numpy()
+    n_reward = n if spec.shares_of == "all" else int(left.sum())  # after PRIORITY and FOCUS
+    eligible = ranked[left & ~_top_quarter_gap(frame, title_i, m)[ranked.index].to_numpy()]
+    performance = _highest(eligible, "sqii", share_count(spec.reward_performance_share, n_reward))
     gain = eligible.assign(gain=eligible["sqii"] - eligible["prior_sqii"])
     gain = gain[gain["gain"] > 0]
-    progress = _highest(gain, "gain", share_count(spec.reward_progress_share, n))
+    progress = _highest(gain, "gain", share_count(spec.reward_progress_share, n_reward))
     designation[performance.union(progress)] = "REWARD"
 
     out = pd.DataFrame(
@@ -258,6 +266,26 @@ def designate(
     out["gap_group"] = frame["gap_group"].astype("str")
     out["meets_goal"] = frame["meets_goal"].astype("boolean")
     return out[list(OUTPUT_COLUMNS)]
+
+
+def _top_quarter_gap(frame: pd.DataFrame, title_i: pd.Series, m: Methodology) -> pd.Series:
+    """Per school of ``frame``: is its gap in the top quarter of Title I gaps (REWARD's
+    exclusion, METHODOLOGY.md "Designations"). A school without a gap never is.
+
+    ``quantile``: gap ≥ the ``reward_gap_exclusion_quantile`` of the Title I gaps (linear
+    interpolation). ``count``: the ⌈``reward_gap_exclusion_share`` × Title I gaps⌉ schools
+    with the largest gaps, ties to the lower school code.
+    """
+    spec = m.designations
+    gaps = frame.loc[title_i, "gap"].dropna()
+    if spec.reward_gap_exclusion == "quantile":
+        assert spec.reward_gap_exclusion_quantile is not None  # the model requires it
+        cut = gaps.quantile(spec.reward_gap_exclusion_quantile) if len(gaps) else np.inf
+        return pd.Series((frame["gap"] >= cut).to_numpy(), index=frame.index)
+    assert spec.reward_gap_exclusion_share is not None  # the model requires it
+    with_gap = frame.loc[gaps.index]
+    top = _highest(with_gap, "gap", share_count(spec.reward_gap_exclusion_share, len(gaps)))
+    return pd.Series(frame.index.isin(top), index=frame.index)
 
 
 def _continuity(current: pd.DataFrame, prior: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:

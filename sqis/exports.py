@@ -1,8 +1,9 @@
 """CSV exports of a year's results, exactly as DATA_CONTRACT.md "Outputs" lays them out.
 
 ``write_exports(year, tables, out)`` writes ``<year>/indicators.csv``, ``index.csv``,
-``designations.csv`` and ``communities.csv``: the contract's columns in the contract's
-order, UTF-8, header row, comma separated, ``\\n`` line ends, rows sorted by their key.
+``designations.csv``, ``communities.csv`` and ``districts.csv``: the contract's columns
+in the contract's order, UTF-8, header row, comma separated, ``\\n`` line ends, rows
+sorted by their key.
 Flags are ``Y``/``N``, levels and counts whole numbers, rates unrounded (shortest
 round-trip text), missing values empty.
 
@@ -72,6 +73,20 @@ CONTRACT: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
         ),
         ("community_id", "school_code", "checkpoint"),
     ),
+    # METHODOLOGY.md "District index" (sqis.districts)
+    "districts": (
+        (
+            ("district_code", "text"),
+            ("academic", "float"),
+            ("social_emotional", "float"),
+            ("culture_climate", "float"),
+            ("sqii", "float"),
+            ("prior_sqii", "float"),
+            ("goal", "float"),
+            ("meets_goal", "flag"),
+        ),
+        ("district_code",),
+    ),
 }
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -137,15 +152,18 @@ def to_csv_bytes(name: str, frame: pd.DataFrame) -> bytes:
 
 
 def write_exports(year: str, tables: dict[str, pd.DataFrame], out: Storage) -> dict[str, str]:
-    """Write the four contract CSVs under ``<year>/``; returns ``{key: sha256}``.
+    """Write the contract CSVs under ``<year>/``; returns ``{key: sha256}``.
 
-    ``tables``: ``indicators``, ``index``, ``designations``, ``communities`` frames
-    (``index_scores`` is accepted for ``index``). A year without FOCUS schools passes an
-    empty communities frame with the contract columns.
+    ``tables``: ``indicators``, ``index``, ``designations``, ``communities``, ``districts``
+    frames (``index_scores`` is accepted for ``index``, ``district_index`` for
+    ``districts``). A year without FOCUS schools passes an empty communities frame with
+    the contract columns.
     """
     given = dict(tables)
     if "index" not in given and "index_scores" in given:
         given["index"] = given.pop("index_scores")
+    if "districts" not in given and "district_index" in given:
+        given["districts"] = given.pop("district_index")
     missing = [n for n in CONTRACT if n not in given]
     if missing:
         raise ExportError(f"exports of {year}: no {', '.join(missing)} table given")

@@ -191,10 +191,17 @@ def compute_index(
         out["prior_sqii"] = out["school_code"].map(prior).astype("float64")
     else:
         out["prior_sqii"] = np.nan
-    share = m.goal.improvement_share
-    out["goal"] = out["prior_sqii"] + share * (INDEX_MAX - out["prior_sqii"])
-    has = out["goal"].notna() & out["sqii"].notna()
-    meets = pd.array([pd.NA] * len(out), dtype="boolean")
-    meets[has.to_numpy()] = (out["sqii"] >= out["goal"]).to_numpy()[has.to_numpy()]
-    out["meets_goal"] = meets
+    out["goal"], out["meets_goal"] = sqi_goal(out["sqii"], out["prior_sqii"], m)
     return out[INDEX_COLUMNS]
+
+
+def sqi_goal(sqii: pd.Series, prior_sqii: pd.Series, m: Methodology) -> tuple[pd.Series, pd.Series]:
+    """SQII step 4, for a school or a district ("District index": "as for a school"):
+    ``goal`` = prior + ``goal.improvement_share`` × (100 − prior); ``meets_goal`` where
+    SQII ≥ goal, empty without a prior SQII or an SQII."""
+    share = m.goal.improvement_share
+    goal = prior_sqii + share * (INDEX_MAX - prior_sqii)
+    has = (goal.notna() & sqii.notna()).to_numpy()
+    meets = pd.array([pd.NA] * len(goal), dtype="boolean")
+    meets[has] = (sqii >= goal).to_numpy()[has]
+    return goal, pd.Series(meets, index=goal.index)

@@ -7,9 +7,11 @@ least one student in the denominator:
 
 Rates are percentages 0–100, unrounded; ``numerator`` is empty where the value is a
 mean (SEL), a percentile (growth) or a ratio of rates (SPED_DISPROP for ALL).
-``meets_nsize`` = denominator ≥ the methodology's n-size. Only indicators applying to the
-school's type, and groups the indicator exists for, get rows. A student enrolled at two
-schools counts at each.
+``meets_nsize`` = denominator ≥ the methodology's n-size (the climate indicators under
+``rules.climate_nsize_counts: respondents``: distinct respondents ≥ the n-size). Only
+indicators applying to the school's type (and, for MS_PERSIST under
+``rules.persist_schools: span``, its grade span), and groups the indicator exists for, get
+rows. A student enrolled at two schools counts at each.
 
 How it is fast: each row's groups are a bit mask decided once on the enrolment row
 (``sqis.groups``); rows linked to an enrolment (assessments, SEL) take its bits; every
@@ -21,7 +23,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -78,6 +80,8 @@ class _Context:
     m: Methodology
     school_codes: np.ndarray  # object array of the selected schools' codes
     school_type: np.ndarray
+    # per indicator, a further per-school condition (MS_PERSIST: the grade span)
+    only_at: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_schools(self) -> int:
@@ -95,6 +99,8 @@ class _Context:
         """(per school: indicator applies to its type; per group: indicator exists for it)."""
         spec = self.m.indicators[indicator]
         by_type = np.isin(self.school_type, list(spec.school_types))
+        if indicator in self.only_at:
+            by_type &= self.only_at[indicator]
         allowed = set(spec.groups) if spec.groups is not None else set(self.m.student_groups)
         by_group = np.array([g in allowed for g in self.m.student_groups], dtype=bool)
         return by_type, by_group
@@ -159,10 +165,17 @@ def _context(schools: pd.DataFrame, m: Methodology, subset: Iterable[str] | None
     sch = schools
     if subset is not None:
         sch = sch[sch["school_code"].isin(list(subset))]
+    only_at = {}
+    if m.rules.persist_schools == "span":  # METHODOLOGY "Indicators": MS_PERSIST
+        grade = m.rules.persist_from_grade
+        low = sch["low_grade"].to_numpy(dtype=np.int64)
+        high = sch["high_grade"].to_numpy(dtype=np.int64)
+        only_at["MS_PERSIST"] = (low <= grade) & (grade <= high)
     return _Context(
         m=m,
         school_codes=sch["school_code"].to_numpy(dtype=object),
         school_type=sch["school_type"].to_numpy(dtype=object),
+        only_at=only_at,
     )
 
 
@@ -214,7 +227,9 @@ def persistence(
     """MS_PERSIST (METHODOLOGY "Indicators"): of the students promoted from grade
     ``rules.persist_from_grade`` at this school ``rules.persist_years_back`` years ago, the %
     enrolled in grade ``rules.persist_to_grade`` anywhere in this year's data. Groups come
-    from that earlier enrolment row.
+    from that earlier enrolment row. Under ``rules.persist_schools: span`` it exists at any
+    school whose grade span in this year's schools file includes ``persist_from_grade``
+    (K-8 and 6-12 schools too); under ``type``, at the types listed for it.
 
     ``rows``: positions of the earlier enrolment rows to count (a district's); the "anywhere
     this year" look-up is done once for the whole earlier year and reused.
@@ -314,7 +329,13 @@ def sel(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[pd.DataF
 def climate(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
     """CLIMATE_STUDENT, CLIMATE_STAFF, CLIMATE_PARENT (METHODOLOGY "Indicators"): % of
     respondent-construct rows with score ≥ ``rules.climate_favourable_score``, per
-    respondent type. Respondents are anonymous: ``ALL`` only."""
+    respondent type; the denominator is those rows. Respondents are anonymous: ``ALL`` only.
+
+    The n-size (``meets_nsize``) counts the rows under ``rules.climate_nsize_counts: rows``
+    (core-2013.1: 5 staff answering 4 constructs make n = 20), and distinct respondents
+    (``respondent_id``) under ``respondents`` (5 staff are n = 5), carried to ``_finish`` in
+    ``nsize_n``.
+    """
     c = cur.climate
     if c.empty or "ALL" not in ctx.m.student_groups:
         return []
@@ -323,10 +344,28 @@ def climate(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
     bits = np.full(len(c), all_bit, dtype=np.int64)
     favourable = c["score"].to_numpy(dtype=float) >= ctx.m.rules.climate_favourable_score
     rtype = c["respondent_type"].to_numpy(dtype=object)
-    return [
+    parts = [
         ctx.aggregate(ind, pos, bits, rtype == t, favourable)
         for t, ind in CLIMATE_INDICATOR.items()
     ]
+    if ctx.m.rules.climate_nsize_counts == "respondents":
+        respondents = _respondents(ctx, c, pos)
+        for k, part in enumerate(parts):
+            part["nsize_n"] = respondents[part["school_pos"].to_numpy() * len(parts) + k]
+    return parts
+
+
+def _respondents(ctx: _Context, c: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
+    """Distinct ``respondent_id`` per (school position × respondent type in
+    ``CLIMATE_INDICATOR`` order), flattened: one hash pass, no loop over rows."""
+    n_types = len(CLIMATE_INDICATOR)
+    tcode = groups_mod.positions_in(c["respondent_type"], list(CLIMATE_INDICATOR))
+    (rid,) = groups_mod.shared_codes(c["respondent_id"])
+    ok = (pos >= 0) & (tcode >= 0)
+    width = np.int64(max(int(rid.max(initial=-1)), 0) + 2)  # -1 (missing) → 0
+    cell = pos[ok].astype(np.int64) * n_types + tcode[ok]
+    distinct = pd.unique(cell * width + (rid[ok] + 1))
+    return np.bincount(distinct // width, minlength=ctx.n_schools * n_types)
 
 
 def sped_disproportionality(
@@ -376,7 +415,8 @@ class IndicatorInputError(ValueError):
     """A year's frames lack a column the indicators read (not validated contract data)."""
 
 
-# The contract columns each rule reads (DATA_CONTRACT.md), by file.
+# The contract columns each rule reads (DATA_CONTRACT.md), by file; ``reads(m)`` adds the
+# ones a methodology's settings need.
 READS: dict[str, tuple[str, ...]] = {
     "schools": ("school_code", "school_type"),
     "students": (
@@ -421,9 +461,20 @@ READS: dict[str, tuple[str, ...]] = {
 }
 
 
-def check_columns(yd: YearData) -> None:
+def reads(m: Methodology | None = None) -> dict[str, tuple[str, ...]]:
+    """``READS``, plus ``respondent_id`` for the climate n-size by respondents and the grade
+    span for MS_PERSIST by span (``rules.climate_nsize_counts``, ``rules.persist_schools``)."""
+    out = dict(READS)
+    if m is not None and m.rules.climate_nsize_counts == "respondents":
+        out["climate"] = (*out["climate"], "respondent_id")
+    if m is not None and m.rules.persist_schools == "span":
+        out["schools"] = (*out["schools"], "low_grade", "high_grade")
+    return out
+
+
+def check_columns(yd: YearData, m: Methodology | None = None) -> None:
     """Refuse frames that lack a column a rule reads, naming the year, file and columns."""
-    for name, cols in READS.items():
+    for name, cols in reads(m).items():
         missing = [c for c in cols if c not in yd.frame(name).columns]
         if missing:
             raise IndicatorInputError(
@@ -453,6 +504,11 @@ def _finish(ctx: _Context, parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return empty_indicators()
     df = pd.concat(parts, ignore_index=True)
+    # what the n-size counts: the denominator, or what a rule set instead (climate respondents)
+    n_for_size = df["denominator"].to_numpy(dtype=np.float64)
+    if "nsize_n" in df.columns:
+        other = df["nsize_n"].to_numpy(dtype=np.float64, na_value=np.nan)
+        n_for_size = np.where(np.isnan(other), n_for_size, other)
     order_ind = pd.Categorical(df["indicator"], categories=list(codes.INDICATORS)).codes
     order = np.lexsort((df["group_code"].to_numpy(), order_ind, df["school_pos"].to_numpy()))
     df = df.iloc[order].reset_index(drop=True)
@@ -465,7 +521,7 @@ def _finish(ctx: _Context, parts: list[pd.DataFrame]) -> pd.DataFrame:
             "numerator": df["numerator"].astype("Int64"),
             "denominator": df["denominator"].astype("int64"),
             "value": df["value"].astype("float64"),
-            "meets_nsize": (df["denominator"] >= ctx.m.n_size).to_numpy(dtype=bool),
+            "meets_nsize": n_for_size[order] >= ctx.m.n_size,
         }
     )
 
@@ -490,11 +546,11 @@ def compute_indicators(
     """
     for yd in (cur, prior, prior2):
         if yd is not None:
-            check_columns(yd)
+            check_columns(yd, m)
     ctx = _context(cur.schools, m, schools)
     # A district's task reads only its schools' rows (every rule but MS_PERSIST's "grade
     # 10 anywhere" is per school): so the districts together cost one pass, not one each.
-    here = with_student_keys(cur) if schools is None else at_schools(cur, ctx.school_codes)
+    here = with_student_keys(cur) if schools is None else at_schools(cur, ctx.school_codes, m)
     rows2 = (
         None
         if schools is None or prior2 is None
@@ -560,21 +616,22 @@ def rows_at_schools(frame: pd.DataFrame, school_codes: Iterable[str]) -> np.ndar
     return np.sort(np.concatenate(pieces))
 
 
-def at_schools(yd: YearData, school_codes: Iterable[str]) -> YearData:
+def at_schools(yd: YearData, school_codes: Iterable[str], m: Methodology | None = None) -> YearData:
     """The year restricted to the rows of the given schools (every school-level file).
 
     What a district's indicators read: each rule aggregates per school, and an
     assessment or survey row links only to an enrolment at the same school. Only the
-    columns the rules read (``READS``) are taken, with the student ID as the year's
+    columns the rules read (``reads(m)``) are taken, with the student ID as the year's
     integer code (``STUDENT_KEY``) instead of its 64-character pseudonym.
     """
     codes_ = list(school_codes)
     keys = student_keys(yd)
+    columns = reads(m)
     frames = {}
     for name in _SCHOOL_FILES:
         frame = yd.frame(name)
         rows = rows_at_schools(frame, codes_)
-        part = frame[[c for c in READS[name] if c != "student_id"]].take(rows)
+        part = frame[[c for c in columns[name] if c != "student_id"]].take(rows)
         part = part.reset_index(drop=True)
         if name in keys:
             part[STUDENT_KEY] = keys[name][rows]

@@ -76,6 +76,13 @@ class RulesSpec(_Model):
     sel_score_range: tuple[float, float]
     # ELA_MET/MATH_MET/SCI_MET: performance level 3 (met) or 4 (exceeded)
     met_min_performance_level: int = Field(default=3, ge=1, le=4)
+    # MS_PERSIST: "type" = at the school types listed for it (core-2013.1: MS only);
+    # "span" = besides, only at schools whose grade span includes persist_from_grade
+    # (K-8 and 6-12 schools too: list every type for MS_PERSIST)
+    persist_schools: Literal["type", "span"] = "type"
+    # CLIMATE_*: what the n-size counts: "rows" (respondent-construct rows, core-2013.1)
+    # or "respondents" (distinct respondent_id per school and respondent type)
+    climate_nsize_counts: Literal["rows", "respondents"] = "rows"
 
 
 class LevelBandsSpec(_Model):
@@ -118,15 +125,39 @@ class GoalSpec(_Model):
 
 
 class DesignationSpec(_Model):
+    """METHODOLOGY.md "Designations". The defaults of the switches are core-2013.1's rules."""
+
     priority_share: float = Field(gt=0, lt=1)
     focus_share: float = Field(gt=0, lt=1)
     reward_performance_share: float = Field(gt=0, lt=1)
     reward_progress_share: float = Field(gt=0, lt=1)
-    reward_gap_exclusion_quantile: float = Field(gt=0, lt=1)
+    # what FOCUS's and REWARD's shares are of: "all" Title I schools with an SQII
+    # (core-2013.1), or those "remaining" at the step (after PRIORITY; after both)
+    shares_of: Literal["all", "remaining"] = "all"
+    # REWARD's top-quarter gap exclusion: "quantile" = gap ≥ the Title I gaps'
+    # reward_gap_exclusion_quantile (core-2013.1; ties can exclude every school);
+    # "count" = the ⌈reward_gap_exclusion_share⌉ largest Title I gaps, ties by school code
+    reward_gap_exclusion: Literal["quantile", "count"] = "quantile"
+    reward_gap_exclusion_quantile: float | None = Field(default=None, gt=0, lt=1)
+    reward_gap_exclusion_share: float | None = Field(default=None, gt=0, lt=1)
     grad_indicator: str
     grad_threshold: float
     gap_indicators: tuple[str, ...]
+    # the subgroups whose gap (and GRAD4) can make a school FOCUS
     gap_groups: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _exclusion_setting(self) -> DesignationSpec:
+        needed = {
+            "quantile": ("reward_gap_exclusion_quantile", self.reward_gap_exclusion_quantile),
+            "count": ("reward_gap_exclusion_share", self.reward_gap_exclusion_share),
+        }[self.reward_gap_exclusion]
+        if needed[1] is None:
+            raise ValueError(
+                f"designations.reward_gap_exclusion {self.reward_gap_exclusion!r} needs "
+                f"designations.{needed[0]}"
+            )
+        return self
 
 
 class EscalationSpec(_Model):
@@ -278,6 +309,17 @@ class Methodology(_Model):
         for ind in (*self.designations.gap_indicators, self.designations.grad_indicator):
             if ind not in self.indicators:
                 raise ValueError(f"designation rule names unknown indicator {ind}")
+        bad_gap = set(self.designations.gap_groups) - set(self.student_groups)
+        if bad_gap:
+            raise ValueError(f"designations.gap_groups names groups not formed: {sorted(bad_gap)}")
+        if self.rules.persist_schools == "span":
+            listed = set(self.indicators["MS_PERSIST"].school_types)
+            if listed != set(codes.SCHOOL_TYPES):
+                raise ValueError(
+                    "rules.persist_schools 'span' puts MS_PERSIST at any school whose grade "
+                    "span includes persist_from_grade: indicators.MS_PERSIST.school_types must "
+                    f"list every school type ({', '.join(sorted(codes.SCHOOL_TYPES))})"
+                )
         return self
 
     # ---- helpers every rule uses -------------------------------------------------

@@ -56,6 +56,7 @@ TABLES: tuple[str, ...] = (
     "designations",
     "partnerships",
     "communities",
+    "district_index",
 )
 
 
@@ -428,6 +429,8 @@ class YearTables:
     designations: pd.DataFrame
     partnerships: pd.DataFrame
     communities: pd.DataFrame
+    # METHODOLOGY.md "District index": ``district_scores``
+    district_index: pd.DataFrame
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {t: getattr(self, t) for t in TABLES}
@@ -435,7 +438,32 @@ class YearTables:
     def for_district(self, district: str) -> YearTables:
         codes = set(self.schools.loc[self.schools["district_code"] == district, "school_code"])
         cut = {t: _by_school(getattr(self, t), codes) for t in TABLES}
+        di = self.district_index
+        cut["district_index"] = di[di["district_code"] == district].reset_index(drop=True)
         return YearTables(self.year, **cut)
+
+
+def district_scores(
+    indicators: pd.DataFrame,
+    index: pd.DataFrame,
+    schools: pd.DataFrame,
+    prior: Prior,
+    m: Methodology,
+) -> pd.DataFrame:
+    """METHODOLOGY.md "District index" (``sqis.districts``): each district's enrolment-weighted
+    domain scores and SQII, its prior SQII (from last year's school results in ``prior``)
+    and its goal. Consortium-wide, after the index; the results store's ``district_index``
+    and ``districts.csv``."""
+    from sqis import districts
+
+    return districts.district_index(
+        index,
+        indicators,
+        schools,
+        m,
+        prior_index=_or_none(prior.index_scores),
+        prior_indicators=_or_none(prior.indicators),
+    )
 
 
 def exports(
@@ -456,6 +484,7 @@ def exports(
         "index": tables.index_scores,
         "designations": tables.designations,
         "communities": schedule(tables.communities, tables.year, m, held),
+        "districts": tables.district_index,
     }
     return {f"{name}.csv": ex.to_csv_bytes(name, frames[name]) for name in ex.CONTRACT}
 
@@ -1053,7 +1082,10 @@ def run_year(
         note("designate", {"designated": int((des["designation"] != "NONE").sum())})
         comm = communities(des, inputs.cur.schools, year, m)
         note("communities", {"schools": len(comm)})
-        tables = YearTables(year, inputs.cur.schools, indicators, index, des, partnerships, comm)
+        district = district_scores(indicators, index, inputs.cur.schools, prior, m)
+        tables = YearTables(
+            year, inputs.cur.schools, indicators, index, des, partnerships, comm, district
+        )
         undo.snapshot(store, TABLES)
         store_results(store, run_id, tables, m)
         note("store", {})

@@ -12,9 +12,11 @@ from sqis.designations import achievement_gaps, designate, share_count
 from sqis.methodology import Methodology, for_year
 
 
-@pytest.fixture
-def m() -> Methodology:
-    return for_year("2015-16")
+@pytest.fixture(params=["core-2013.1", "core-2015.1"])
+def m(request: pytest.FixtureRequest) -> Methodology:
+    """Both methodology versions: these cases come out the same under each (the cases where
+    they differ are in tests/test_methodology_versions.py)."""
+    return for_year("2015-16", request.param)
 
 
 def make_year(spec: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -64,11 +64,25 @@ def tables() -> dict[str, pd.DataFrame]:
             "status": ["SCHEDULED", "\tHELD", "\rx"],
         }
     )
+    districts = pd.DataFrame(
+        {
+            "district_code": ["0161120", "0161119"],
+            "academic": [np.nan, 5.25],
+            "social_emotional": [np.nan, 6.0],
+            "culture_climate": [np.nan, 4.5],
+            "sqii": [np.nan, 53.25],
+            "prior_sqii": [np.nan, 50.0],
+            "goal": [np.nan, 55.0],
+            "meets_goal": pd.array([pd.NA, False], dtype="boolean"),
+            "schools": [0, 3],  # not a contract column: left out
+        }
+    )
     return {
         "indicators": indicators,
         "index": index,
         "designations": designations,
         "communities": communities,
+        "districts": districts,
     }
 
 
@@ -78,6 +92,7 @@ def test_contract_files_byte_for_byte(tmp_path: Path) -> None:
     assert sorted(sums) == [
         f"{YEAR}/communities.csv",
         f"{YEAR}/designations.csv",
+        f"{YEAR}/districts.csv",
         f"{YEAR}/index.csv",
         f"{YEAR}/indicators.csv",
     ]
@@ -96,6 +111,13 @@ def test_contract_files_byte_for_byte(tmp_path: Path) -> None:
         "school_code,designation,reason_group,reason_indicator,years_in_status,escalation,"
         "partner_school_code,exited\n"
         "01611190000001,FOCUS,SED,ELA_MET,3,REWARD_PARTNERSHIP,01611190000002,N\n"
+    )
+    # METHODOLOGY.md "District index": a district with no school weighed has empty scores
+    assert (tmp_path / YEAR / "districts.csv").read_text() == (
+        "district_code,academic,social_emotional,culture_climate,sqii,prior_sqii,goal,"
+        "meets_goal\n"
+        "0161119,5.25,6.0,4.5,53.25,50.0,55.0,N\n"
+        "0161120,,,,,,,\n"
     )
     for key, digest in sums.items():
         assert hashlib.sha256((tmp_path / key).read_bytes()).hexdigest() == digest

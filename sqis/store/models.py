@@ -3,9 +3,9 @@
 One row per fact, keyed naturally (year + school + …) so that a duplicate is a key
 violation, never a silent second copy. Every per-year table leads with ``year`` and is
 indexed on ``(year, school_code)``: a year is replaced as a whole (``ResultsStore.
-replace_year``) and reports read one school across years. The Alembic migration
-``sqis/migrations/versions/0001_initial.py`` creates exactly these tables; a test
-compares the two.
+replace_year``) and reports read one school across years (``district_index``: one
+district). The Alembic migrations ``sqis/migrations/versions/`` create exactly these
+tables; a test compares the two.
 
 No table holds a student ID: the store keeps school-level results only.
 """
@@ -130,6 +130,26 @@ class Designation(Base):
     meets_goal: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
 
 
+class DistrictIndexScore(Base):
+    """``district_index``: per district, the enrolment-weighted domain scores and SQII, the
+    prior SQII and the SQI goal (METHODOLOGY.md "District index"; ``sqis.districts``)."""
+
+    __tablename__ = "district_index"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+    academic: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    social_emotional: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    culture_climate: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    sqii: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    prior_sqii: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    goal: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    meets_goal: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
+    # the schools weighed (an SQII and an enrolment) and their enrolment
+    schools: Mapped[int] = mapped_column(sa.Integer)
+    enrolment: Mapped[int] = mapped_column(sa.Integer)
+
+
 class Partnership(Base):
     """``partnerships``: a school paired with a Reward school, and the pairing's cost."""
 
@@ -226,4 +246,5 @@ YEAR_TABLES: tuple[str, ...] = (
     "partnerships",
     "communities",
     "checkpoints",
+    "district_index",
 )
