@@ -171,6 +171,17 @@ PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
         "exited",
     ),
     "communities": ("community_id", "school_code", "reason_group", "checkpoint", "date", "status"),
+    # METHODOLOGY.md "District index": enrolment-weighted means of the schools' SQII
+    "districts": (
+        "district_code",
+        "academic",
+        "social_emotional",
+        "culture_climate",
+        "sqii",
+        "prior_sqii",
+        "goal",
+        "meets_goal",
+    ),
     "plans": ("school_code", "plan_year", "plan_year_number", "status", "deadline"),
     "checkpoints": ("community_id", "number", "status", "school_code", "flags"),
 }
@@ -204,6 +215,7 @@ class PublicFrames:
     index: pd.DataFrame
     designations: pd.DataFrame
     communities: pd.DataFrame
+    districts: pd.DataFrame
     plans: pd.DataFrame
     checkpoints: pd.DataFrame
     _seal: str = field(default="", init=False, repr=False, compare=False)
@@ -947,7 +959,8 @@ def public_frames(
 
     ``frames`` are the report frames (``sqis.pipeline.report_frames``): ``schools``,
     ``indicators`` (with a ``year`` column over the years on record), ``index``,
-    ``designations`` and optionally ``communities``, ``plans``, ``checkpoints``.
+    ``designations`` and optionally ``communities`` (with their checkpoint dates),
+    ``districts`` (the year's district index), ``plans``, ``checkpoints``.
     """
     years.start_of(year)
     schools = frames["schools"]
@@ -965,6 +978,7 @@ def public_frames(
         index=_public_columns(frames.get("index"), "index", year),
         designations=_public_columns(frames.get("designations"), "designations", year),
         communities=_public_columns(frames.get("communities"), "communities"),
+        districts=_public_columns(frames.get("districts"), "districts"),
         plans=_public_columns(frames.get("plans"), "plans"),
         checkpoints=_public_columns(frames.get("checkpoints"), "checkpoints"),
     )

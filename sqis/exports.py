@@ -178,7 +178,7 @@ def write_exports(year: str, tables: dict[str, pd.DataFrame], out: Storage) -> d
 
 # ---- the public edition (DATA_CONTRACT.md "Outputs", METHODOLOGY.md "Two editions") -------
 DICTIONARY = "data-dictionary.csv"
-PUBLIC_FILES: tuple[str, ...] = ("indicators", "index", "designations", "communities")
+PUBLIC_FILES: tuple[str, ...] = ("indicators", "index", "designations", "communities", "districts")
 
 # file → column → meaning (DATA_CONTRACT.md "Outputs"); the coding is added per column
 _MEANINGS: dict[str, dict[str, str]] = {
@@ -212,6 +212,16 @@ _MEANINGS: dict[str, dict[str, str]] = {
         "escalation": "NONE, PEER_REVIEW, REWARD_PARTNERSHIP, DISTRICT_TURNAROUND, DISTRICT_ACTION",
         "partner_school_code": "the Reward partner school's CDS code",
         "exited": "Y for a school that left Priority or Focus status this year",
+    },
+    "districts": {
+        "district_code": "7-digit district code",
+        "academic": "academic domain score, the schools' weighted by enrolment",
+        "social_emotional": "social-emotional domain score, weighted likewise",
+        "culture_climate": "culture-climate domain score, weighted likewise",
+        "sqii": "the district's SQII: its schools' SQII weighted by enrolment",
+        "prior_sqii": "last year's district SQII",
+        "goal": "the district's SQI Goal",
+        "meets_goal": "Y where the district's SQII reaches its goal",
     },
     "communities": {
         "community_id": "community of practice of Focus schools",
@@ -341,9 +351,12 @@ def public_csv_files(pf: Any, m: Any) -> dict[str, bytes]:
     out = {"indicators.csv": public_indicators_csv(pf, m)}
     out["index.csv"] = to_csv_bytes("index", this_year(pf.index))
     out["designations.csv"] = to_csv_bytes("designations", this_year(pf.designations))
-    comm = pf.communities
-    if not set(c for c, _ in CONTRACT["communities"][0]) <= set(comm.columns):
-        comm = pd.DataFrame(columns=[c for c, _ in CONTRACT["communities"][0]])
-    out["communities.csv"] = to_csv_bytes("communities", comm)
+
+    def or_empty(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        cols = [c for c, _ in CONTRACT[name][0]]
+        return frame if set(cols) <= set(frame.columns) else pd.DataFrame(columns=cols)
+
+    out["communities.csv"] = to_csv_bytes("communities", or_empty("communities", pf.communities))
+    out["districts.csv"] = to_csv_bytes("districts", or_empty("districts", pf.districts))
     out[DICTIONARY] = data_dictionary(m)
     return out

@@ -1158,7 +1158,8 @@ def public_files(
     from sqis.reports.public import render_public_edition
 
     scheduled = schedule(tables.communities, tables.year, m, frames.get("checkpoints"))
-    pf = public_frames(tables.year, {**frames, "communities": scheduled}, m)
+    extra = {"communities": scheduled, "districts": tables.district_index}
+    pf = public_frames(tables.year, {**frames, **extra}, m)
     return render_public_edition(pf, m, produced)
 
 

@@ -103,7 +103,9 @@ def parse_public(text_frame: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     # a rate shown exactly gives k back (rate × n, below) — the CSV shows both anyway
     f["m_lo"] = np.where(f["n_exact"], f["n"] - f["k_hi"], 0.0)
     f["m_hi"] = np.where(f["n_exact"], f["n"] - f["k_lo"], f["n_hi"])
-    f["hidden_any"] = ~(f["n_exact"] & (f["k_exact"] | f["numerator"].eq("")) & (f["v_exact"] | f["value"].eq("")))
+    f["hidden_any"] = ~(
+        f["n_exact"] & (f["k_exact"] | f["numerator"].eq("")) & (f["v_exact"] | f["value"].eq(""))
+    )
     _ = star
     return f
 
@@ -143,25 +145,37 @@ def direct(att: Attack) -> None:
             shown = j[col].notna()
             bad = shown & ~np.isclose(j[col], j[t], rtol=0, atol=1e-9)
             for r in j[bad].itertuples():
-                att.breach("direct", f"{y} {r.school_code} {r.student_group} {r.indicator} {col} shown wrong")
-        pct = j["indicator"].map(lambda i: m.indicators[i].scale == "percent" if i in m.indicators else False)
+                att.breach(
+                    "direct",
+                    f"{y} {r.school_code} {r.student_group} {r.indicator} {col} shown wrong",
+                )
+        pct = j["indicator"].map(
+            lambda i: m.indicators[i].scale == "percent" if i in m.indicators else False
+        )
         countlike = pct | (j["indicator"] == "SPED_DISPROP")
         k_small = j["k_exact"] & countlike & ((j["k"] <= mx) | (j["n"] - j["k"] <= mx))
         n_small = j["n_exact"] & (j["n"] < m.n_size)
         for r in j[k_small | n_small].itertuples():
-            att.breach("direct", f"{y} {r.school_code} {r.student_group} {r.indicator}: small count shown")
+            att.breach(
+                "direct", f"{y} {r.school_code} {r.student_group} {r.indicator}: small count shown"
+            )
         # a coded range holds the truth and at least max_count + 1 counts
         c = j[j["coded"]]
         inside = (c["tk"] >= c["k_lo"]) & (c["tk"] <= c["k_hi"])
         wide = (c["k_hi"] - c["k_lo"] + 1) >= mx + 1
         for r in c[~(inside & wide)].itertuples():
-            att.breach("direct", f"{y} {r.school_code} {r.student_group} {r.indicator}: range {r.value} narrow or false")
+            att.breach(
+                "direct",
+                f"{y} {r.school_code} {r.student_group} {r.indicator}: range {r.value} wrong",
+            )
 
 
 def rate_times_n(att: Attack) -> None:
     for y in att.public:
         j = _truth(att, y)
-        pct = j["indicator"].map(lambda i: att.m.indicators[i].scale == "percent" if i in att.m.indicators else False)
+        pct = j["indicator"].map(
+            lambda i: att.m.indicators[i].scale == "percent" if i in att.m.indicators else False
+        )
         sel = pct & j["v_exact"] & j["n_exact"] & ~j["k_exact"]
         att.count("rate_times_n", int(sel.sum()))
         k = (j["v"] * j["n"] / 100.0).round()
@@ -170,10 +184,16 @@ def rate_times_n(att: Attack) -> None:
 
 
 def _qcols(q: str) -> tuple[str, str, str, str]:
-    return {"n": ("n_lo", "n_hi", "tn", "n"), "k": ("k_lo", "k_hi", "tk", "k"), "m": ("m_lo", "m_hi", "tm", "m")}[q]
+    return {
+        "n": ("n_lo", "n_hi", "tn", "n"),
+        "k": ("k_lo", "k_hi", "tk", "k"),
+        "m": ("m_lo", "m_hi", "tm", "m"),
+    }[q]
 
 
-def _solve(total: float, lo: np.ndarray, hi: np.ndarray, rounds: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def _solve(
+    total: float, lo: np.ndarray, hi: np.ndarray, rounds: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
     """Interval reasoning on Σ parts = total (every part in [lo, hi])."""
     lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
     for _ in range(rounds):
@@ -208,7 +228,11 @@ def race_partition(att: Attack) -> None:
                     continue
                 att.count("race_partition")
                 lo = parts[lo_c].to_numpy(dtype=float)
-                hi = np.where(np.isinf(parts[hi_c].to_numpy(dtype=float)), total, parts[hi_c].to_numpy(dtype=float))
+                hi = np.where(
+                    np.isinf(parts[hi_c].to_numpy(dtype=float)),
+                    total,
+                    parts[hi_c].to_numpy(dtype=float),
+                )
                 truth = parts[t_c].to_numpy(dtype=float)
                 exact = lo == hi
                 # the attacker guesses NR = 0 (Σ parts = ALL): a recovery where the guess is
@@ -217,7 +241,9 @@ def race_partition(att: Attack) -> None:
                 plo, phi = _solve(total, lo, hi)
                 pinned = (plo == phi) & ~exact & (plo == truth) & (nr_n == 0)
                 for gname in parts["student_group"][pinned]:
-                    att.breach("race_partition", f"{y} {school} {ind} {gname} {q} recovered (NR = 0)")
+                    att.breach(
+                        "race_partition", f"{y} {school} {ind} {gname} {q} recovered (NR = 0)"
+                    )
                 # NR's own count, where every race cell is exact
                 nr = total - np.nansum(truth)
                 if exact.all() and _small(nr, m):
@@ -230,17 +256,24 @@ def complement(att: Attack) -> None:
         j = _truth(att, y)
         allr = j[j["student_group"] == "ALL"].set_index(["school_code", "indicator"])
         others = j[j["student_group"] != "ALL"]
-        x = others.join(allr[["n", "k", "n_exact", "k_exact"]], on=["school_code", "indicator"], rsuffix="_all")
+        x = others.join(
+            allr[["n", "k", "n_exact", "k_exact"]], on=["school_code", "indicator"], rsuffix="_all"
+        )
         att.count("complement", len(x))
         for q, a, b in (("n", "n_all", "n"), ("k", "k_all", "k")):
             d = x[a] - x[b]
             hit = _small(d, m) & x[a].notna() & x[b].notna()
             for r in x[hit].itertuples():
-                att.breach("complement", f"{y} {r.school_code} {r.indicator} not-{r.student_group} {q} derived")
+                att.breach(
+                    "complement",
+                    f"{y} {r.school_code} {r.indicator} not-{r.student_group} {q} derived",
+                )
         mm = (x["n_all"] - x["k_all"]) - (x["n"] - x["k"])
         hit = _small(mm, m) & mm.notna()
         for r in x[hit].itertuples():
-            att.breach("complement", f"{y} {r.school_code} {r.indicator} not-{r.student_group} m derived")
+            att.breach(
+                "complement", f"{y} {r.school_code} {r.indicator} not-{r.student_group} m derived"
+            )
 
 
 def nested(att: Attack) -> None:
@@ -255,25 +288,22 @@ def nested(att: Attack) -> None:
             att.count("nested", len(x))
             d = x["n_o"] - x["n_i"]
             for r in x[_small(d, m) & d.notna()].itertuples():
-                att.breach("nested", f"{y} {r.school_code} {r.student_group} {outer} n − {inner} n derived")
+                att.breach(
+                    "nested", f"{y} {r.school_code} {r.student_group} {outer} n − {inner} n derived"
+                )
             # guess: nobody in between (inner = outer), where one side is hidden
             for hid, known in (("i", "o"), ("o", "i")):
                 sel = ~x[f"n_exact_{hid}"] & x[f"n_exact_{known}"]
                 ok = (x[f"n_{known}"] == x[f"tn_{hid}"]) & sel
                 for r in x[ok].itertuples():
-                    att.breach("nested", f"{y} {r.school_code} {r.student_group} {outer}/{inner}: hidden n = the other")
+                    att.breach(
+                        "nested",
+                        f"{y} {r.school_code} {r.student_group} {outer}/{inner}: hidden n",
+                    )
         for (a, ga, qa), (b, gb, qb) in disclosure.IDENTITIES:
-            def val(ind: str, g: str, q: str) -> pd.Series:
-                col = {"n": "n", "k": "k"}[q]
-                sel = (j.index.get_level_values("indicator") == ind) & (
-                    j.index.get_level_values("student_group") == g
-                )
-                part = j[sel].reset_index().set_index("school_code")
-                return part[[col, "t" + col]]
-            if ind_missing := (a not in m.indicators or b not in m.indicators):
-                _ = ind_missing
+            if a not in m.indicators or b not in m.indicators:
                 continue
-            va, vb = val(a, ga, qa), val(b, gb, qb)
+            va, vb = _cell(j, a, ga, qa), _cell(j, b, gb, qb)
             x = va.join(vb, how="inner", lsuffix="_a", rsuffix="_b")
             if x.empty:
                 continue
@@ -285,6 +315,14 @@ def nested(att: Attack) -> None:
                     att.breach("nested", f"{y} {sch} {b}({gb}).{qb} = {a}({ga}).{qa}")
                 if pd.notna(r[eb]) and pd.isna(r[ea]) and r[eb] == r[ta] and b != "SPED_DISPROP":
                     att.breach("nested", f"{y} {sch} {a}({ga}).{qa} = {b}({gb}).{qb}")
+
+
+def _cell(j: pd.DataFrame, ind: str, g: str, q: str) -> pd.DataFrame:
+    """One (indicator, group)'s quantity, shown and true, per school."""
+    sel = (j.index.get_level_values("indicator") == ind) & (
+        j.index.get_level_values("student_group") == g
+    )
+    return j[sel].reset_index().set_index("school_code")[[q, "t" + q]]
 
 
 def sped(att: Attack) -> None:
@@ -312,7 +350,11 @@ def sped(att: Attack) -> None:
             k = rr * n_g * t_swd / (other + rr * n_g)
             if not r["k_exact"] and round(k) == r["tk"] and abs(k - round(k)) < 1e-6:
                 att.breach("sped", f"{y} {school} {g}: SWD count recovered from the ratio")
-            for what, d in (("others", other), ("other SWD", t_swd - round(k)), ("other non-SWD", other - (t_swd - round(k)))):
+            for what, d in (
+                ("others", other),
+                ("other SWD", t_swd - round(k)),
+                ("other non-SWD", other - (t_swd - round(k))),
+            ):
                 if _small(d, m):
                     att.breach("sped", f"{y} {school} {g}: {what} = {d:g} derived from the ratio")
         # ALL's ratio equals a race group's: it must be a shown one's
@@ -350,7 +392,7 @@ def report_rows(html: bytes) -> list[dict[str, str]]:
         if cls == "indicators":
             group = "ALL"
         elif tid.startswith("group-"):
-            group = tid[len("group-"):]
+            group = tid[len("group-") :]
         else:
             continue
         head = [c for c in _cells(list(t.iter("tr"))[0])]
@@ -395,14 +437,20 @@ def html_attacks(att: Attack, public_root: Path, year: str) -> None:
                 continue
             p = pub.loc[key]
             # every number shown is the CSV's
-            n_t, v_t, c_t, l_t = r.get("n", ""), r.get("Value", ""), r.get("Count", ""), r.get("Level", "")
+            n_t, v_t, c_t, l_t = (
+                r.get("n", ""),
+                r.get("Value", ""),
+                r.get("Count", ""),
+                r.get("Level", ""),
+            )
             if not math.isnan(_num(n_t)) and _num(n_t) != p["n"]:
                 att.breach("html", f"{year} {key}: n {n_t} is not the CSV's")
             if not math.isnan(_num(c_t)) and _num(c_t) != p["k"]:
                 att.breach("html", f"{year} {key}: count {c_t} is not the CSV's")
-            if not math.isnan(_num(v_t)) and not v_t.startswith(("<", ">")):
-                if not (p["v_exact"] and abs(_num(v_t) - p["v"]) <= 0.5 * 10 ** -_decimals(v_t) + 1e-9):
-                    att.breach("html", f"{year} {key}: value {v_t} is not the CSV's")
+            tol = 0.5 * 10 ** -_decimals(v_t) + 1e-9
+            exact = p["v_exact"] and abs(_num(v_t) - p["v"]) <= tol
+            if not math.isnan(_num(v_t)) and not v_t.startswith(("<", ">")) and not exact:
+                att.breach("html", f"{year} {key}: value {v_t} is not the CSV's")
             if v_t.startswith(("<", ">")) and v_t.rstrip("%") != p["value"]:
                 att.breach("html", f"{year} {key}: range {v_t} is not the CSV's {p['value']}")
             if not math.isnan(_num(l_t)) and _num(l_t) != p["lvl"]:
@@ -423,7 +471,9 @@ def html_attacks(att: Attack, public_root: Path, year: str) -> None:
                 if not pp["v_exact"] and truth_prior is not None and key in truth_prior.index:
                     got = _num(v_t) - ch
                     if abs(got - truth_prior.loc[key, "value"]) < 0.1 + 1e-9:
-                        att.breach("change", f"{year} {key}: last year's hidden value from the change")
+                        att.breach(
+                            "change", f"{year} {key}: last year's hidden value from the change"
+                        )
         charts(att, html, f"{year} {school}")
 
 
@@ -463,4 +513,7 @@ def charts(att: Attack, html: bytes, where: str) -> None:
                 att.breach("charts", f"{where}: a point {v:g} that no table cell shows")
         blank = sum(1 for c in cells if math.isnan(_num(c)) and c not in ("–", ""))
         if len(plotted) > len(shown):
-            att.breach("charts", f"{where}: {len(plotted)} points for {len(shown)} shown cells ({blank} blank)")
+            att.breach(
+                "charts",
+                f"{where}: {len(plotted)} points for {len(shown)} shown cells ({blank} blank)",
+            )

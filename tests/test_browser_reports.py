@@ -130,3 +130,63 @@ def test_chromium_renders_the_report(
         assert text in dom, text
     assert dom.count('<svg role="img"') >= 2  # the charts survived as inline SVG
     assert "<title>" in dom and "</svg>" in dom
+
+
+def test_staff_and_public_reports_of_one_school_side_by_side(tmp_path: Path) -> None:
+    """METHODOLOGY.md "Two editions": the staff and the public report of the same school,
+    screenshot side by side (tests/artifacts/staff-vs-public.png) — the staff edition shows
+    every count, the public one its notices where a cell is blank."""
+    from PIL import Image
+
+    from sqis.disclosure import public_frames
+    from sqis.reports.public import render_public_reports
+
+    f = sample.build(M)
+    code = sample.SCHOOLS["school_code"].iloc[0]  # Priority: a group of 8, small counts
+    key = f"reports/schools/{code}.html"
+    staff = render_year_reports(
+        "2015-16",
+        f.schools,
+        f.indicators,
+        f.index,
+        f.designations,
+        M,
+        f.communities,
+        f.plans,
+        f.checkpoints,
+        pdf="none",
+        generated="2016-08-01",
+    )[key]
+    frames = {n: getattr(f, n) for n in ("schools", "indicators", "index", "designations")}
+    frames.update(communities=f.communities, plans=f.plans, checkpoints=f.checkpoints)
+    public = render_public_reports(public_frames("2015-16", frames, M), M, "2016-08-01")[key]
+    ARTIFACTS.mkdir(exist_ok=True)
+    shots = []
+    for name, data, must in (
+        ("staff", staff, ["Staff edition — confidential", "data report"]),
+        ("public", public, ["Public edition", "not shown to protect student privacy"]),
+    ):
+        page = tmp_path / name / key
+        page.parent.mkdir(parents=True)
+        page.write_bytes(data)
+        shot = ARTIFACTS / f"edition-{name}.png"
+        shot.unlink(missing_ok=True)
+        run_chromium(
+            page.as_uri(), tmp_path / f"p-{name}", "--window-size=1000,2600", f"--screenshot={shot}"
+        )
+        assert shot.exists() and shot.stat().st_size > 20_000
+        dom = run_chromium(page.as_uri(), tmp_path / f"d-{name}", "--dump-dom").stdout
+        for text in must:
+            assert text in dom, (name, text)
+        shots.append(Image.open(shot).convert("RGB"))
+    gap = 24
+    side = Image.new(
+        "RGB",
+        (sum(s.width for s in shots) + gap, max(s.height for s in shots)),
+        "white",
+    )
+    side.paste(shots[0], (0, 0))
+    side.paste(shots[1], (shots[0].width + gap, 0))
+    out = ARTIFACTS / "staff-vs-public.png"
+    side.save(out)
+    assert out.stat().st_size > 50_000
