@@ -19,4 +19,31 @@ from sqis_cli.app import app
 
 
 def main() -> None:
-    app()
+    """The console command: a wrong or missing option is one line (``error: …``, exit 2),
+    not click's usage block; a refusal is one line and exit 1; never a traceback."""
+    import sys
+
+    import typer
+
+    # typer 0.29 carries its own copy of click (typer._click): its exceptions, not click's
+    try:
+        from typer._click import exceptions as cli_errors
+    except ImportError:  # pragma: no cover - a typer that uses click itself
+        from click import exceptions as cli_errors
+
+    try:
+        code = app(prog_name="sqis", standalone_mode=False)
+    except cli_errors.NoArgsIsHelpError:  # `sqis plan`: its help was printed, as usual
+        sys.exit(0)
+    except cli_errors.UsageError as e:
+        where = e.ctx.command_path if e.ctx is not None else "sqis"
+        message = e.format_message().replace("Value error, ", "")  # pydantic's wording
+        typer.secho(f"error: {message} (see `{where} --help`)", fg="red", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.secho("error: interrupted", fg="red", err=True)
+        sys.exit(130)
+    except cli_errors.ClickException as e:
+        typer.secho(f"error: {e.format_message()}", fg="red", err=True)
+        sys.exit(e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

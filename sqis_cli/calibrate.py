@@ -17,6 +17,7 @@ import typer
 
 from sqis_cli.app import ANNUAL, app
 from sqis_cli.errors import friendly
+from sqis_cli.options import store_root_option
 
 
 def _year_data(data: str, year: str, store_root: str | None):
@@ -46,7 +47,7 @@ def calibrate(
     applies_from: str = typer.Option(
         None, "--applies-from", help="First year it applies to (default: the year after)."
     ),
-    store_root: str = typer.Option(None, "--store", help="Store root (default SQIS_STORE_ROOT)."),
+    store_root: str = store_root_option(),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file."),
 ) -> None:
     """Write a methodology whose cut points are the baseline year's deciles."""

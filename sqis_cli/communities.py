@@ -11,6 +11,8 @@ import typer
 
 from sqis_cli.app import SERVICE, app
 from sqis_cli.errors import friendly
+from sqis_cli.options import db_option
+from sqis_cli.options import store as open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +28,7 @@ YEAR = typer.Option(
 SERVICE_YEAR = typer.Option(
     ..., "--year", help="service year YYYY-YY (decided by the year before's results)"
 )
-URL = typer.Option(None, "--url", help="results store URL (default: SQIS_DATABASE_URL)")
+URL = db_option()
 
 
 def _refusals(fn: F) -> F:
@@ -56,11 +58,7 @@ def _refusals(fn: F) -> F:
 
 
 def _store(url: str | None) -> Any:
-    from sqis.store import ResultsStore
-
-    store = ResultsStore(url)
-    store.check_schema()
-    return store
+    return open_store(url)
 
 
 def _school(code: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 
 from sqis_cli.app import STORE, app
 from sqis_cli.errors import friendly
+from sqis_cli.options import db_option
+from sqis_cli.options import store as open_store
 
 db_app = typer.Typer(
     help="The results store: schema migrations and year locks.", no_args_is_help=True
@@ -16,20 +17,14 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db", rich_help_panel=STORE)
 
 
-def _store(url: str | None) -> Any:
-    from sqis.store import ResultsStore
-
-    return ResultsStore(url)
-
-
-URL = typer.Option(None, "--url", help="results store URL (default: SQIS_DATABASE_URL)")
+URL = db_option()
 
 
 @db_app.command("upgrade")
 @friendly
 def upgrade(url: str | None = URL) -> None:
     """Create or migrate the results store's schema to this sqis's revision."""
-    store = _store(url)
+    store = open_store(url, create=True, check=False)
     before = store.current_revision()
     store.upgrade()
     after = store.current_revision()
@@ -40,7 +35,7 @@ def upgrade(url: str | None = URL) -> None:
 @friendly
 def current(url: str | None = URL) -> None:
     """Show the store's schema revision, this sqis's, and any year locks held."""
-    store = _store(url)
+    store = open_store(url, check=False)
     rev = store.current_revision()
     head = store.head_revision()
     state = "up to date" if rev == head else "outdated: run `sqis db upgrade`"
@@ -63,13 +58,25 @@ def unlock(
     from sqis import years
 
     years.start_of(year)
-    store = _store(url)
-    store.check_schema()
+    store = open_store(url)
     run_id = store.unlock(year)
     if run_id is None:
         typer.echo(f"{year} was not locked")
     else:
         typer.echo(f"{year} unlocked; run {run_id} marked FAILED")
+
+
+@db_app.command("stale")
+@friendly
+def stale(url: str | None = URL) -> None:
+    """The years computed from an earlier year that changed since, or was computed after
+    them: re-run them in order (exit 1 when there are any)."""
+    years_ = open_store(url).stale_years()
+    if not years_:
+        typer.echo("no stale year")
+        return
+    typer.echo(f"stale: {', '.join(years_)}: re-run them in this order with `sqis run --year`")
+    raise typer.Exit(1)
 
 
 @app.command("audit", rich_help_panel=STORE)
@@ -82,8 +89,7 @@ def audit(
     from sqis import years
 
     years.start_of(year)
-    store = _store(url)
-    store.check_schema()
+    store = open_store(url)
     runs = store.runs(year)
     if runs.empty:
         typer.echo(f"no runs of {year}")

@@ -11,6 +11,7 @@ import typer
 
 from sqis_cli.app import DELIVERIES, app
 from sqis_cli.errors import friendly
+from sqis_cli.options import Format
 
 
 @app.command("generate", rich_help_panel=DELIVERIES)
@@ -25,7 +26,7 @@ def generate_command(
     students: int = typer.Option(40000, "--students", min=100, help="Students in the first year."),
     districts: int = typer.Option(8, "--districts", min=1, help="Number of districts."),
     seed: int = typer.Option(2013, "--seed", help="Random seed: same arguments, same bytes."),
-    fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+    fmt: Format = typer.Option(Format.csv, "--format", help="The delivered files' format."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace year folders that already exist under --out."
     ),
@@ -35,11 +36,9 @@ def generate_command(
     from sqis.synthetic import generate
 
     year_list = years.parse_range(years_)
-    if fmt not in ("csv", "parquet"):
-        typer.secho(f"error: --format {fmt!r}: use csv or parquet", fg="red", err=True)
-        raise typer.Exit(2)
+    fmt = Format(fmt)
     try:
-        summary = generate(out, year_list, students, districts, seed, fmt, overwrite=overwrite)  # type: ignore[arg-type]
+        summary = generate(out, year_list, students, districts, seed, str(fmt), overwrite=overwrite)  # type: ignore[arg-type]
     except (ValueError, FileExistsError) as e:
         if isinstance(e, years.YearError):
             raise

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from sqis_cli.app import ANNUAL, SERVICE, app
+from sqis_cli.options import Pdf, TaskRunner, Term, db_option
 
 PDF_HELP = "PDF reports: auto (Focus/Priority data reports), all, none."
 OUT_HELP = "Out root (folder or s3://): the staff edition. Default SQIS_OUT_ROOT."
@@ -194,12 +195,14 @@ def run(
     as_of: str = typer.Option(None, "--date", help=DATE_HELP),
     out: str = typer.Option(None, "--out", help=OUT_HELP),
     public_out: str = typer.Option(None, "--public-out", help=PUBLIC_HELP),
-    db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
+    db: str = db_option(),
     methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
-    pdf: str = typer.Option("auto", "--pdf", help=PDF_HELP),
+    pdf: Pdf = typer.Option(Pdf.auto, "--pdf", help=PDF_HELP),
     replace: bool = typer.Option(False, "--replace", help="Accept a changed delivery."),
     force: str = typer.Option(None, "--force", metavar="REASON", help=FORCE_HELP),
-    task_runner: str = typer.Option("default", "--task-runner", help="default or dask."),
+    task_runner: TaskRunner = typer.Option(
+        TaskRunner.default, "--task-runner", help="default (threads here) or dask."
+    ),
     dask_address: str = typer.Option(None, "--dask-address", help=DASK_HELP),
 ) -> None:
     """Run one results year's annual cycle (ingest → index → designations → reports)."""
@@ -207,8 +210,12 @@ def run(
         _fail("give --year or --date, not both", 2)
     if not year:
         from flows.annual_cycle import resolve_year
+        from sqis.methodology import MethodologyError
 
-        year = resolve_year(None, methodology, as_of_date(as_of))
+        try:
+            year = resolve_year(None, methodology, as_of_date(as_of))
+        except MethodologyError as e:
+            _fail(str(e), 2)
     _cycle(
         [year],
         data,
@@ -231,12 +238,14 @@ def cycle(
     last: str = typer.Option(..., "--to", help="Last school year YYYY-YY."),
     out: str = typer.Option(None, "--out", help=OUT_HELP),
     public_out: str = typer.Option(None, "--public-out", help=PUBLIC_HELP),
-    db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
+    db: str = db_option(),
     methodology: str = typer.Option(None, "--methodology", help="Methodology version or file."),
-    pdf: str = typer.Option("auto", "--pdf", help=PDF_HELP),
+    pdf: Pdf = typer.Option(Pdf.auto, "--pdf", help=PDF_HELP),
     replace: bool = typer.Option(False, "--replace", help="Accept changed deliveries."),
     force: str = typer.Option(None, "--force", metavar="REASON", help=FORCE_HELP),
-    task_runner: str = typer.Option("default", "--task-runner", help="default or dask."),
+    task_runner: TaskRunner = typer.Option(
+        TaskRunner.default, "--task-runner", help="default (threads here) or dask."
+    ),
     dask_address: str = typer.Option(None, "--dask-address", help=DASK_HELP),
 ) -> None:
     """Run the annual cycle for every year from --from to --to, in order."""
@@ -294,7 +303,7 @@ def _cycle(
                 out_root=out or "",
                 public_root=public_out or "",
                 methodology=methodology or "",
-                pdf=pdf,
+                pdf=str(pdf),
                 replace=replace,
                 force=force or "",
             )
@@ -314,7 +323,7 @@ def _cycle(
     typer.echo(f"running {', '.join(ys)} on {_where('run')}", err=True)
     for p in params:
         try:
-            res = _run_flow(p, task_runner, dask_address)
+            res = _run_flow(p, str(task_runner), dask_address)
         except KeyboardInterrupt:
             _fail(f"{p.year}: interrupted; run the same command again to complete it", 130)
         except Exception as e:  # the flow's failure, explained without a traceback
@@ -330,11 +339,11 @@ def oversight(
         help="Service year YYYY-YY of the meeting (it reviews the year before's results). "
         "Default: the meeting due on --date.",
     ),
-    term: str = typer.Option(None, "--term", help="fall or spring. Default: due on --date."),
+    term: Term = typer.Option(None, "--term", help="The meeting. Default: due on --date."),
     as_of: str = typer.Option(None, "--date", help=DATE_HELP),
     out: str = typer.Option(None, "--out", help=OUT_HELP),
     public_out: str = typer.Option(None, "--public-out", help=PUBLIC_HELP),
-    db: str = typer.Option(None, "--db", help="Results store URL. Default SQIS_DATABASE_URL."),
+    db: str = db_option(),
 ) -> None:
     """Write the report of an Oversight Panel meeting from the results store: the staff
     edition under the out root, the public one under the public root."""
@@ -347,8 +356,7 @@ def oversight(
             start_of(year)
     except YearError as e:
         _fail(str(e), 2)
-    if term is not None and term not in ("fall", "spring"):
-        _fail(f"--term {term!r}: use fall or spring", 2)
+    term = str(term) if term else None
     day = as_of_date(as_of)
     from flows.oversight import oversight_report, resolve
     from flows.params import OversightParams

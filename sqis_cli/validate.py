@@ -69,7 +69,7 @@ def _methodology(year: str, choice: str | None):
 @app.command("validate", rich_help_panel=DELIVERIES)
 @friendly
 def validate_command(
-    root: str = typer.Argument(..., help=_ROOT_HELP),
+    root: str = typer.Option(..., "--data", help=_ROOT_HELP),
     year: str = typer.Option(..., "--year", help="School year, YYYY-YY."),
     report: str | None = typer.Option(
         None,
@@ -97,7 +97,7 @@ def validate_command(
 @app.command("ingest", rich_help_panel=DELIVERIES)
 @friendly
 def ingest_command(
-    root: str = typer.Argument(..., help=_ROOT_HELP),
+    root: str = typer.Option(..., "--data", help=_ROOT_HELP),
     year: str = typer.Option(..., "--year", help="School year, YYYY-YY."),
     replace: bool = typer.Option(
         False, "--replace", help="Store a changed delivery; the previous one is kept."

@@ -71,7 +71,7 @@ def test_audit_shows_who_when_inputs_methodology_and_outputs_of_every_run() -> N
     m = for_year(YEAR)
 
     url = f"sqlite:///{work / 'results.db'}"
-    done = CliRunner().invoke(app, ["audit", "--year", YEAR, "--url", url])
+    done = CliRunner().invoke(app, ["audit", "--year", YEAR, "--db", url])
     assert done.exit_code == 0, done.output
     blocks = _blocks(done.output)
     assert len(blocks) == 2
@@ -94,7 +94,7 @@ def test_audit_of_a_year_never_run_and_of_a_bad_year() -> None:
     from sqis.store import ResultsStore
 
     ResultsStore(url).upgrade()
-    done = CliRunner().invoke(app, ["audit", "--year", YEAR, "--url", url])
+    done = CliRunner().invoke(app, ["audit", "--year", YEAR, "--db", url])
     assert done.exit_code == 0 and f"no runs of {YEAR}" in done.output
-    bad = CliRunner().invoke(app, ["audit", "--year", "2015-17", "--url", url])
+    bad = CliRunner().invoke(app, ["audit", "--year", "2015-17", "--db", url])
     assert bad.exit_code == 2 and "error:" in bad.output and "Traceback" not in bad.output

@@ -87,7 +87,7 @@ def test_calendars_command_writes_the_service_years_calendars(tmp_path):
     out = tmp_path / "out"
     # before the results year is run: refused, naming the year to run
     res = CliRunner().invoke(
-        app, ["calendars", "--year", "2016-17", "--out", str(out), "--url", url]
+        app, ["calendars", "--year", "2016-17", "--out", str(out), "--db", url]
     )
     assert res.exit_code == 1 and "--year 2015-16" in res.output and not out.exists()
 
@@ -122,7 +122,7 @@ def test_calendars_command_writes_the_service_years_calendars(tmp_path):
     )
     store.finish_run(run, "SUCCEEDED")
     res = CliRunner().invoke(
-        app, ["calendars", "--year", "2016-17", "--out", str(out), "--url", url]
+        app, ["calendars", "--year", "2016-17", "--out", str(out), "--db", url]
     )
     assert res.exit_code == 0, res.output
     files = sorted(p.name for p in (out / "2015-16" / "communities").iterdir())

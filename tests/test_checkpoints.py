@@ -413,7 +413,7 @@ def test_checkpoint_command_records_rows_and_writes_briefs(db_url, tmp_path):  #
         app,
         [
             "checkpoint", "--year", "2016-17", "--number", "2", "--data", _interim_root(tmp_path),
-            "--out", str(out), "--url", db_url, "--absent", B,
+            "--out", str(out), "--db", db_url, "--absent", B,
         ],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -447,13 +447,13 @@ def test_checkpoint_command_refuses_a_year_without_communities(tmp_path):  # noq
     url = f"sqlite:///{tmp_path / 'r.db'}"
     ResultsStore(url).upgrade()
     res = CliRunner().invoke(
-        app, ["checkpoint", "--year", "2016-17", "--number", "1", "--url", url]
+        app, ["checkpoint", "--year", "2016-17", "--number", "1", "--db", url]
     )
     assert res.exit_code == 1
     assert "communities formed from the 2015-16 results" in res.output
     assert "run the year first (`sqis run --data <root> --year 2015-16`)" in res.output
     # a date to run as: 1 December 2016 → checkpoint 1 of 2016-17, refused the same way
-    res = CliRunner().invoke(app, ["checkpoint", "--date", "2016-12-01", "--url", url])
+    res = CliRunner().invoke(app, ["checkpoint", "--date", "2016-12-01", "--db", url])
     assert res.exit_code == 1 and "checkpoint 1 of 2016-17" in res.output
 
 

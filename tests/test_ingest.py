@@ -238,12 +238,12 @@ def _cli(*args: str):
 
 def test_cli_validate_exit_codes_and_report(tmp_path: Path) -> None:
     good = _deliver(tmp_path / "good")
-    res = _cli("validate", str(good), "--year", YEAR, "--report", str(tmp_path / "ok.csv"))
+    res = _cli("validate", "--data", str(good), "--year", YEAR, "--report", str(tmp_path / "ok.csv"))
     assert res.exit_code == 0, res.output
     assert (tmp_path / "ok.csv").read_text().strip() == "file,row,column,value,rule"
 
     bad = _deliver(tmp_path / "bad", {("assessments", 2, "school_code"): "01123450000002"})
-    res = _cli("validate", str(bad), "--year", YEAR, "--report", str(tmp_path / "bad.csv"))
+    res = _cli("validate", "--data", str(bad), "--year", YEAR, "--report", str(tmp_path / "bad.csv"))
     assert res.exit_code == 1
     assert "cross_file:assessment_student_enrolled" in res.output
     report = pd.read_csv(tmp_path / "bad.csv", dtype=str)
@@ -255,33 +255,33 @@ def test_cli_validate_exit_codes_and_report(tmp_path: Path) -> None:
 
 
 def test_cli_validate_unreadable_input_exits_2_without_traceback(tmp_path: Path) -> None:
-    res = _cli("validate", str(tmp_path / "nowhere"), "--year", YEAR)
+    res = _cli("validate", "--data", str(tmp_path / "nowhere"), "--year", YEAR)
     assert res.exit_code == 2
     assert "error:" in res.output and "Traceback" not in res.output
     # the default report goes under SQIS_OUT_ROOT/validation/
     assert (tmp_path / "out" / "validation" / f"validation-{YEAR}.csv").exists()
-    res = _cli("validate", str(tmp_path), "--year", "2015-17")
+    res = _cli("validate", "--data", str(tmp_path), "--year", "2015-17")
     assert res.exit_code == 2 and "2015-17" in res.output
 
 
 def test_cli_ingest_then_unchanged_then_replace(tmp_path: Path) -> None:
     data = _deliver(tmp_path / "data")
-    res = _cli("ingest", str(data), "--year", YEAR)
+    res = _cli("ingest", "--data", str(data), "--year", YEAR)
     assert res.exit_code == 0, res.output
     assert "ingested" in res.output
     assert (tmp_path / "store" / "validated" / YEAR / "delivery.json").exists()
-    res = _cli("ingest", str(data), "--year", YEAR)
+    res = _cli("ingest", "--data", str(data), "--year", YEAR)
     assert res.exit_code == 0 and "unchanged" in res.output
     v2 = _deliver(tmp_path / "v2", {("sel", 2, "score"): "3"})
-    res = _cli("ingest", str(v2), "--year", YEAR)
+    res = _cli("ingest", "--data", str(v2), "--year", YEAR)
     assert res.exit_code == 2 and "--replace" in res.output
-    res = _cli("ingest", str(v2), "--year", YEAR, "--replace")
+    res = _cli("ingest", "--data", str(v2), "--year", YEAR, "--replace")
     assert res.exit_code == 0 and "versions/1/" in res.output
 
 
 def test_cli_ingest_invalid_delivery_exits_1(tmp_path: Path) -> None:
     bad = _deliver(tmp_path / "bad", {("schools", 2, "title_i"): "maybe"})
-    res = _cli("ingest", str(bad), "--year", YEAR)
+    res = _cli("ingest", "--data", str(bad), "--year", YEAR)
     assert res.exit_code == 1
     assert "isin(['Y', 'N'])" in res.output
     assert not (tmp_path / "store").exists()

@@ -107,9 +107,9 @@ def test_plan_commands_submit_approve_status_and_refusals(db_url: str):
 
     store = ResultsStore(db_url)
     store.upgrade()
-    common = ["--school", SCHOOL, "--year", "2016-17", "--url", db_url]
+    common = ["--school", SCHOOL, "--year", "2016-17", "--db", db_url]
     # the plans of service year 2016-17 follow from the 2015-16 results: none run yet
-    early = _cli("plan", "status", "--year", "2016-17", "--url", db_url)
+    early = _cli("plan", "status", "--year", "2016-17", "--db", db_url)
     assert early.exit_code == 1 and "--year 2015-16" in early.output
     _results_run(store, "2015-16")
     store.ensure_plans("2016-17", [SCHOOL], plans.plan_deadline("2016-17", M))
@@ -125,7 +125,7 @@ def test_plan_commands_submit_approve_status_and_refusals(db_url: str):
     again = _cli("plan", "submit", *common, "--by", "Principal Ruiz")
     assert again.exit_code == 1 and "APPROVED" in again.output
 
-    status = _cli("plan", "status", "--year", "2016-17", "--url", db_url)
+    status = _cli("plan", "status", "--year", "2016-17", "--db", db_url)
     assert status.exit_code == 0
     assert SCHOOL in status.output and "APPROVED" in status.output
     assert "2017-01-15" in status.output and "Superintendent Lee" in status.output
@@ -141,9 +141,9 @@ def test_plan_command_for_a_school_without_a_plan_is_refused(tmp_path):
     store = ResultsStore(url)
     store.upgrade()
     _results_run(store, "2015-16")
-    res = _cli("plan", "submit", "--school", SCHOOL, "--year", "2016-17", "--by", "x", "--url", url)
+    res = _cli("plan", "submit", "--school", SCHOOL, "--year", "2016-17", "--by", "x", "--db", url)
     assert res.exit_code == 1 and "has no plan for 2016-17" in res.output
-    bad = _cli("plan", "submit", "--school", "123", "--year", "2016-17", "--by", "x", "--url", url)
+    bad = _cli("plan", "submit", "--school", "123", "--year", "2016-17", "--by", "x", "--db", url)
     assert bad.exit_code == 2 and "14-digit" in bad.output
 
 

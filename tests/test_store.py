@@ -312,11 +312,11 @@ def test_cli_upgrade_current_unlock_and_audit(db_url: str) -> None:
     from sqis_cli import app
 
     cli = CliRunner()
-    r = cli.invoke(app, ["db", "current", "--url", db_url])
+    r = cli.invoke(app, ["db", "current", "--db", db_url])
     assert r.exit_code == 0 and "revision none" in r.output and "sqis db upgrade" in r.output
-    r = cli.invoke(app, ["audit", "--year", Y1, "--url", db_url])
+    r = cli.invoke(app, ["audit", "--year", Y1, "--db", db_url])
     assert r.exit_code == 2 and "run `sqis db upgrade`" in r.output
-    assert cli.invoke(app, ["db", "upgrade", "--url", db_url]).exit_code == 0
+    assert cli.invoke(app, ["db", "upgrade", "--db", db_url]).exit_code == 0
     store = ResultsStore(db_url)
     run = store.start_run(
         Y1,
@@ -328,7 +328,7 @@ def test_cli_upgrade_current_unlock_and_audit(db_url: str) -> None:
         flow_run_id="flow-123",
     )
     store.finish_run(run, "SUCCEEDED", {"2014-15/index.csv": "f" * 64})
-    r = cli.invoke(app, ["audit", "--year", Y1, "--url", db_url])
+    r = cli.invoke(app, ["audit", "--year", Y1, "--db", db_url])
     assert r.exit_code == 0, r.output
     for text in (
         "SUCCEEDED",
@@ -343,9 +343,9 @@ def test_cli_upgrade_current_unlock_and_audit(db_url: str) -> None:
     ):
         assert text in r.output
     locked = store.start_run(Y1, "core-2013.1", "c" * 64, {}, "ops@core")
-    r = cli.invoke(app, ["db", "current", "--url", db_url])
+    r = cli.invoke(app, ["db", "current", "--db", db_url])
     assert f"{Y1} locked by run {locked}" in r.output
-    r = cli.invoke(app, ["db", "unlock", "--year", Y1, "--url", db_url])
+    r = cli.invoke(app, ["db", "unlock", "--year", Y1, "--db", db_url])
     assert r.exit_code == 0 and f"run {locked} marked FAILED" in r.output
     store.dispose()
 

@@ -72,6 +72,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def database_url(text: str) -> sa.URL:
+    """A results store URL, parsed; anything but SQLite or PostgreSQL is a ``StoreError``
+    naming the URL (password masked), never a traceback."""
+    try:
+        u = sa.make_url(text)
+    except sa.exc.ArgumentError:
+        raise StoreError(
+            f"{text.split('@')[-1]!r} is not a database URL: use sqlite:///path/sqis.db or "
+            "postgresql+psycopg://user@host/db"
+        ) from None
+    if u.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise StoreError(
+            f"{u.render_as_string(hide_password=True)}: sqis keeps its results in SQLite or "
+            f"PostgreSQL, not {u.get_backend_name()}"
+        )
+    return u
+
+
 def default_url() -> str:
     from sqis.settings import get_settings
 
@@ -89,20 +110,40 @@ def alembic_config(url: str, script_location: str | Path | None = None) -> Confi
 class ResultsStore:
     """The results store at ``url`` (default: ``SQIS_DATABASE_URL``)."""
 
-    def __init__(self, url: str | None = None, *, script_location: str | Path | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        script_location: str | Path | None = None,
+        create: bool = True,
+    ):
+        """``create=False``: a SQLite file that does not exist is refused (``StoreError``)
+        rather than made, for commands that only read (a mistyped path makes nothing)."""
         self.url = url or default_url()
         self._script_location = script_location
-        u = sa.make_url(self.url)
+        u = database_url(self.url)
         kwargs: dict[str, Any] = {}
         if u.get_backend_name() == "sqlite":
             if u.database and u.database != ":memory:":
+                if not create and not Path(u.database).is_file():
+                    raise StoreError(
+                        f"there is no results store at {u.database}: check the path (a new "
+                        "store is made by `sqis db upgrade` or the first `sqis run`)"
+                    )
                 Path(u.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
         else:
             kwargs["pool_pre_ping"] = True
             if u.get_backend_name() == "postgresql":
                 kwargs["connect_args"] = {"connect_timeout": 10}
-        self.engine = sa.create_engine(u, **kwargs)
+        try:
+            self.engine = sa.create_engine(u, **kwargs)
+        except (ImportError, sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as e:
+            raise StoreError(
+                f"{u.render_as_string(hide_password=True)}: not a database sqis can use "
+                f"({type(e).__name__}): use SQLite (sqlite:///path/sqis.db) or PostgreSQL "
+                "(postgresql+psycopg://user@host/db)"
+            ) from None
 
     # ---- connection and schema --------------------------------------------------
     @property
