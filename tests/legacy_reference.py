@@ -30,12 +30,13 @@ FRAMES = ("indicators", "index_scores", "designations", "partnerships")
 GENERATE = {"n_students": 10000, "n_districts": 3, "seed": 19}
 
 
-def make_root(root: Path, year_list: list[str] | None = None) -> str:
-    """Generate the consortium under ``root`` and make the first middle school a K-8 ``ES``."""
+def make_root(root: Path, year_list: list[str] | None = None, **generate_args: int) -> str:
+    """Generate the consortium under ``root`` (``GENERATE``, or other sizes) and make the
+    first middle school a K-8 ``ES``."""
     from sqis.synthetic.writer import generate
 
     year_list = year_list or YEARS
-    generate(root, year_list, fmt="csv", **GENERATE)  # type: ignore[arg-type]
+    generate(root, year_list, fmt="csv", **{**GENERATE, **generate_args})  # type: ignore[arg-type]
     for y in year_list:
         k8_as_es(root / y / "schools.csv")
     return str(root)
