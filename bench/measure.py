@@ -59,6 +59,7 @@ TASK_STAGE: tuple[tuple[str, str], ...] = (
     ("exports-", "reports"),
     ("reports-", "reports"),
     ("calendars-", "reports"),
+    ("public-edition-", "reports"),  # the public edition (sqis.disclosure, sqis.reports.public)
     ("oversight-", "reports"),
     ("publish-", "publish"),
     ("finish-run-", "publish"),

@@ -336,6 +336,14 @@ def render_markdown(results: dict[str, Any]) -> str:
         "HTML: per CPU-second incl. store reads",
         lambda r: _f(step(r, "html")["reports_per_cpu_s_with_reads"]),
     )
+    row(
+        "public edition: suppression CPU-s",
+        lambda r: _f(step(r, "html").get("public_suppress_cpu_s"), 2),
+    )
+    row(
+        "public edition: reports and CSVs CPU-s",
+        lambda r: _f(step(r, "html").get("public_render_cpu_s"), 2),
+    )
     L.append("")
 
     for k, res in sizes.items():

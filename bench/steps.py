@@ -254,7 +254,9 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
     The frames are read from the results store once and split by district, as the flow
     does (``report_frames`` + ``split_by_district``, timed apart); then per district every
     school report, data report and district index is rendered (``sqis.pipeline.reports``);
-    the rate counts school reports only.
+    the rate counts school reports only. Then the public edition from the same frames, as
+    the flow makes it (``sqis.disclosure.public_frames`` once, then every public school
+    report, district page and CSV: ``render_public_edition``), timed apart.
     """
     from sqis import pipeline
     from sqis.methodology import for_year
@@ -267,9 +269,8 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
     with Sampler(p.get("interval", 0.1)) as s:
         t0 = s.mark().t
         a = s.mark()
-        by_district = pipeline.split_by_district(
-            pipeline.report_frames(store, p["year"]), districts
-        )
+        whole = pipeline.report_frames(store, p["year"])
+        by_district = pipeline.split_by_district(whole, districts)
         b = s.mark()
         read_wall += b.t - a.t
         read_cpu += b.cpu - a.cpu
@@ -282,7 +283,19 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
             render_cpu += c.cpu - b.cpu
             n_school += sum(k.startswith("reports/schools/") for k in files)
             n_files += len(files)
+        # the public edition (METHODOLOGY.md "Two editions"): suppression, then rendering
+        from sqis.disclosure import public_frames
+        from sqis.reports.public import render_public_edition
+
+        c = s.mark()
+        pf = public_frames(p["year"], whole, m)
+        d = s.mark()
+        public = render_public_edition(pf, m, "benchmark")
+        e = s.mark()
+        del whole, pf
         t1 = s.mark().t
+    n_public = sum(k.startswith("reports/schools/") for k in public)
+    public_cpu = e.cpu - c.cpu
     return {
         **_whole(s, t0, t1),
         "districts": len(districts),
@@ -296,6 +309,12 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
         "reports_per_cpu_s_with_reads": (
             round(n_school / (render_cpu + read_cpu), 1) if render_cpu + read_cpu else None
         ),
+        "public_files": len(public),
+        "public_suppress_wall_s": round(d.t - c.t, 3),
+        "public_suppress_cpu_s": round(d.cpu - c.cpu, 3),
+        "public_render_wall_s": round(e.t - d.t, 3),
+        "public_render_cpu_s": round(e.cpu - d.cpu, 3),
+        "public_reports_per_cpu_s": round(n_public / public_cpu, 1) if public_cpu else None,
     }
 
 
