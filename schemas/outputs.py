@@ -1,8 +1,9 @@
 """The output tables as DATA_CONTRACT.md (*Outputs*) lays them out, read back from CSV.
 
-``indicators.csv, index.csv, designations.csv, communities.csv``: one model each, for the
-files as written by ``sqis.exports`` (flags ``Y``/``N``, missing values empty). A test,
-a downstream consumer or ``check_output`` can hold an export to the contract.
+``indicators.csv, index.csv, designations.csv, communities.csv, districts.csv``: one model
+each, for the files as written by ``sqis.exports`` (flags ``Y``/``N``, missing values
+empty). A test, a downstream consumer or ``check_output`` can hold an export to the
+contract.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from schemas.base import (
     parse_columns,
     schema_errors,
 )
-from schemas.limits import SCHOOL_CODE_DIGITS
+from schemas.limits import DISTRICT_CODE_DIGITS, SCHOOL_CODE_DIGITS
 from sqis import codes
 
 LEVELS = (1, 10)  # index levels 1–10 (METHODOLOGY.md, *Index levels*)
@@ -84,11 +85,25 @@ class Communities(ContractModel):
         unique = ["community_id", "school_code", "checkpoint"]
 
 
+class Districts(ContractModel):
+    """METHODOLOGY.md "District index": enrolment-weighted means of the schools' scores."""
+
+    district_code: Series[str] = pa.Field(str_matches=digits(DISTRICT_CODE_DIGITS), unique=True)
+    academic: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    social_emotional: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    culture_climate: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    sqii: Series[float] = pa.Field(ge=SQII_RANGE[0], le=SQII_RANGE[1], nullable=True)
+    prior_sqii: Series[float] = pa.Field(ge=SQII_RANGE[0], le=SQII_RANGE[1], nullable=True)
+    goal: Series[float] = pa.Field(le=SQII_RANGE[1], nullable=True)
+    meets_goal: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+
+
 OUTPUT_MODELS: dict[str, type[ContractModel]] = {
     "indicators": Indicators,
     "index": Index,
     "designations": Designations,
     "communities": Communities,
+    "districts": Districts,
 }
 
 

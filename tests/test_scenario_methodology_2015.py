@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from schemas.outputs import check_output
 from sqis import pipeline
 from sqis.store import ResultsStore
 from tests.legacy_reference import YEARS, make_root
@@ -140,7 +141,9 @@ def check_district_index(store: ResultsStore, out: Path) -> None:
                 assert mine.loc[code, "goal"] == pytest.approx(goal, rel=1e-12)
                 assert bool(mine.loc[code, "meets_goal"]) == (mine.loc[code, "sqii"] >= goal)
             previous[code] = float(mine.loc[code, "sqii"])
-        csv = pd.read_csv(out / year / "districts.csv", dtype={"district_code": str})
+        data = (out / year / "districts.csv").read_bytes()
+        assert check_output("districts", data).empty  # DATA_CONTRACT.md "Outputs"
+        csv = pd.read_csv(io.BytesIO(data), dtype={"district_code": str})
         assert list(csv.columns) == [
             "district_code",
             "academic",
