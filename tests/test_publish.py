@@ -155,3 +155,34 @@ def test_bad_year_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(YearError):
         publish_year("2015-17", files_v("v1"), str(tmp_path))
+
+
+def test_public_root_is_the_out_roots_public_folder_or_a_root_of_its_own(tmp_path: Path) -> None:
+    """METHODOLOGY.md "Two editions": the public edition's root (issue 18)."""
+    from sqis.publish import public_root_for
+
+    out = tmp_path / "out"
+    assert public_root_for(str(out)) == str((out / "public").resolve())
+    assert public_root_for(str(out), str(tmp_path / "www")) == str((tmp_path / "www").resolve())
+    assert public_root_for("s3://bucket/out") == "s3://bucket/out/public"
+    assert (
+        public_root_for("s3://bucket/out", "s3://public-bucket/sqis") == "s3://public-bucket/sqis"
+    )
+    for bad in (out, out / "2015-16" / "public", out / ".runs", tmp_path):
+        with pytest.raises(PublishError):
+            public_root_for(str(out), str(bad))
+
+
+def test_cli_refuses_a_public_root_inside_a_year_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sqis_cli.app import app
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app,
+        ["run", "--data", str(tmp_path), "--year", "2015-16", "--out", str(out),
+         "--public-out", str(out / "2015-16")],
+    )  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "public root" in res.output
