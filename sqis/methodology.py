@@ -240,6 +240,132 @@ class OversightSpec(_Model):
     comparison_n_size: int = Field(ge=1)
 
 
+# METHODOLOGY.md "Educator effectiveness", option 2 (seeds: "Student growth will represent a
+# minimum of 20% of teacher and principal evaluation calculations"): a floor the code
+# enforces, like PUBLIC_MIN_COUNT: a methodology file giving a district less does not load.
+GROWTH_WEIGHT_FLOOR = 0.20
+# METHODOLOGY.md "Educator effectiveness", public distribution (after Massachusetts DESE): a
+# row of fewer than 6 educators shows nothing and counts of 1-5 are suppressed; a
+# methodology may suppress more, never less.
+EDUCATOR_PUBLIC_MIN_RATED = 6
+EDUCATOR_PUBLIC_MAX_SMALL = 5
+
+
+class EducatorOption(_Model):
+    """One district's choice of the seeds' two options (METHODOLOGY.md "Educator
+    effectiveness"): ``1`` the trigger (summative = practice), ``2`` the defined percentage
+    (summative = (1 − w) × practice + w × growth rating, w = ``growth_weight`` ≥ 0.20)."""
+
+    option: Literal[1, 2]
+    growth_weight: float | None = None
+
+    @model_validator(mode="after")
+    def _weight(self) -> EducatorOption:
+        if self.option == 1:
+            if self.growth_weight is not None:
+                raise ValueError(
+                    "educators: option 1 (the trigger) has no growth_weight: summative = practice"
+                )
+            return self
+        w = self.growth_weight
+        if w is None or not GROWTH_WEIGHT_FLOOR <= w <= 1:
+            raise ValueError(
+                f"educators: option 2 needs growth_weight between {GROWTH_WEIGHT_FLOOR:.2f} and "
+                f"1, got {w}: the seeds require student growth to be at least "
+                f'{GROWTH_WEIGHT_FLOOR:.0%} of the evaluation (METHODOLOGY.md "Educator '
+                'effectiveness", option 2)'
+            )
+        return self
+
+
+class EducatorPublicSpec(_Model):
+    """The public distribution's suppression (METHODOLOGY.md "Educator effectiveness")."""
+
+    min_rated: int = EDUCATOR_PUBLIC_MIN_RATED  # a row with fewer educators shows nothing
+    max_small_count: int = EDUCATOR_PUBLIC_MAX_SMALL  # counts 1..this are suppressed
+    suppressed_label: str = "*"
+
+    @model_validator(mode="after")
+    def _floor(self) -> EducatorPublicSpec:
+        if (
+            self.min_rated < EDUCATOR_PUBLIC_MIN_RATED
+            or self.max_small_count < EDUCATOR_PUBLIC_MAX_SMALL
+        ):
+            raise ValueError(
+                f"educators.public: min_rated {self.min_rated} and max_small_count "
+                f"{self.max_small_count} would publish what METHODOLOGY.md forbids (rows of "
+                f"fewer than {EDUCATOR_PUBLIC_MIN_RATED} educators, counts of 1-"
+                f"{EDUCATOR_PUBLIC_MAX_SMALL})"
+            )
+        return self
+
+
+class EducatorSpec(_Model):
+    """METHODOLOGY.md "Educator effectiveness": every number of the educator evaluation.
+
+    ``pilot_year``: the first year with educator files (computed, reported to staff only);
+    ``first_year``: the first implementation year (the public distribution from then on).
+    """
+
+    pilot_year: str
+    first_year: str
+    # teachers: at least this many rostered students with this and last year's score
+    min_students: int = Field(ge=1)
+    # teachers' mean residual shrunk toward 0 (empirical Bayes) or kept
+    shrinkage: Literal["none", "empirical_bayes"]
+    # growth rating 1-4: 1 + the number of these percentiles (0-100) at or below the
+    # measure's percentile rank among educators of the same role (quartiles)
+    rating_cut_points: tuple[float, float, float] = (25.0, 50.0, 75.0)
+    # levels 1-4: 1 + the number of these at or below the summative score
+    level_cut_points: tuple[float, float, float]
+    # option 1: a TRIGGER where |round(practice) − growth rating| ≥ this
+    trigger_difference: int = Field(default=2, ge=1, le=3)
+    # how many service years an IMPROVEMENT_PLAN lasts (seeds: "a one-year improvement plan")
+    improvement_plan_years: int = Field(default=1, ge=1)
+    default_option: EducatorOption
+    # per district (7-digit district code): its option, where it is not the default
+    districts: dict[str, EducatorOption] = Field(default_factory=dict)
+    public: EducatorPublicSpec = Field(default_factory=EducatorPublicSpec)
+
+    @field_validator("pilot_year", "first_year")
+    @classmethod
+    def _year(cls, v: str) -> str:
+        years.start_of(v)
+        return v
+
+    @field_validator("rating_cut_points", "level_cut_points")
+    @classmethod
+    def _ascending(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(b <= a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError(f"educators: cut points must strictly ascend, got {list(v)}")
+        return v
+
+    @field_validator("districts")
+    @classmethod
+    def _codes(cls, v: dict[str, EducatorOption]) -> dict[str, EducatorOption]:
+        bad = [c for c in v if len(c) != 7 or not c.isascii() or not c.isdigit()]
+        if bad:
+            raise ValueError(f"educators.districts: not 7-digit district codes: {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _order(self) -> EducatorSpec:
+        if years.start_of(self.first_year) < years.start_of(self.pilot_year):
+            raise ValueError("educators: first_year comes before pilot_year")
+        return self
+
+    def option_for(self, district_code: str) -> EducatorOption:
+        """The district's option (``districts``), else ``default_option``."""
+        return self.districts.get(district_code, self.default_option)
+
+    def stage(self, year: str) -> Literal["none", "pilot", "implementation"]:
+        """Whether ``year`` has no educator evaluation, the pilot or the implementation."""
+        start = years.start_of(year)
+        if start < years.start_of(self.pilot_year):
+            return "none"
+        return "pilot" if start < years.start_of(self.first_year) else "implementation"
+
+
 class Methodology(_Model):
     version: str
     applies_from: str
@@ -263,6 +389,8 @@ class Methodology(_Model):
     communities: CommunitySpec
     oversight: OversightSpec
     events: EventsSpec
+    # METHODOLOGY.md "Educator effectiveness" (None: the methodology evaluates no educators)
+    educators: EducatorSpec | None = None
     optional_columns: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     # set by the loader, not by the file
