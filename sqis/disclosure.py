@@ -832,11 +832,10 @@ def _sped_all(
     alls = pd.DataFrame({"s": school[is_all], "v": value[is_all], "row": np.flatnonzero(is_all)})
     hit = alls.merge(shown, on="s", how="left", suffixes=("", "_r"))
     ok = np.isclose(hit["v"].to_numpy(), hit["v_r"].to_numpy(), rtol=0, atol=1e-12)
-    good = set(hit.loc[ok, "row"].tolist())
+    good = np.zeros(len(v_code), dtype=bool)
+    good[hit["row"].to_numpy()[ok]] = True
     out = v_code.copy()
-    for r in alls["row"].tolist():
-        if out[r] == SHOWN and r not in good:
-            out[r] = HIDDEN
+    out[is_all & (out == SHOWN) & ~good] = HIDDEN
     return out
 
 
