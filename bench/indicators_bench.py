@@ -104,7 +104,7 @@ def main() -> None:
         con = duckdb.connect()
         con.execute(f"SET threads = {a.threads}")
         ind_ = duckdb_indicators(cur, m, con)
-        return ind_, duckdb_levels_and_index(ind_, cur.schools, m, con)
+        return ind_, duckdb_levels_and_index(ind_, cur.schools, m, con, climate=cur.climate)
 
     def duckdb_ind_only():
         con = duckdb.connect()

@@ -333,8 +333,7 @@ def climate(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
 
     The n-size (``meets_nsize``) counts the rows under ``rules.climate_nsize_counts: rows``
     (core-2013.1: 5 staff answering 4 constructs make n = 20), and distinct respondents
-    (``respondent_id``) under ``respondents`` (5 staff are n = 5), carried to ``_finish`` in
-    ``nsize_n``.
+    (``respondent_id``) under ``respondents`` (5 staff are n = 5): ``_respondents_meet``.
     """
     c = cur.climate
     if c.empty or "ALL" not in ctx.m.student_groups:
@@ -343,29 +342,51 @@ def climate(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
     all_bit = np.int64(1 << ctx.m.student_groups.index("ALL"))
     bits = np.full(len(c), all_bit, dtype=np.int64)
     favourable = c["score"].to_numpy(dtype=float) >= ctx.m.rules.climate_favourable_score
-    rtype = c["respondent_type"].to_numpy(dtype=object)
+    # each row's respondent type as its position in CLIMATE_INDICATOR (-1: none of them)
+    rtype = groups_mod.positions_in(c["respondent_type"], list(CLIMATE_INDICATOR))
     parts = [
-        ctx.aggregate(ind, pos, bits, rtype == t, favourable)
-        for t, ind in CLIMATE_INDICATOR.items()
+        ctx.aggregate(ind, pos, bits, rtype == k, favourable)
+        for k, ind in enumerate(CLIMATE_INDICATOR.values())
     ]
     if ctx.m.rules.climate_nsize_counts == "respondents":
-        respondents = _respondents(ctx, c, pos)
+        meets = _respondents_meet(ctx, c, pos, rtype, parts)
         for k, part in enumerate(parts):
-            part["nsize_n"] = respondents[part["school_pos"].to_numpy() * len(parts) + k]
+            part["meets_nsize"] = meets[part["school_pos"].to_numpy() * len(parts) + k]
     return parts
 
 
-def _respondents(ctx: _Context, c: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
-    """Distinct ``respondent_id`` per (school position × respondent type in
-    ``CLIMATE_INDICATOR`` order), flattened: one hash pass, no loop over rows."""
-    n_types = len(CLIMATE_INDICATOR)
-    tcode = groups_mod.positions_in(c["respondent_type"], list(CLIMATE_INDICATOR))
-    (rid,) = groups_mod.shared_codes(c["respondent_id"])
-    ok = (pos >= 0) & (tcode >= 0)
-    width = np.int64(max(int(rid.max(initial=-1)), 0) + 2)  # -1 (missing) → 0
-    cell = pos[ok].astype(np.int64) * n_types + tcode[ok]
-    distinct = pd.unique(cell * width + (rid[ok] + 1))
-    return np.bincount(distinct // width, minlength=ctx.n_schools * n_types)
+# A respondent has at most one row per construct at a school (DATA_CONTRACT.md: (school_code,
+# respondent_type, respondent_id, construct) is unique, construct one of these).
+CLIMATE_ROWS_PER_RESPONDENT = len(codes.CLIMATE_CONSTRUCTS)
+
+
+def _respondents_meet(
+    ctx: _Context, c: pd.DataFrame, pos: np.ndarray, rtype: np.ndarray, parts: list[pd.DataFrame]
+) -> np.ndarray:
+    """Per (school position × respondent type), flattened: at least ``n_size`` distinct
+    ``respondent_id``.
+
+    A cell of r rows has between r / 4 and r respondents (one row per construct), so fewer
+    than n_size rows never meet it and 4 × n_size rows or more always do; the respondents
+    are counted (one hash pass over their rows) only in the cells between, which at scale
+    are a small share of the survey. Vectorised: no loop over rows.
+    """
+    n_size, n_types = ctx.m.n_size, len(parts)
+    rows = np.zeros(ctx.n_schools * n_types, dtype=np.int64)
+    for k, part in enumerate(parts):  # the denominators: rows per cell
+        rows[part["school_pos"].to_numpy() * n_types + k] = part["denominator"].to_numpy()
+    unsure = (rows >= n_size) & (rows < CLIMATE_ROWS_PER_RESPONDENT * n_size)
+    meets = rows >= CLIMATE_ROWS_PER_RESPONDENT * n_size
+    cell = np.where((pos >= 0) & (rtype >= 0), pos * n_types + rtype, -1)
+    at = np.flatnonzero(cell >= 0)
+    at = at[unsure[cell[at]]]
+    if len(at):
+        (rid,) = groups_mod.shared_codes(c["respondent_id"].take(at))
+        width = np.int64(max(int(rid.max(initial=-1)), 0) + 2)  # -1 (missing) → 0
+        distinct = pd.unique(cell[at] * width + (rid + 1))
+        count = np.bincount(distinct // width, minlength=len(rows))
+        meets[unsure] = count[unsure] >= n_size
+    return meets
 
 
 def sped_disproportionality(
@@ -504,11 +525,12 @@ def _finish(ctx: _Context, parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return empty_indicators()
     df = pd.concat(parts, ignore_index=True)
-    # what the n-size counts: the denominator, or what a rule set instead (climate respondents)
-    n_for_size = df["denominator"].to_numpy(dtype=np.float64)
-    if "nsize_n" in df.columns:
-        other = df["nsize_n"].to_numpy(dtype=np.float64, na_value=np.nan)
-        n_for_size = np.where(np.isnan(other), n_for_size, other)
+    # the n-size: the denominator, unless the rule decided it (climate by respondents)
+    meets = df["denominator"].to_numpy() >= ctx.m.n_size
+    if "meets_nsize" in df.columns:
+        given = df["meets_nsize"]
+        decided = given.notna().to_numpy()
+        meets = np.where(decided, given.fillna(False).to_numpy(dtype=bool), meets)
     order_ind = pd.Categorical(df["indicator"], categories=list(codes.INDICATORS)).codes
     order = np.lexsort((df["group_code"].to_numpy(), order_ind, df["school_pos"].to_numpy()))
     df = df.iloc[order].reset_index(drop=True)
@@ -521,7 +543,7 @@ def _finish(ctx: _Context, parts: list[pd.DataFrame]) -> pd.DataFrame:
             "numerator": df["numerator"].astype("Int64"),
             "denominator": df["denominator"].astype("int64"),
             "value": df["value"].astype("float64"),
-            "meets_nsize": n_for_size[order] >= ctx.m.n_size,
+            "meets_nsize": meets[order],
         }
     )
 

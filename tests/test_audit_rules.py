@@ -306,3 +306,29 @@ def test_a_k8_school_s_ms_persist_gets_a_level_and_counts_in_its_index() -> None
     sil = school_indicator_levels(ind, cur.schools, NEW).set_index(["school_code", "indicator"])
     assert sil.loc[(b.code("K8"), "MS_PERSIST"), "school_level"] == 7.0
     assert not np.isnan(sil.loc[(b.code("K8"), "MS_PERSIST"), "all_level"])
+
+
+def test_climate_nsize_by_respondents_on_random_surveys() -> None:
+    """Respondents answering 1–4 constructs, 3–60 of them per school and type: meets_nsize
+    is exactly "at least 20 distinct respondent_id" (counted here by pandas' nunique), on
+    either side of the row bounds the code uses (fewer than 20 rows, 80 rows or more)."""
+    rng = np.random.default_rng(19)
+    labels = [f"S{i}" for i in range(40)]
+    rows = []
+    for label in labels:
+        for rtype in ("STUDENT", "STAFF", "PARENT"):
+            for r in range(int(rng.integers(3, 61))):
+                k = int(rng.integers(1, 5))
+                for construct in rng.choice(["CS", "SC", "KF", "SB"], k, replace=False):
+                    rows.append(b.climate_row(f"{rtype}{r}", label, rtype, str(construct)))
+    y = b.make_year(schools=[b.school(x) for x in labels], climate=rows)
+    ind = compute_indicators(y, None, None, NEW)
+    c = ind[ind["indicator"].str.startswith("CLIMATE_")]
+    n = y.climate.groupby(["school_code", "respondent_type"])["respondent_id"].nunique()
+    keys = list(zip(c["school_code"], c["indicator"].str.removeprefix("CLIMATE_"), strict=True))
+    expected = pd.Series(keys).map(n).to_numpy() >= 20
+    np.testing.assert_array_equal(c["meets_nsize"].to_numpy(), expected)
+    rows_n = c["denominator"].to_numpy()
+    band = (rows_n >= 20) & (rows_n < 80)
+    assert (band & expected).any() and (band & ~expected).any()  # counted in the band
+    assert (rows_n >= 80).any() and (rows_n < 20).any()  # decided by the bounds

@@ -192,12 +192,29 @@ def duckdb_indicators(y: YearData, m: Methodology, con=None) -> pd.DataFrame:
 
 
 def duckdb_levels_and_index(
-    ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology, con=None
+    ind: pd.DataFrame,
+    schools: pd.DataFrame,
+    m: Methodology,
+    con=None,
+    climate: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Levels (METHODOLOGY "Index levels") and the SQII (steps 1–3) in SQL, from an
     indicators frame: (levels: school_code, student_group, indicator, level;
-    index: school_code, sqii)."""
+    index: school_code, sqii). The n-size is the denominator, except for the climate
+    indicators under ``rules.climate_nsize_counts: respondents``: COUNT(DISTINCT
+    respondent_id) of ``climate`` (the year's survey rows) per school and type."""
     con = con or duckdb.connect()
+    n_join, n_expr = "", "i.denominator"
+    if m.rules.climate_nsize_counts == "respondents":
+        if climate is None:
+            raise ValueError("the climate n-size by respondents needs the climate frame")
+        con.register("climate_r", climate[["school_code", "respondent_type", "respondent_id"]])
+        n_join = """
+        LEFT JOIN (SELECT school_code, 'CLIMATE_' || respondent_type AS indicator,
+                          COUNT(DISTINCT respondent_id) AS n
+                   FROM climate_r GROUP BY 1, 2) r
+          ON r.school_code = i.school_code AND r.indicator = i.indicator"""
+        n_expr = "COALESCE(r.n, i.denominator)"
     cuts = pd.DataFrame(
         [
             (code, st, spec.direction, float(c))
@@ -230,8 +247,8 @@ def duckdb_levels_and_index(
                              OR (c.direction = 'lower' AND i.value <= c.cut)
                         THEN 1 ELSE 0 END) AS level
         FROM ind i JOIN schools_l s ON s.school_code = i.school_code
-        JOIN cuts c ON c.indicator = i.indicator AND c.school_type = s.school_type
-        WHERE i.denominator >= {m.n_size} AND i.value IS NOT NULL AND NOT isnan(i.value)
+        JOIN cuts c ON c.indicator = i.indicator AND c.school_type = s.school_type{n_join}
+        WHERE {n_expr} >= {m.n_size} AND i.value IS NOT NULL AND NOT isnan(i.value)
         GROUP BY 1, 2, 3""")
     levels = con.execute("SELECT * FROM lv").df()
     sub_parts = (
@@ -309,7 +326,7 @@ def test_duckdb_levels_and_index_agree_with_pandas() -> None:
     ind = compute_indicators(cur, prior, prior2, m)
     lv = assign_levels(ind, cur.schools, m)
     idx = compute_index(lv, cur.schools, m, None)
-    sql_levels, sql_index = duckdb_levels_and_index(ind, cur.schools, m)
+    sql_levels, sql_index = duckdb_levels_and_index(ind, cur.schools, m, climate=cur.climate)
     keys = ["school_code", "student_group", "indicator"]
     got = lv[lv["level"].notna()][keys + ["level"]].merge(
         sql_levels, on=keys, how="outer", suffixes=("_pd", "_sql"), indicator=True
