@@ -5,6 +5,11 @@ the same methods, addressed by ``/``-separated keys relative to the root. Local 
 are atomic (write to a temporary name, then rename); S3 writes are single PUTs, so a
 reader sees the old object or the new one, never half of one. S3 objects are written
 with server-side encryption (``SQIS_S3_SSE``) and a content type.
+
+A local root is a boundary: a key whose path leads out of the root through a symbolic
+link (a linked year folder or file in a data root, a linked ``reports/schools`` in an out
+root) is refused (``OutsideRoot``) for reading, listing, writing and deleting alike. Links
+that stay inside the root, and a root that is itself a link, are followed.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ class StorageError(RuntimeError):
 
 class ObjectNotFound(StorageError, FileNotFoundError):
     """No file or object at that key."""
+
+
+class OutsideRoot(StorageError):
+    """A local key whose path leads out of its root through a symbolic link."""
 
 
 def content_type(key: str) -> str:
@@ -73,7 +82,21 @@ class LocalStorage:
         return str(self.root)
 
     def _path(self, key: str) -> Path:
-        return self.root / safe_key(key)
+        return self._inside(self.root / safe_key(key))
+
+    def _inside(self, p: Path) -> Path:
+        """``p``, if following its symbolic links keeps it under the root (else refused)."""
+        try:
+            root = self.root.resolve()
+            real = p.resolve()
+        except (OSError, RuntimeError) as e:  # a link loop, a dangling link's parent, …
+            raise StorageError(f"{p}: cannot resolve the path ({e})") from None
+        if real != root and root not in real.parents:
+            raise OutsideRoot(
+                f"{p}: refusing a symbolic link that leads out of {self.root} (to {real}); "
+                "copy the file into the folder instead of linking it"
+            )
+        return p
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
@@ -106,7 +129,8 @@ class LocalStorage:
         return self._path(key).exists()
 
     def list(self, prefix: str = "") -> list[str]:
-        base = self.root / prefix if prefix else self.root
+        prefix = prefix.strip("/")
+        base = self._path(prefix) if prefix else self.root
         if not base.exists():
             return []
         out = []
@@ -123,6 +147,13 @@ class LocalStorage:
 
     def child(self, prefix: str) -> LocalStorage:
         return LocalStorage(self._path(prefix))
+
+
+def local_path_inside(root: str | Path, key: str) -> Path:
+    """``<root>/<key>`` for a writer that works on local paths itself (publishing): refused
+    (``StorageError``/``OutsideRoot``) when the key is unsafe or a symbolic link on its
+    way leads out of ``root``."""
+    return LocalStorage(Path(root))._path(key)
 
 
 @dataclass
