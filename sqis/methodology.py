@@ -43,11 +43,29 @@ class IndicatorSpec(_Model):
     groups: tuple[str, ...] | None = None
 
 
+# METHODOLOGY.md "Public suppression": the thresholds are settings with a floor the code
+# enforces: a methodology cannot publish counts under 11 (nor give a level to a group under
+# 11). A methodology file that sets them lower does not load.
+PUBLIC_MIN_COUNT = 11
+
+
 class SuppressionSpec(_Model):
     min_count: int = 1
     max_count: int = 10
     suppressed_label: str = "*"
     under_nsize_label: str = "n<20"
+
+    @model_validator(mode="after")
+    def _floor(self) -> SuppressionSpec:
+        """Counts 1 to ``PUBLIC_MIN_COUNT`` − 1 are always suppressed (METHODOLOGY.md)."""
+        if not 0 <= self.min_count <= 1 or self.max_count < PUBLIC_MIN_COUNT - 1:
+            raise ValueError(
+                f"suppression: min_count {self.min_count} and max_count {self.max_count} "
+                f'would publish counts under {PUBLIC_MIN_COUNT}; METHODOLOGY.md "Public '
+                f'suppression" requires min_count 0 or 1 and max_count at least '
+                f"{PUBLIC_MIN_COUNT - 1}"
+            )
+        return self
 
 
 class SchoolLevelSpec(_Model):
@@ -401,6 +419,17 @@ class Methodology(_Model):
     @classmethod
     def _year(cls, v: str) -> str:
         years.start_of(v)
+        return v
+
+    @field_validator("n_size")
+    @classmethod
+    def _n_size_floor(cls, v: int) -> int:
+        if v < PUBLIC_MIN_COUNT:
+            raise ValueError(
+                f"n_size {v} is below the floor of {PUBLIC_MIN_COUNT}: a group the public "
+                'edition must suppress (1-10 students, METHODOLOGY.md "Public suppression") '
+                "cannot count for accountability"
+            )
         return v
 
     @model_validator(mode="after")
