@@ -29,7 +29,8 @@ import pyarrow.compute as pc
 ERROR_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "rule")
 
 # Columns that hold a raw student ID in the delivered files.
-STUDENT_ID_COLUMNS: frozenset[str] = frozenset({"student_id"})
+# Educator IDs (DATA_CONTRACT.md `educators`, `rosters`) are masked the same way.
+STUDENT_ID_COLUMNS: frozenset[str] = frozenset({"student_id", "educator_id"})
 
 _ID_LIKE = r"\s*\d{10}\s*"  # the shape of a state student ID
 

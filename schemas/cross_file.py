@@ -40,6 +40,9 @@ CROSS_FILE_COLUMNS: dict[str, tuple[str, ...]] = {
     "graduation": ("school_code", "cohort", "grad_year", "outcome"),
     "sel": ("student_id", "school_code"),
     "climate": ("school_code",),
+    # METHODOLOGY.md "Educator effectiveness": the optional educator files
+    "educators": ("educator_id", "school_code", "role"),
+    "rosters": ("student_id", "educator_id", "school_code"),
 }
 
 
@@ -61,7 +64,7 @@ def school_code_in_schools(frames: Frames, year: str) -> pd.DataFrame:
         return empty_errors()
     known = frames["schools"]["school_code"].dropna().unique()
     parts = []
-    for name in ("students", "assessments", "graduation", "sel", "climate"):
+    for name in ("students", "assessments", "graduation", "sel", "climate", *codes.EDUCATOR_FILES):
         f = frames.get(name)
         if f is None:
             continue
@@ -236,8 +239,61 @@ def students_enrolled(frames: Frames, year: str) -> pd.DataFrame:
         [
             _enrolled(frames, "assessments", "assessment_student_enrolled", enrolled),
             _enrolled(frames, "sel", "sel_student_enrolled", enrolled),
+            _enrolled(frames, "rosters", "roster_student_enrolled", enrolled),
         ]
     )
+
+
+def roster_educator_is_teacher(frames: Frames, year: str) -> pd.DataFrame:
+    """A roster's educator is a ``TEACHER`` of that school in ``educators`` (*rosters*)."""
+    r, ed = frames.get("rosters"), frames.get("educators")
+    if r is None or ed is None:
+        return empty_errors()
+    teachers = ed[(ed["role"] == "TEACHER").fillna(False).astype(bool)]
+    known = pc.unique(_key(teachers["educator_id"], teachers["school_code"])).drop_null()
+    present = (r["educator_id"].notna() & r["school_code"].notna()).to_numpy(dtype=bool)
+    bad = present & ~_key_in(_key(r["educator_id"], r["school_code"]), known)
+    return make_errors(
+        "rosters",
+        r.index[bad],
+        "educator_id",
+        r["educator_id"][bad],
+        _rule("roster_educator_is_teacher"),
+    )
+
+
+def one_principal_per_school(frames: Frames, year: str) -> pd.DataFrame:
+    """Each school of ``schools`` has exactly one ``PRINCIPAL`` in ``educators`` (*educators*):
+    a second principal is reported on its educators row, a school without one on its
+    schools row."""
+    ed, sc = frames.get("educators"), frames.get("schools")
+    if ed is None:
+        return empty_errors()
+    is_principal = (ed["role"] == "PRINCIPAL").fillna(False).astype(bool)
+    principals = ed.loc[is_principal & ed["school_code"].notna(), "school_code"]
+    extra = principals.duplicated(keep="first")
+    parts = [
+        make_errors(
+            "educators",
+            principals.index[extra.to_numpy()],
+            "role",
+            principals[extra].astype("str") + " has another PRINCIPAL",
+            _rule("one_principal_per_school"),
+        )
+    ]
+    if sc is not None and not ed["role"].isna().any():
+        codes_ = sc["school_code"]
+        missing = (codes_.notna() & ~codes_.isin(principals.unique())).to_numpy(dtype=bool)
+        parts.append(
+            make_errors(
+                "schools",
+                sc.index[missing],
+                "school_code",
+                codes_[missing].astype("str") + ": no PRINCIPAL in educators",
+                _rule("one_principal_per_school"),
+            )
+        )
+    return concat_errors(parts)
 
 
 def subject_grade_valid(frames: Frames, year: str) -> pd.DataFrame:
@@ -392,10 +448,12 @@ CROSS_FILE_RULES: tuple[Callable[[Frames, str], pd.DataFrame], ...] = (
     grade_in_school_span,
     redesignated_only_el,
     days_absent_within_enrolled,
-    students_enrolled,  # assessment_student_enrolled and sel_student_enrolled
+    students_enrolled,  # assessment_, sel_ and roster_student_enrolled
     subject_grade_valid,
     graduation_school_is_hs,
     graduation_years,
+    roster_educator_is_teacher,
+    one_principal_per_school,
 )
 
 

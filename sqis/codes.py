@@ -77,3 +77,21 @@ CONTRACT_FILES: tuple[str, ...] = (
     "climate",
 )
 FLAG_VALUES: tuple[str, ...] = ("Y", "N")
+
+# METHODOLOGY.md "Educator effectiveness"; DATA_CONTRACT.md `educators`, `rosters`: the two
+# educator files, delivered together or not at all from the methodology's pilot year on
+# (optional files: not in CONTRACT_FILES, which every year must deliver).
+EDUCATOR_FILES: tuple[str, ...] = ("educators", "rosters")
+EDUCATOR_ROLES: tuple[str, ...] = ("TEACHER", "PRINCIPAL")
+ROSTER_SUBJECTS: tuple[str, ...] = ("ELA", "MATH")
+# educators.csv `flag`: NONE, NO_GROWTH (no growth measure), TRIGGER (option 1's dialogue)
+EDUCATOR_FLAGS: tuple[str, ...] = ("NONE", "NO_GROWTH", "TRIGGER")
+# what a district records on a TRIGGER (seeds: an addendum, a one-year improvement plan)
+EDUCATOR_ACTIONS: tuple[str, ...] = ("ADDENDUM", "IMPROVEMENT_PLAN", "NO_ACTION")
+# the four performance levels (seeds: "at least four performance levels")
+EDUCATOR_LEVELS: dict[int, str] = {
+    1: "Ineffective",
+    2: "Developing",
+    3: "Effective",
+    4: "Highly effective",
+}

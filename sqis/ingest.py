@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.cross_file import STUDENT_LEVEL_FILES
-from sqis import codes, years
+from sqis import codes, educator_files, years
 from sqis.pseudonym import key_id, pseudonymise_arrow
 from sqis.reading import DeliveryError, locate
 from sqis.settings import get_settings
@@ -134,6 +134,12 @@ def _delivered_checksums(data_root: str, year: str) -> dict[str, str] | None:
             out[name] = hashlib.sha256(storage.read_bytes(key)).hexdigest()
         except (DeliveryError, StorageError):
             return None
+    try:  # the optional educator files, where delivered
+        for name in educator_files.delivered(data_root, year):
+            key, _ = locate(data_root, year, name)
+            out[name] = hashlib.sha256(storage.read_bytes(key)).hexdigest()
+    except (DeliveryError, StorageError):
+        return None
     return out
 
 
@@ -175,6 +181,7 @@ def pseudonymised_frames(report: ValidationReport, key: bytes) -> dict[str, pd.D
         column = pd.Series(part, index=frames[name].index).astype("str")
         frames[name] = frames[name].assign(student_id=column)
         start += n
+    frames.update(educator_files.pseudonymised(report, key))  # educators, rosters if delivered
     return frames
 
 
@@ -324,7 +331,7 @@ def load_year(
     manifest = delivery_manifest(year, store_root)
     ydir = _year_dir(year)
     frames: dict[str, pd.DataFrame] = {}
-    for name in codes.CONTRACT_FILES:
+    for name in (*codes.CONTRACT_FILES, *educator_files.stored(manifest)):
         entry = manifest["files"].get(name)
         if entry is None:
             raise StoreInconsistent(f"{store.uri}/{ydir}/{MANIFEST}: no entry for {name}")

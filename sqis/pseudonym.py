@@ -115,3 +115,24 @@ def key_id(key: bytes) -> str:
     """A 16-hex-character fingerprint of the key (the key cannot be recovered from it)."""
     _check_key(key)
     return hmac.new(bytes(key), _KEY_ID_MESSAGE, hashlib.sha256).hexdigest()[:16]
+
+
+# ---- educators (DATA_CONTRACT.md `educators`, `rosters`: "pseudonymised at ingest like
+# student IDs (a separate key domain)") ------------------------------------------------------
+_EDUCATOR_DOMAIN = b"sqis educator pseudonym key v1"
+
+
+def educator_key(key: bytes) -> bytes:
+    """The educator key domain's key: HMAC-SHA256(consortium key, a fixed label).
+
+    Derived from the same ``SQIS_PSEUDONYM_KEY``, so nothing new is to be kept, and
+    separate from the students' domain: an educator ID that happens to equal a student ID
+    gets another pseudonym, and one domain's pseudonyms say nothing of the other's.
+    """
+    _check_key(key)
+    return hmac.new(bytes(key), _EDUCATOR_DOMAIN, hashlib.sha256).digest()
+
+
+def pseudonymise_educators(ids: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:
+    """Each educator ID → HMAC-SHA256(``educator_key(key)``, ID) as 64 hex characters."""
+    return pseudonymise_arrow(ids, educator_key(key))

@@ -40,7 +40,7 @@ from schemas.base import (
     schema_errors,
 )
 from schemas.cross_file import CROSS_FILE_COLUMNS, check_cross_file
-from sqis import codes, years
+from sqis import codes, educator_files, years
 from sqis.reading import DeliveryError, RawFile, read_contract_file
 from sqis.storage import is_s3, open_storage
 
@@ -214,6 +214,9 @@ def validate_delivery(
         del typed
         if coerced is not None:
             report.frames[name] = coerced
+    # the optional educator files (METHODOLOGY.md "Educator effectiveness"), before the
+    # cross-file rules that read them
+    educator_files.validate(data_root, year, methodology, report, parts, typed_frames)
     offsets = dict(methodology.rules.grad_cohort_offsets)
     parts.append(check_cross_file(typed_frames, year, offsets))
     report.errors = _sorted(concat_errors(parts))

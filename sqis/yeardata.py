@@ -34,6 +34,10 @@ class YearData:
     climate: pd.DataFrame
     # SHA-256 of each delivered file, by contract file name
     checksums: dict[str, str] = field(default_factory=dict)
+    # the optional educator files (DATA_CONTRACT.md `educators`, `rosters`; both or neither),
+    # ``educator_id`` and ``student_id`` pseudonymised: None where the year has none
+    educators: pd.DataFrame | None = None
+    rosters: pd.DataFrame | None = None
 
     def frame(self, name: str) -> pd.DataFrame:
         if name not in codes.CONTRACT_FILES:
