@@ -11,7 +11,13 @@ delivered, so that every failure names the row a person can find in the file.
 
 Errors are a DataFrame with the columns of ``ERROR_COLUMNS``: ``file, row, column, value,
 rule``. Student IDs in ``value`` are masked (``mask_student_ids``): the validation report
-is shared with operations staff and must not carry raw IDs.
+is shared with operations staff and must not carry raw IDs. So is any run of ten or more
+digits elsewhere in a value, a column name or a message (a shifted row, a file delivered
+without its header row), except a 14-digit school code; control characters are shown
+escaped and very long values cut (``shown_values``, ``shown_name``).
+
+Digits are ASCII digits: a pattern says ``[0-9]``, never ``\\d`` (which takes ``１２３``),
+and ends with ``\\Z`` (``$`` also matches before a trailing line break).
 """
 
 from __future__ import annotations
@@ -26,22 +32,34 @@ import pandera.pandas as pa
 import pyarrow as pa_
 import pyarrow.compute as pc
 
+from schemas.limits import CONTROL_CHARACTERS, REPORT_MAX_VALUE_CHARS
+
 ERROR_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "rule")
 
 # Columns that hold a raw student ID in the delivered files.
 # Educator IDs (DATA_CONTRACT.md `educators`, `rosters`) are masked the same way.
 STUDENT_ID_COLUMNS: frozenset[str] = frozenset({"student_id", "educator_id"})
 
-_ID_LIKE = r"\s*\d{10}\s*"  # the shape of a state student ID
+# A run of ten or more digits (any script) inside a value, a name or a message: it may be a
+# student ID, or hold one. A run of exactly 14 (a school code, not secret) is shown.
+_DIGIT_RUN = re.compile(r"\d{10,}")
+_SCHOOL_CODE_RUN = 14
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 FLAG_RULE = "isin(['Y', 'N'])"
 INTEGER_RULE = "integer"
 NUMBER_RULE = "number"
 MISSING_RULE = "not_nullable"
 
-_INT_RE = r"^[+-]?\d{1,15}$"
+# Arrow regular expressions (RE2: ``$`` is the end of the text, ``[0-9]`` ASCII digits).
+# An integer: an optional sign and ASCII digits, as many as written (a value beyond the
+# column's range is refused by the range rule, with the value as delivered).
+_INT_RE = r"^[+-]?[0-9]+$"
 # a decimal number, optionally with an exponent; not inf, nan or hexadecimal
-_FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$"
+_FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$"
+# An integer with more significant digits than this parses as ±10**18: beyond every
+# column's range (so it is refused as out of range, never wrapped or dropped).
+_INT_DIGITS = 18
 
 
 class ContractModel(pa.DataFrameModel):
@@ -100,13 +118,7 @@ def make_errors(
         vals = pd.Series(list(values) if isinstance(values, list) else np.asarray(values))
     else:
         vals = pd.Series([values] * n)
-    vals = vals.astype("str").fillna("")
-    if column in STUDENT_ID_COLUMNS:
-        vals = mask_student_ids(vals)
-    else:  # a student ID in the wrong column (a shifted row) is masked all the same
-        looks_like_id = vals.str.fullmatch(_ID_LIKE).fillna(False).astype(bool)
-        if looks_like_id.any():
-            vals = vals.where(~looks_like_id, mask_student_ids(vals))
+    vals = shown_values(vals, column in STUDENT_ID_COLUMNS)
     return pd.DataFrame(
         {
             "file": pd.Series([file] * n, dtype="str"),
@@ -116,6 +128,87 @@ def make_errors(
             "rule": pd.Series([rule] * n, dtype="str"),
         }
     )
+
+
+def shown_values(values: pd.Series, student_id: bool = False) -> pd.Series:
+    """Values as a report shows them: student IDs masked (the whole value in a student ID
+    column; elsewhere any run of ten or more digits, in any script, but a school code's 14:
+    a student ID in the wrong column, a shifted row), control characters escaped
+    (``\\x00``), and a value over ``REPORT_MAX_VALUE_CHARS`` cut, with its length. A few
+    Arrow passes; the per-value work runs only on the values that need it (usually none)."""
+    vals = values.astype("str").fillna("")
+    if student_id:
+        vals = mask_student_ids(vals)
+    arr = _one_array(pa_.array(vals.array, pa_.large_string()))
+    need = np.zeros(len(vals), dtype=bool) if student_id else _has_digit_run(arr)
+    need |= np.asarray(pc.fill_null(pc.match_substring_regex(arr, CONTROL_CHARACTERS), False))
+    longer = pc.greater(pc.utf8_length(arr), REPORT_MAX_VALUE_CHARS)
+    need |= np.asarray(pc.fill_null(longer, False))
+    if need.any():
+        shown = [_shown_one(v, not student_id) for v in vals[need]]  # the few that need it
+        vals = vals.copy()
+        vals[need] = pd.Series(shown, index=vals.index[need], dtype="str")
+    return vals
+
+
+def _shown_one(text: str, mask: bool, cut: bool = True) -> str:
+    n = len(text)
+    if mask:
+        text = mask_text(text)
+    text = re.sub(CONTROL_CHARACTERS, lambda m: repr(m.group())[1:-1], text)
+    if cut and n > REPORT_MAX_VALUE_CHARS:
+        text = text[:REPORT_MAX_VALUE_CHARS] + f"… ({n:,} characters)"
+    return text
+
+
+def _has_digit_run(arr: pa_.Array) -> np.ndarray:
+    """Which values hold a run of ten digits (any script) and are not exactly a school code
+    (14 ASCII digits): the few ``mask_text`` must look at. The regular expression runs
+    only on the values that are not plain school codes (in a large report, few)."""
+    code = pc.and_(pc.ascii_is_decimal(arr), pc.equal(pc.binary_length(arr), _SCHOOL_CODE_RUN))
+    rest = np.flatnonzero(~np.asarray(pc.fill_null(code, False), dtype=bool))
+    out = np.zeros(len(arr), dtype=bool)
+    if len(rest):
+        sub = arr.take(pa_.array(rest))
+        run = np.asarray(pc.fill_null(pc.match_substring_regex(sub, r"\p{Nd}{10}"), False))
+        out[rest[run]] = True
+    return out
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every run of ten or more digits masked to its last four
+    (``******1234``), except a run of exactly 14 (a school code)."""
+
+    def one(m: re.Match[str]) -> str:
+        run = m.group()
+        return run if len(run) == _SCHOOL_CODE_RUN else "******" + run[-4:]
+
+    return _DIGIT_RUN.sub(one, text)
+
+
+def visible_text(text: str) -> str:
+    """A message or a delivered file name for a report or the console: ID-like digits
+    masked (``mask_text``), control characters escaped; never cut."""
+    return _shown_one(text, mask=True, cut=False)
+
+
+def shown_name(name: object) -> str:
+    """A delivered column (or file) name as a report shows it: as is when it is a plain
+    name (``nickname``); otherwise quoted with ``repr`` so that a space, a byte-order mark
+    or a control character is visible (``'school_code '``). ID-like digits are masked and
+    a very long name is cut."""
+    text = mask_text(str(name))
+    if _PLAIN_NAME.fullmatch(text) and len(text) <= REPORT_MAX_VALUE_CHARS:
+        return text
+    return quoted_name(name)
+
+
+def quoted_name(name: object) -> str:
+    """A delivered name for a message: always quoted (``'school_code '``), masked and cut."""
+    text = mask_text(str(name))
+    if len(text) > REPORT_MAX_VALUE_CHARS:
+        return repr(text[:REPORT_MAX_VALUE_CHARS]) + f"… ({len(text):,} characters)"
+    return repr(text)
 
 
 def concat_errors(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -149,9 +242,22 @@ def _cast_if_all_valid(arr: pa_.Array, to: pa_.DataType) -> pa_.Array | None:
     except (pa_.ArrowInvalid, pa_.ArrowNotImplementedError):
         return None
     if pa_.types.is_integer(to):
-        digits_only = pc.utf8_is_digit(pc.utf8_ltrim(arr, characters="-"))
+        digits_only = pc.ascii_is_decimal(pc.utf8_ltrim(arr, characters="-"))
         return out if pc.all(digits_only).as_py() else None
     return out if pc.all(pc.is_finite(out)).as_py() else None
+
+
+def _integer_text(text: pa_.Array) -> pa_.Array:
+    """Integer text (``_INT_RE``, or null) as Arrow's cast reads it: without a ``+`` sign,
+    and ``±10**18`` where more than ``_INT_DIGITS`` significant digits are written."""
+    text = pc.utf8_ltrim(text, characters="+")
+    significant = pc.utf8_ltrim(pc.utf8_ltrim(text, characters="-"), characters="0")
+    huge = pc.fill_null(pc.greater(pc.utf8_length(significant), _INT_DIGITS), False)
+    if not pc.any(huge).as_py():
+        return text
+    negative = pc.fill_null(pc.starts_with(text, "-"), False)
+    bound = pc.if_else(negative, "-1" + "0" * _INT_DIGITS, "1" + "0" * _INT_DIGITS)
+    return pc.if_else(huge, pc.cast(bound, text.type), text)
 
 
 def _arrow_numbers(s: pd.Series, pattern: str, to: pa_.DataType) -> tuple[pd.Series, pd.Series]:
@@ -167,7 +273,10 @@ def _arrow_numbers(s: pd.Series, pattern: str, to: pa_.DataType) -> tuple[pd.Ser
         ok_all = pd.Series(True, index=s.index)
         return ok_all, pd.Series(fast.to_pandas(types_mapper=mapper).array, index=s.index)
     ok = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
-    num = pc.cast(pc.if_else(ok, arr, pa_.scalar(None, arr.type)), to)
+    text = pc.if_else(ok, arr, pa_.scalar(None, arr.type))
+    if pa_.types.is_integer(to):
+        text = _integer_text(text)
+    num = pc.cast(text, to)  # the pattern admits only what the cast reads (a fuzz test)
     ok_s = pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
     return ok_s, pd.Series(num.to_pandas(types_mapper=mapper).array, index=s.index)
 
@@ -230,11 +339,17 @@ def contract_schema(
 
 
 def schema_errors(
-    file: str, schema: pa.DataFrameSchema, typed: pd.DataFrame, parse_errors: pd.DataFrame
+    file: str,
+    schema: pa.DataFrameSchema,
+    typed: pd.DataFrame,
+    parse_errors: pd.DataFrame,
+    raw: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """Run a schema lazily; its failures in the error format (coercion noise dropped).
 
-    Returns the coerced frame when it validates, else ``None``, and the failures.
+    Returns the coerced frame when it validates, else ``None``, and the failures. With
+    ``raw`` (the delivered text, same index), a failing value is shown as delivered
+    (``1e999``, ``-0.0``, ``+7``), not as parsed (``inf``, ``0``, ``7``).
     """
     keys = list(schema.unique or [])
     key_errors = empty_errors()
@@ -258,7 +373,10 @@ def schema_errors(
     for (column, check), g in fc[~wide].groupby(["column", "check"], sort=False):
         rule = "unique" if check == "field_uniqueness" else str(check)
         rows = g["index"].astype("int64")
-        parts.append(make_errors(file, rows, str(column), g["failure_case"], rule))
+        values = g["failure_case"]
+        if raw is not None and column in raw.columns:
+            values = raw[column].reindex(pd.Index(rows.to_numpy())).reset_index(drop=True)
+        parts.append(make_errors(file, rows, str(column), values, rule))
     errors = concat_errors(parts)
     if len(parse_errors) and len(errors):
         seen = pd.MultiIndex.from_frame(parse_errors[["row", "column"]].astype({"row": "int64"}))
@@ -267,7 +385,7 @@ def schema_errors(
     return None, errors
 
 
-_DIGITS_PATTERN = re.compile(r"\^\\d\{(\d+)\}\$")  # ``digits(n)``: ``^\d{n}$``
+_DIGITS_PATTERN = re.compile(r"\^\[0-9\]\{([0-9]+)\}\\Z")  # ``digits(n)``: ``^[0-9]{n}\Z``
 
 
 def _without_passing_digit_checks(
@@ -276,7 +394,7 @@ def _without_passing_digit_checks(
     """The schema without its ``str_matches(digits(n))`` checks that no value can fail.
 
     When every present value of a text column is exactly ``n`` ASCII digits, it matches
-    ``^\\d{n}$`` under any regular-expression engine, so the check would report nothing:
+    ``^[0-9]{n}\\Z``, so the check would report nothing:
     one vectorised Arrow pass replaces the regex over millions of IDs and codes. A column
     with any other value keeps the check, which then reports exactly as before.
     """
@@ -385,10 +503,30 @@ def _may_hold_separator(text: pa_.LargeStringArray) -> bool:
     return data is not None and bool((np.frombuffer(data, np.uint8) == 0x1F).any())
 
 
+# Free text (names, survey IDs): no control characters, and no longer than the results
+# store can hold (``schemas.limits``). Models attach these with ``@pa.check``.
+CONTROL_RULE = "no_control_characters"
+
+
+def max_length_rule(n: int) -> str:
+    return f"max_length({n})"
+
+
+def no_control_characters(values: pd.Series) -> pd.Series:
+    """True where a text value holds no control character (C0, DEL, C1)."""
+    return ~values.str.contains(CONTROL_CHARACTERS, regex=True)
+
+
+def at_most(values: pd.Series, n: int) -> pd.Series:
+    """True where a text value has at most ``n`` characters."""
+    return values.str.len() <= n
+
+
 def year_pattern() -> str:
     """The regular expression of a school year as the contract writes it (``2015-16``)."""
-    return r"^\d{4}-\d{2}$"
+    return r"^[0-9]{4}-[0-9]{2}\Z"
 
 
 def digits(n: int) -> str:
-    return rf"^\d{{{n}}}$"
+    """Exactly ``n`` ASCII digits and nothing after (not ``１２３``, not a trailing ``\\n``)."""
+    return rf"^[0-9]{{{n}}}\Z"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.base import ContractModel, digits
+from schemas.base import CONTROL_RULE, ContractModel, digits, no_control_characters
 from schemas.limits import SCHOOL_CODE_DIGITS, SURVEY_SCORE_RANGE
 from sqis import codes
 
@@ -21,6 +21,10 @@ class Climate(ContractModel):
     respondent_type: Series[str] = pa.Field(isin=list(codes.RESPONDENT_TYPES))
     construct: Series[str] = pa.Field(isin=list(codes.CLIMATE_CONSTRUCTS))
     score: Series[float] = pa.Field(ge=SURVEY_SCORE_RANGE[0], le=SURVEY_SCORE_RANGE[1])
+
+    @pa.check("respondent_id", name=CONTROL_RULE, error=CONTROL_RULE)
+    def _printable(cls, values: Series[str]) -> Series[bool]:
+        return no_control_characters(values)
 
     class Config:
         unique = ["school_code", "respondent_type", "respondent_id", "construct"]

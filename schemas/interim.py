@@ -43,14 +43,17 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas.base import (
+    CONTROL_RULE,
     ContractModel,
     column_kinds,
     concat_errors,
     contract_schema,
     digits,
     make_errors,
+    no_control_characters,
     parse_columns,
     schema_errors,
+    shown_name,
 )
 from schemas.limits import DAYS_ENROLLED_RANGE, SCHOOL_CODE_DIGITS, STUDENT_ID_DIGITS
 from sqis import codes
@@ -62,6 +65,7 @@ SCHOOL_CODE_PATTERN = digits(SCHOOL_CODE_DIGITS)
 COLUMN_MISSING = "column_missing"
 COLUMN_UNEXPECTED = "column_unexpected"
 ABSENT_RULE = "days_absent_le_days_enrolled"
+NO_HEADER_RULE = "file:no_header"
 
 
 class InterimError(ValueError):
@@ -115,6 +119,11 @@ class Participation(ContractModel):
     attended: Series[bool]
     attendees: Series[str] = pa.Field(nullable=True)
 
+    # stored in the results store (checkpoints.attendees): no NUL or other control character
+    @pa.check("attendees", name=CONTROL_RULE, error=CONTROL_RULE)
+    def _printable(cls, values: Series[str]) -> Series[bool]:
+        return no_control_characters(values)
+
 
 MODELS: dict[str, type[ContractModel]] = {
     "attendance": InterimAttendance,
@@ -140,12 +149,24 @@ def interim_errors(
     model = MODELS[name]
     kinds = column_kinds(model)
     header = [str(c) for c in raw.columns]
+    if header and not any(c in kinds for c in header):  # a data row where the header belongs
+        err = make_errors(
+            file,
+            [1],
+            "",
+            f"row 1 names none of the columns of {name} ({', '.join(kinds)}): "
+            "is the header row missing?",
+            NO_HEADER_RULE,
+        )
+        return err, None
     parts = [_column_error(file, c, COLUMN_MISSING) for c in kinds if c not in header]
-    parts += [_column_error(file, c, COLUMN_UNEXPECTED) for c in header if c not in kinds]
+    parts += [
+        _column_error(file, shown_name(c), COLUMN_UNEXPECTED) for c in header if c not in kinds
+    ]
     present = [c for c in header if c in kinds]
     typed, parse_errors = parse_columns(file, raw, kinds)
     coerced, check_errors = schema_errors(
-        file, contract_schema(model, present), typed, parse_errors
+        file, contract_schema(model, present), typed, parse_errors, raw
     )
     parts += [parse_errors, check_errors]
     if name == "attendance" and {"days_absent", "days_enrolled"} <= set(typed.columns):
@@ -180,6 +201,10 @@ def read_csv_text(data: bytes, name: str, file: str | None = None) -> pd.DataFra
     """A CSV file's cells as text, exactly as delivered (no NA guessing, no trimming),
     indexed by the row as delivered (the header is row 1)."""
     file = file or f"{name}.csv"
+    if data.startswith(b"\xef\xbb\xbf" * 2):
+        raise InterimError(file, _column_error(file, "", "file:encoding (two byte-order marks)"))
+    if data.count(b"\r") != data.count(b"\r\n"):  # CR-only line ends, or a CR in a value
+        raise InterimError(file, _column_error(file, "", "file:line_ends (a CR without LF)"))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -9,8 +9,15 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.base import ContractModel, digits
-from schemas.limits import DISTRICT_CODE_DIGITS, GRADE_RANGE, SCHOOL_CODE_DIGITS
+from schemas.base import (
+    CONTROL_RULE,
+    ContractModel,
+    at_most,
+    digits,
+    max_length_rule,
+    no_control_characters,
+)
+from schemas.limits import DISTRICT_CODE_DIGITS, GRADE_RANGE, NAME_MAX_CHARS, SCHOOL_CODE_DIGITS
 from sqis import codes
 
 
@@ -23,3 +30,15 @@ class Schools(ContractModel):
     title_i: Series[bool]
     low_grade: Series[int] = pa.Field(ge=GRADE_RANGE[0], le=GRADE_RANGE[1])
     high_grade: Series[int] = pa.Field(ge=GRADE_RANGE[0], le=GRADE_RANGE[1])
+
+    # names are stored in the results store (VARCHAR(200)): no NUL or other control
+    # character, and no longer than it holds
+    @pa.check("school_name", "district_name", name=CONTROL_RULE, error=CONTROL_RULE)
+    def _printable(cls, values: Series[str]) -> Series[bool]:
+        return no_control_characters(values)
+
+    @pa.check(
+        "school_name", "district_name", name="max_length", error=max_length_rule(NAME_MAX_CHARS)
+    )
+    def _fits(cls, values: Series[str]) -> Series[bool]:
+        return at_most(values, NAME_MAX_CHARS)

@@ -10,7 +10,13 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas.base import ContractModel, digits
-from schemas.limits import DAYS_ENROLLED_RANGE, GRADE_RANGE, SCHOOL_CODE_DIGITS, STUDENT_ID_DIGITS
+from schemas.limits import (
+    DAYS_ENROLLED_RANGE,
+    GRADE_RANGE,
+    INTEGER_MAX,
+    SCHOOL_CODE_DIGITS,
+    STUDENT_ID_DIGITS,
+)
 from sqis import codes
 
 
@@ -28,7 +34,7 @@ class Students(ContractModel):
     homeless: Series[bool]
     days_enrolled: Series[int] = pa.Field(ge=DAYS_ENROLLED_RANGE[0], le=DAYS_ENROLLED_RANGE[1])
     days_absent: Series[int] = pa.Field(ge=DAYS_ENROLLED_RANGE[0], le=DAYS_ENROLLED_RANGE[1])
-    suspensions: Series[int] = pa.Field(ge=0)
+    suspensions: Series[int] = pa.Field(ge=0, le=INTEGER_MAX)  # an INTEGER, like every count
     expelled: Series[bool]
     promoted: Series[bool]
 

@@ -947,7 +947,14 @@ def _public_columns(frame: pd.DataFrame | None, name: str, year: str | None = No
     f = frame
     if "year" in cols and "year" not in f.columns:
         f = f.assign(year=year)
-    return f[[c for c in cols if c in f.columns]].reset_index(drop=True).copy()
+    out = f[[c for c in cols if c in f.columns]].reset_index(drop=True).copy()
+    # a list (a checkpoint's flags) as text: "A;B", "" for none (a few rows per school)
+    for c in out.columns if name in ("checkpoints", "plans") else ():
+        if out[c].dtype == object and out[c].map(lambda v: isinstance(v, list | tuple)).any():
+            out[c] = out[c].map(
+                lambda v: ";".join(map(str, v)) if isinstance(v, list | tuple) else v
+            )
+    return out
 
 
 def public_frames(

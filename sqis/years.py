@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only, the whole text (``\d`` would take ``２０１５-１６``, ``$`` a trailing
+# line break)
+_YEAR = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 class YearError(ValueError):
@@ -13,7 +15,7 @@ class YearError(ValueError):
 
 def start_of(year: str) -> int:
     """The calendar year in which a school year starts: ``2015-16`` → 2015."""
-    m = _YEAR.match(year or "")
+    m = _YEAR.fullmatch(year) if isinstance(year, str) else None
     if not m:
         raise YearError(f"school year {year!r} is not of the form YYYY-YY (e.g. 2015-16)")
     start = int(m.group(1))
@@ -69,6 +71,6 @@ def parse_range(text: str) -> list[str]:
     """``2013-14..2017-18`` → the five years; a single year → a list of one."""
     if ".." in text:
         first, last = text.split("..", 1)
-        return year_range(first.strip(), last.strip())
+        return year_range(first, last)  # exactly as written: no space, no line break
     start_of(text)
     return [text]

@@ -203,7 +203,7 @@ def both(*mutations: Callable[[Frames], None]) -> Callable[[Frames], None]:
     return mutate
 
 
-D14, D10 = r"str_matches('^\d{14}$')", r"str_matches('^\d{10}$')"
+D14, D10 = r"str_matches('^[0-9]{14}\Z')", r"str_matches('^[0-9]{10}\Z')"
 YN = "isin(['Y', 'N'])"
 XF = "cross_file:"
 
@@ -220,7 +220,7 @@ FRAME_CASES: list[tuple[str, Callable[[Frames], None], set[tuple]]] = [
      {("schools", 5, "district_code", XF + "district_code_is_school_prefix")}),
     ("district_code_6_digits",
      setv("schools", 2, "district_code", "112345"),
-     {("schools", 2, "district_code", r"str_matches('^\d{7}$')"),
+     {("schools", 2, "district_code", r"str_matches('^[0-9]{7}\Z')"),
       ("schools", 2, "district_code", XF + "district_code_is_school_prefix")}),
     ("school_type_unknown",
      setv("schools", 3, "school_type", "K8"),

@@ -120,6 +120,11 @@ def nsize_gain(ind: pd.DataFrame, schools: pd.DataFrame, year: str, m: Methodolo
     ].sum()
 
 
+def _flagged(flags: pd.Series) -> int:
+    """Checkpoint rows with a flag: the store keeps a list, the public frames "A;B" text."""
+    return int(flags.map(lambda v: bool(v) if isinstance(v, list | tuple | str) else False).sum())
+
+
 def _status_counts(frame: pd.DataFrame, col: str, order: tuple[str, ...]) -> list[dict[str, Any]]:
     counts = frame[col].fillna("NONE").astype(str).value_counts()
     keys = [k for k in order if k in counts.index] + sorted(set(counts.index) - set(order))
@@ -292,9 +297,7 @@ def _district_block(
                         f"{k.lower()}: {v}"
                         for k, v in grp["status"].astype(str).value_counts().items()
                     ),
-                    "flagged": int((grp["flags"].fillna("").astype(str) != "").sum())
-                    if "flags" in grp.columns
-                    else 0,
+                    "flagged": _flagged(grp["flags"]) if "flags" in grp.columns else 0,
                 }
             )
     plan_rows: list[dict[str, Any]] = []
