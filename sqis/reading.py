@@ -11,7 +11,19 @@ delivery manifest.
 
 A file that cannot be read as a table is a ``DeliveryError`` naming the file and, where
 known, the row or column, never a traceback and never the content of a row (rows hold
-student IDs).
+student IDs). Delivered names (columns, files) appear in messages quoted, with ID-like
+digits masked (``schemas.base.quoted_name``). Refused before a row is parsed:
+
+- a row 1 that names none of the file's columns: the header row is missing
+  (``file:no_header``; a data row where the header belongs holds student IDs);
+- a doubled byte-order mark (``file:encoding``) or a carriage return not followed by a
+  line feed (``file:line_ends``: CR-only line ends, or a CR inside a value);
+- a Parquet file whose metadata declares more rows × columns than its size allows
+  (``file:too_many_rows``, ``schemas.limits.PARQUET_MAX_CELLS_PER_BYTE``) or more columns
+  than a CSV header could name (``file:header``).
+
+``year_folder_problems`` lists what else a year folder holds: anything but the contract
+files and the ``interim/`` folder is refused, naming the file (``file:unexpected``).
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -26,11 +39,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sqis import years
+from schemas.base import quoted_name, shown_name, visible_text
+from sqis import codes, years
 from sqis.storage import ObjectNotFound, StorageError, open_storage
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
 _BOM = b"\xef\xbb\xbf"
+# the one folder a year folder may hold besides the contract files (checkpoint deliveries)
+INTERIM_FOLDER = "interim"
 
 
 class DeliveryError(ValueError):
@@ -88,6 +104,57 @@ def _join(root: str, *parts: str) -> str:
     return "/".join([str(root).rstrip("/"), *parts])
 
 
+def year_folder_problems(data_root: str, year: str) -> list[DeliveryError]:
+    """Everything in ``<data_root>/<year>/`` that is not a contract file (``<name>.csv`` or
+    ``<name>.parquet``, names in lower case) or under ``interim/``: each a ``DeliveryError``
+    (``file:unexpected``) naming it. DATA_CONTRACT.md: "Any other file in a year folder …
+    is refused, naming the file". A year folder that cannot be listed is one error."""
+    years.start_of(year)
+    folder = _join(data_root, year)
+    try:
+        keys = open_storage(data_root).list(year)
+    except StorageError as e:
+        return [DeliveryError(f"{folder}: cannot list the year folder ({e})", file=year)]
+    except Exception as e:  # botocore's own (no credentials, no endpoint, …)
+        return [
+            DeliveryError(
+                f"{folder}: cannot list the year folder ({type(e).__name__}: {e})", file=year
+            )
+        ]
+    # the contract files and the optional educator files (METHODOLOGY.md "Educator
+    # effectiveness"; sqis.educator_files says when these may come)
+    named = (*codes.CONTRACT_FILES, *codes.EDUCATOR_FILES)
+    expected = {f"{n}.{fmt}" for n in named for fmt in FORMATS}
+    out = []
+    for key in keys:
+        rel = key[len(year) + 1 :] if key.startswith(f"{year}/") else key
+        if not rel or rel in expected or rel.startswith(f"{INTERIM_FOLDER}/"):
+            continue
+        shown = visible_text(rel)
+        if rel.lower() in expected:
+            why = f"contract file names are lower case: rename it {rel.lower()}"
+        elif rel.split(".", 1)[0] in codes.CONTRACT_FILES or rel.split("/", 1)[0] in (
+            codes.CONTRACT_FILES
+        ):
+            why = "a copy, backup or variant of a contract file: remove it from the year folder"
+        elif rel.split(".", 1)[0] in codes.EDUCATOR_FILES:
+            why = "a copy, backup or variant of an educator file: remove it from the year folder"
+        else:
+            why = (
+                "not a file of the data contract: a year folder holds only "
+                f"{', '.join(codes.CONTRACT_FILES)} (each .csv or .parquet) and the "
+                f"{INTERIM_FOLDER}/ folder of checkpoint deliveries"
+            )
+        out.append(
+            DeliveryError(
+                f"{folder}/{shown}: unexpected file ({why})",
+                file=shown,
+                rule="file:unexpected",
+            )
+        )
+    return out
+
+
 def locate(data_root: str, year: str, name: str) -> tuple[str, str]:
     """The key (``<year>/<name>.<fmt>``) and format of a delivered file; errors if none or both."""
     years.start_of(year)
@@ -136,7 +203,10 @@ def read_contract_file(
         raise DeliveryError(f"{uri}: cannot read: {e}", file=name) from e
     if kinds is None:
         kinds = _contract_kinds(name)
-    frame = _read_csv(data, uri, name) if fmt == "csv" else _read_parquet(data, uri, name, kinds)
+    if fmt == "csv":
+        frame = _read_csv(data, uri, name, tuple(kinds))
+    else:
+        frame = _read_parquet(data, uri, name, kinds)
     return RawFile(
         name=name,
         year=year,
@@ -159,7 +229,31 @@ def _contract_kinds(name: str) -> dict[str, str]:
 # ---- CSV -------------------------------------------------------------------------------
 
 
-def _header(body: bytes, uri: str, name: str) -> list[str]:
+def _no_header(
+    uri: str, name: str, n_fields: int, expected: tuple[str, ...], parquet: bool = False
+) -> DeliveryError:
+    """Row 1 (a Parquet file's column names) names none of the file's columns: most likely
+    a data row, which holds a student ID: say so without echoing any of it."""
+    if parquet:
+        return DeliveryError(
+            f"{uri}: the header row is missing: none of the file's {n_fields} column names is "
+            f"a column of {name} ({', '.join(expected)}); the names are not shown (they may "
+            "be a data row: was the file written from a CSV without its header row?)",
+            file=name,
+            rule="file:no_header",
+        )
+    return DeliveryError(
+        f"{uri}: the header row is missing: row 1 names none of the columns of {name} "
+        f"({', '.join(expected)}), in any order; its {n_fields} field(s) are not shown (they "
+        f"may be a data row). Add the header row as the first line (or is this not the {name} "
+        "file?)",
+        file=name,
+        row=1,
+        rule="file:no_header",
+    )
+
+
+def _header(body: bytes, uri: str, name: str, expected: tuple[str, ...] = ()) -> list[str]:
     from schemas.limits import HEADER_MAX_BYTES
 
     end = body.find(b"\n", 0, HEADER_MAX_BYTES + 1)
@@ -198,6 +292,8 @@ def _header(body: bytes, uri: str, name: str) -> list[str]:
         raise DeliveryError(
             f"{uri}: row 1 (the header) is empty", file=name, row=1, rule="file:header"
         )
+    if expected and not set(header) & set(expected):
+        raise _no_header(uri, name, len(header), expected)
     for i, h in enumerate(header, start=1):
         if h.strip() == "":
             raise DeliveryError(
@@ -210,22 +306,31 @@ def _header(body: bytes, uri: str, name: str) -> list[str]:
     for h in header:
         if h in seen:
             raise DeliveryError(
-                f"{uri}: row 1 (the header): column {h!r} appears more than once",
+                f"{uri}: row 1 (the header): column {quoted_name(h)} appears more than once",
                 file=name,
                 row=1,
-                column=h,
+                column=shown_name(h),
                 rule="file:duplicate_column",
             )
         seen.add(h)
     return header
 
 
-def _read_csv(data: bytes, uri: str, name: str) -> pd.DataFrame:
+def _read_csv(data: bytes, uri: str, name: str, expected: tuple[str, ...] = ()) -> pd.DataFrame:
     offset = len(_BOM) if data.startswith(_BOM) else 0
     body = data[offset:]
     if not body or body.isspace():  # (not .strip(): that would copy a huge file)
         raise DeliveryError(f"{uri}: the file is empty", file=name, rule="file:empty")
-    header = _header(body, uri, name)
+    if body.startswith(_BOM):
+        raise DeliveryError(
+            f"{uri}: the file starts with two byte-order marks (EF BB BF twice): save it as "
+            "UTF-8 with at most one",
+            file=name,
+            row=1,
+            rule="file:encoding",
+        )
+    _check_line_ends(body, uri, name)
+    header = _header(body, uri, name, expected)
     try:
         table = pacsv.read_csv(
             io.BytesIO(body),
@@ -255,6 +360,27 @@ def _read_csv(data: bytes, uri: str, name: str) -> pd.DataFrame:
     frame = table.to_pandas()
     frame.index = pd.RangeIndex(2, table.num_rows + 2, name="row")
     return frame.astype("str")
+
+
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _check_line_ends(body: bytes, uri: str, name: str) -> None:
+    """Refuse a carriage return not followed by a line feed: CR-only line ends (an old Mac
+    export), which a CSV reader may split differently, or a CR inside a value. Line ends
+    are LF or CR LF (DATA_CONTRACT.md). Two fast scans; the slow search only on failure."""
+    if b"\r" not in body or body.count(b"\r") == body.count(b"\r\n"):
+        return
+    m = _BARE_CR.search(body)
+    line = body.count(b"\n", 0, m.start()) + 1 if m else 1
+    raise DeliveryError(
+        f"{uri}: line {line:,} holds a carriage return (CR) without a line feed: line ends "
+        "must be LF or CR LF (was the file saved with old Mac line ends?), and a value may "
+        "not hold a CR",
+        file=name,
+        row=1 if line == 1 else None,
+        rule="file:line_ends",
+    )
 
 
 def _diagnose_csv(body: bytes, offset: int, uri: str, name: str) -> None:
@@ -324,28 +450,70 @@ _PARQUET_EXPECTED = {
 }
 
 
+def _parquet_bounds(meta: pq.FileMetaData, size: int, uri: str, name: str) -> None:
+    """Refuse, from the metadata alone, a file that would expand far beyond its size: the
+    bounds a CSV file has by its nature (``schemas.limits``)."""
+    from schemas.limits import (
+        MAX_COLUMNS,
+        PARQUET_MAX_CELLS_PER_BYTE,
+        PARQUET_MIN_CELLS,
+    )
+
+    if meta.num_columns > MAX_COLUMNS:
+        raise DeliveryError(
+            f"{uri}: declares {meta.num_columns:,} columns (at most {MAX_COLUMNS:,}): not a "
+            "contract file",
+            file=name,
+            rule="file:header",
+        )
+    cells = meta.num_rows * max(meta.num_columns, 1)
+    allowed = max(PARQUET_MIN_CELLS, PARQUET_MAX_CELLS_PER_BYTE * size)
+    if cells > allowed:
+        raise DeliveryError(
+            f"{uri}: declares {meta.num_rows:,} rows × {meta.num_columns} columns in "
+            f"{size:,} bytes: more than {PARQUET_MAX_CELLS_PER_BYTE} values per byte of file "
+            f"(at most {allowed:,} values here), refused before reading (a delivered "
+            "Parquet file holds 1-2 per byte; is it a file of repeated rows?)",
+            file=name,
+            rule="file:too_many_rows",
+        )
+
+
 def _read_parquet(data: bytes, uri: str, name: str, kinds: dict[str, str]) -> pd.DataFrame:
     if not data:
         raise DeliveryError(f"{uri}: the file is empty", file=name, rule="file:empty")
     try:
-        table = pq.read_table(io.BytesIO(data))
+        pf = pq.ParquetFile(io.BytesIO(data))
+        meta = pf.metadata
+        names = list(pf.schema_arrow.names)
     except Exception as e:  # pyarrow raises several types for a damaged file
         raise DeliveryError(
             f"{uri}: not a readable Parquet file ({type(e).__name__})",
             file=name,
             rule="file:parquet_unreadable",
         ) from None
-    names = table.column_names
+    _parquet_bounds(meta, len(data), uri, name)
+    if kinds and names and not set(names) & set(kinds):
+        raise _no_header(uri, name, len(names), tuple(kinds), parquet=True)
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise DeliveryError(
-            f"{uri}: column {dupes[0]!r} appears more than once",
+            f"{uri}: column {quoted_name(dupes[0])} appears more than once",
             file=name,
-            column=dupes[0],
+            column=shown_name(dupes[0]),
             rule="file:duplicate_column",
         )
-    if table.num_rows == 0:
+    if meta.num_rows == 0:
         raise DeliveryError(f"{uri}: has columns but no data rows", file=name, rule="file:no_rows")
+    try:
+        table = pf.read()
+    except Exception as e:  # a damaged row group
+        raise DeliveryError(
+            f"{uri}: not a readable Parquet file ({type(e).__name__})",
+            file=name,
+            rule="file:parquet_unreadable",
+        ) from None
+    names = table.column_names
     out: dict[str, pd.Series] = {}
     for col_name, col in zip(names, table.columns, strict=True):
         arr = col
@@ -359,10 +527,10 @@ def _read_parquet(data: bytes, uri: str, name: str, kinds: dict[str, str]) -> pd
         kind = kinds.get(col_name)
         if kind is not None and not any(ok(t) for ok in _PARQUET_OK[kind]):
             raise DeliveryError(
-                f"{uri}: column {col_name!r} has Parquet type {t}; expected "
+                f"{uri}: column {quoted_name(col_name)} has Parquet type {t}; expected "
                 f"{_PARQUET_EXPECTED[kind]}",
                 file=name,
-                column=col_name,
+                column=shown_name(col_name),
                 rule="file:parquet_type",
             )
         if pa.types.is_boolean(t):
@@ -373,10 +541,10 @@ def _read_parquet(data: bytes, uri: str, name: str, kinds: dict[str, str]) -> pd
                 casted = arr.cast(pa.string())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 raise DeliveryError(
-                    f"{uri}: column {col_name!r} has Parquet type {t}, "
+                    f"{uri}: column {quoted_name(col_name)} has Parquet type {t}, "
                     "which cannot be read as text",
                     file=name,
-                    column=col_name,
+                    column=shown_name(col_name),
                     rule="file:parquet_type",
                 ) from None
             text = casted.to_pandas().fillna("")

@@ -61,16 +61,20 @@ def test_empty_fields_are_empty_text_not_nan(tmp_path: Path) -> None:
     [
         (b"", "file:empty", None, "empty"),
         (b"\xef\xbb\xbf\n", "file:empty", None, "empty"),
-        (b"a,b\n", "file:no_rows", None, "no data rows"),
-        (b"a,b\n1,2\n3,4\n5\n", "file:field_count", 4, "truncated"),
-        (b"a,b\n1,2\n3,4,5\n6,7\n", "file:field_count", 3, "3 fields"),
-        (b"a,b\n1,2\n3,\xe9t\xe9\n", "file:encoding", 3, "offset 10"),
-        (b"a,a\n1,2\n", "file:duplicate_column", 1, "'a'"),
-        (b"a,,c\n1,2,3\n", "file:header", 1, "column 2"),
-        (b'a,b\n1,"2\n3,4\n', "file:csv_syntax", 2, "unterminated"),
+        (b"grade,b\n", "file:no_rows", None, "no data rows"),
+        (b"grade,b\n1,2\n3,4\n5\n", "file:field_count", 4, "truncated"),
+        (b"grade,b\n1,2\n3,4,5\n6,7\n", "file:field_count", 3, "3 fields"),
+        (b"grade,b\n1,2\n3,\xe9t\xe9\n", "file:encoding", 3, "offset 14"),
+        (b"grade,grade\n1,2\n", "file:duplicate_column", 1, "'grade'"),
+        (b"grade,,c\n1,2,3\n", "file:header", 1, "column 2"),
+        (b'grade,b\n1,"2\n3,4\n', "file:csv_syntax", 2, "unterminated"),
+        (b"1000000001,01123450000001,3\n", "file:no_header", 1, "header row is missing"),
+        (b"\xef\xbb\xbf\xef\xbb\xbfgrade\n1\n", "file:encoding", 1, "two byte-order marks"),
+        (b"grade,b\r1,2\r", "file:line_ends", 1, "carriage return"),
+        (b"grade,b\n1,2\n3,4\r5,6\n", "file:line_ends", None, "line 3"),
     ],
     ids=["empty", "bom_only", "header_only", "truncated", "too_many", "latin1", "dup", "noname",
-         "quote"],
+         "quote", "no_header", "double_bom", "cr_only", "bare_cr"],
 )  # fmt: skip
 def test_unreadable_csv_is_a_clear_delivery_error(
     tmp_path: Path, data: bytes, rule: str, row: int | None, words: str
