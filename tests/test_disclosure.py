@@ -297,3 +297,22 @@ def test_the_floor_is_enforced_by_the_methodology() -> None:
         pytest.skip("the methodology's floor validator has not landed yet")
     with pytest.raises(ValueError):
         M.suppression.model_validate({"min_count": 1, "max_count": 5})
+
+
+def test_the_staff_edition_shows_a_schools_own_level() -> None:
+    """Issue 18's over-suppression: Science at n = 20, 9 met, counts in the school's SQII;
+    the staff edition shows its count, rate and level; the public edition shows n only (no
+    range of 11 counts fits n = 20, and the level would narrow 9)."""
+    from sqis.suppression import staff_cells
+
+    ind = pd.DataFrame(rows({("ALL", "SCI_MET"): (20, 9)}))
+    staff = staff_cells(ind, M).iloc[0]
+    assert [staff["n_display"], staff["count_display"], staff["value_display"]] == [
+        "20",
+        "9",
+        "45.0%",
+    ]
+    assert staff["level_display"] == "5"
+    pub = public(rows({("ALL", "SCI_MET"): (20, 9)})).iloc[0]
+    assert pub["n_code"] == SHOWN and pub["value_code"] == HIDDEN
+    assert pub["level_code"] == HIDDEN
