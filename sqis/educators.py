@@ -1,0 +1,368 @@
+"""Educator effectiveness: growth measures, growth ratings, summative scores and levels
+(METHODOLOGY.md "Educator effectiveness"; the methodology's ``educators`` settings).
+
+The unit is an educator's **assignment** — one row of ``educators``, an educator at a
+school (*default*, as a student enrolled at two schools counts at each): an educator at two
+schools is evaluated at each, on the practice rating and the students of that school.
+
+1. **Growth measure** (:func:`growth_measures`, consortium-wide, once a year), from the
+   residuals of the consortium's growth model (``sqis.growth.fit_growth``, the same fit as
+   the school growth indicators; METHODOLOGY.md "Growth"): no second model is fitted.
+
+   - *Teachers*: the mean residual of the students rostered to them at that school in ELA
+     and math who have this and last year's score (a student's residual in the subject,
+     wherever tested, *default*). A student rostered in both subjects counts in both; a
+     co-taught student counts for each of their teachers. At least ``min_students``
+     distinct such students (*default* 10), else no measure. Shrunk toward 0 by empirical
+     Bayes (``shrinkage``): growth = λ × mean, λ = τ² / (τ² + σ²/n) with n the teacher's
+     residuals, σ² the pooled within-teacher variance of the residuals and
+     τ² = max(0, mean of the squared means − mean of σ²/n), over the teachers with a
+     measure (*default*, method of moments around 0: the model's residuals average 0).
+   - *Principals*: their school's ``ALL`` mean residual over both subjects (the residuals
+     of assessments at that school), not shrunk; the same minimum of distinct students.
+
+2. **Growth rating** 1–4 (:func:`growth_ratings`): the measure's percentile rank among
+   the educators of the same role with a measure, consortium-wide — the mean rank of
+   ``sqis.growth.percentile_rank``, so tied measures share a percentile and a rating —
+   then 1 + the number of ``rating_cut_points`` (25, 50, 75: quartiles) at or below it.
+
+3. **Summative score, level and flag** (:func:`evaluate`, per district: each district's
+   option, ``option_for``):
+
+   - option 2: summative = (1 − w) × practice + w × growth rating; without a measure,
+     practice alone and flag ``NO_GROWTH``;
+   - option 1: summative = practice; flag ``TRIGGER`` where |round(practice) − growth
+     rating| ≥ ``trigger_difference`` (round half up: 2.5 → 3, *default*), ``NO_GROWTH``
+     without a measure;
+   - level = 1 + the number of ``level_cut_points`` (1.75, 2.5, 3.25) at or below the
+     summative score, compared at ``COMPARE_DECIMALS`` decimals so that 0.8 × 2.1875 +
+     0.2 × 2 is 2.15 and 2.5 is exactly 2.5 on every machine.
+
+Everything is vectorised: roster rows are linked to residuals by integer codes, sums by
+``numpy.bincount``; nothing loops over educators, students or roster rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sqis import groups as groups_mod
+from sqis.growth import GROWTH_SUBJECTS, percentile_rank
+from sqis.methodology import EducatorSpec, Methodology
+
+# summative scores are compared with the level cut points at this many decimals
+# (floating-point noise only; a unit conversion, not a methodology number)
+COMPARE_DECIMALS = 9
+
+MEASURE_COLUMNS: tuple[str, ...] = (
+    "educator_key",
+    "school_code",
+    "role",
+    "practice",
+    "n_students",
+    "mean_residual",
+    "growth",
+    "growth_rating",
+)
+RESULT_COLUMNS: tuple[str, ...] = (
+    "educator_key",
+    "school_code",
+    "district_code",
+    "role",
+    "practice",
+    "n_students",
+    "mean_residual",
+    "growth",
+    "growth_rating",
+    "option",
+    "growth_weight",
+    "summative",
+    "level",
+    "flag",
+)
+
+
+def _spec(m: Methodology) -> EducatorSpec:
+    if m.educators is None:
+        raise ValueError(
+            f"methodology {m.version} has no educators section (METHODOLOGY.md "
+            '"Educator effectiveness")'
+        )
+    return m.educators
+
+
+def empty_measures() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "educator_key": pd.Series([], dtype="str"),
+            "school_code": pd.Series([], dtype="str"),
+            "role": pd.Series([], dtype="str"),
+            "practice": pd.Series([], dtype="float64"),
+            "n_students": pd.Series([], dtype="int64"),
+            "mean_residual": pd.Series([], dtype="float64"),
+            "growth": pd.Series([], dtype="float64"),
+            "growth_rating": pd.Series([], dtype="Int64"),
+        }
+    )
+
+
+def _residual_students(residuals: pd.DataFrame, assessments: pd.DataFrame) -> pd.Series:
+    """The (pseudonymised) student of each residual row: ``fit_growth``'s index is the
+    year's assessments' index."""
+    pos = assessments.index.get_indexer(residuals.index)
+    if (pos < 0).any():
+        raise ValueError("residuals do not come from this year's assessments")
+    return pd.Series(assessments["student_id"].astype("str").array.take(pos))
+
+
+def teacher_sums(
+    residuals: pd.DataFrame,
+    assessments: pd.DataFrame,
+    rosters: pd.DataFrame,
+    educators: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per teacher assignment (row of ``educators``): ``n_students`` (distinct rostered
+    students with a residual), ``n`` (residuals: a student per subject), ``sum``, ``sumsq``.
+
+    Roster rows link to residuals by (student, subject); a co-taught student's residual
+    goes to each of their teachers. Row order and index are ``educators``'.
+    """
+    n_ed = len(educators)
+    zeros = np.zeros(n_ed)
+    if residuals.empty or rosters is None or rosters.empty:
+        return pd.DataFrame(
+            {"n_students": zeros.astype(np.int64), "n": zeros.astype(np.int64), "sum": zeros,
+             "sumsq": zeros},
+            index=educators.index,
+        )  # fmt: skip
+    subjects = list(GROWTH_SUBJECTS)
+    res_student = _residual_students(residuals, assessments)
+    res_code, ros_code = groups_mod.shared_codes(res_student, rosters["student_id"])
+    res_subj = groups_mod.positions_in(residuals["subject"], subjects)
+    ros_subj = groups_mod.positions_in(rosters["subject"], subjects)
+    key_res = res_code * len(subjects) + res_subj
+    key_ros = ros_code * len(subjects) + ros_subj
+    found = pd.Index(key_res).get_indexer(key_ros)  # a student's residual in the subject
+    # the roster row's assignment: (educator, school) in educators (a cross-file rule)
+    assign = groups_mod.lookup(
+        rosters[["educator_id", "school_code"]].rename(columns={"educator_id": "e"}),
+        educators[["educator_id", "school_code"]].rename(columns={"educator_id": "e"}),
+        ["e", "school_code"],
+    )
+    keep = (found >= 0) & (assign >= 0)
+    a = assign[keep]
+    r = residuals["residual"].to_numpy(dtype=float)[found[keep]]
+    n = np.bincount(a, minlength=n_ed)
+    s = np.bincount(a, weights=r, minlength=n_ed)
+    ss = np.bincount(a, weights=r * r, minlength=n_ed)
+    # distinct students per assignment (a student in both subjects is one student)
+    width = int(ros_code.max(initial=0)) + 1
+    pairs = np.unique(a.astype(np.int64) * width + ros_code[keep])
+    n_students = np.bincount(pairs // width, minlength=n_ed)
+    return pd.DataFrame(
+        {"n_students": n_students.astype(np.int64), "n": n.astype(np.int64), "sum": s,
+         "sumsq": ss},
+        index=educators.index,
+    )  # fmt: skip
+
+
+def shrink_toward_zero(n: np.ndarray, total: np.ndarray, sumsq: np.ndarray) -> np.ndarray:
+    """Empirical-Bayes estimates of the units' true means, shrunk toward 0 (module docstring):
+    ``n`` residuals per unit, their ``total`` and sum of squares ``sumsq``."""
+    n = np.asarray(n, dtype=float)
+    if len(n) == 0:
+        return np.zeros(0)
+    mean = np.asarray(total, dtype=float) / n
+    within = float((np.asarray(sumsq, dtype=float) - n * mean**2).sum())
+    dof = float(n.sum()) - len(n)
+    sigma2 = max(within, 0.0) / dof if dof > 0 else 0.0
+    noise = sigma2 / n
+    tau2 = max(0.0, float(np.mean(mean**2)) - float(np.mean(noise)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lam = np.where(tau2 + noise > 0, tau2 / (tau2 + noise), 1.0)
+    return lam * mean
+
+
+def principal_sums(
+    residuals: pd.DataFrame, assessments: pd.DataFrame, schools: pd.Series
+) -> pd.DataFrame:
+    """Per school of ``schools``: ``n_students`` (distinct students with a residual there),
+    ``n`` (residuals over both subjects) and their ``sum``."""
+    n_s = len(schools)
+    if residuals.empty:
+        z = np.zeros(n_s)
+        return pd.DataFrame({"n_students": z.astype(np.int64), "n": z.astype(np.int64), "sum": z})
+    sch = groups_mod.positions_in(residuals["school_code"], schools.to_numpy())
+    ok = sch >= 0
+    r = residuals["residual"].to_numpy(dtype=float)
+    n = np.bincount(sch[ok], minlength=n_s)
+    s = np.bincount(sch[ok], weights=r[ok], minlength=n_s)
+    (code,) = groups_mod.shared_codes(_residual_students(residuals, assessments))
+    width = int(code.max(initial=0)) + 1
+    pairs = np.unique(sch[ok].astype(np.int64) * width + code[ok])
+    n_students = np.bincount(pairs // width, minlength=n_s)
+    return pd.DataFrame({"n_students": n_students.astype(np.int64), "n": n, "sum": s})
+
+
+def growth_ratings(measures: pd.DataFrame, m: Methodology) -> pd.Series:
+    """Growth rating 1–4 of each row with a ``growth`` measure, by role, consortium-wide
+    (METHODOLOGY.md "Educator effectiveness"): 1 + the number of ``rating_cut_points`` at or
+    below the measure's mean percentile rank among the role's measures (ties share it)."""
+    e = _spec(m)
+    out = pd.Series(pd.array([pd.NA] * len(measures), dtype="Int64"), index=measures.index)
+    g = measures["growth"].to_numpy(dtype=float)
+    roles = measures["role"].to_numpy(dtype=object)
+    cuts = np.asarray(e.rating_cut_points, dtype=float)
+    for role in np.unique(roles):  # two roles: a loop over roles, not rows
+        sel = (roles == role) & ~np.isnan(g)
+        if not sel.any():
+            continue
+        pct = percentile_rank(g[sel], g[sel])
+        rating = 1 + (pct[:, None] >= cuts[None, :]).sum(axis=1)
+        out.iloc[np.flatnonzero(sel)] = rating
+    return out
+
+
+def growth_measures(
+    residuals: pd.DataFrame,
+    assessments: pd.DataFrame,
+    educators: pd.DataFrame | None,
+    rosters: pd.DataFrame | None,
+    m: Methodology,
+) -> pd.DataFrame:
+    """Every educator assignment's growth measure and rating, consortium-wide (steps 1–2).
+
+    ``residuals`` from ``sqis.growth.fit_growth`` for the year (the school indicators'
+    fit), ``assessments`` the year's (its index is the residuals'), ``educators`` and
+    ``rosters`` the year's pseudonymised files (``None``: the year has none, no rows).
+    Columns :data:`MEASURE_COLUMNS`; ``educator_key`` is the pseudonymised educator ID.
+    """
+    e = _spec(m)
+    if educators is None or educators.empty:
+        return empty_measures()
+    ed = educators.reset_index(drop=True)
+    role = ed["role"].astype("str")
+    teacher = (role == "TEACHER").to_numpy()
+    t = teacher_sums(residuals, assessments, rosters if rosters is not None else None, ed)
+    schools = pd.Series(pd.unique(ed["school_code"].astype("str")))
+    p = principal_sums(residuals, assessments, schools)
+    at = groups_mod.positions_in(ed["school_code"], schools.to_numpy())
+    n_students = np.where(teacher, t["n_students"].to_numpy(), p["n_students"].to_numpy()[at])
+    n = np.where(teacher, t["n"].to_numpy(), p["n"].to_numpy()[at]).astype(float)
+    total = np.where(teacher, t["sum"].to_numpy(), p["sum"].to_numpy()[at])
+    has = (n_students >= e.min_students) & (n > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(has, total / n, np.nan)
+    growth = mean.copy()
+    if e.shrinkage == "empirical_bayes":  # teachers only (METHODOLOGY.md)
+        sel = has & teacher
+        growth[sel] = shrink_toward_zero(n[sel], total[sel], t["sumsq"].to_numpy()[sel])
+    out = pd.DataFrame(
+        {
+            "educator_key": ed["educator_id"].astype("str"),
+            "school_code": ed["school_code"].astype("str"),
+            "role": role,
+            "practice": ed["practice"].astype("float64"),
+            "n_students": n_students.astype(np.int64),
+            "mean_residual": mean,
+            "growth": growth,
+        }
+    )
+    out["growth_rating"] = growth_ratings(out, m)
+    return out
+
+
+def round_half_up(x: np.ndarray) -> np.ndarray:
+    """Round to whole numbers, halves up (2.5 → 3; METHODOLOGY.md "rounded", *default*)."""
+    return np.floor(np.asarray(x, dtype=float) + 0.5)
+
+
+def levels(summative: np.ndarray, m: Methodology) -> np.ndarray:
+    """Level 1–4: 1 + the number of ``level_cut_points`` at or below the summative score."""
+    cuts = np.asarray(_spec(m).level_cut_points, dtype=float)
+    s = np.round(np.asarray(summative, dtype=float), COMPARE_DECIMALS)
+    return (1 + (s[:, None] >= cuts[None, :]).sum(axis=1)).astype(np.int64)
+
+
+def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+    """Summative score, level and flag of each assignment under its district's option
+    (step 3; METHODOLOGY.md "Educator effectiveness", options 1 and 2). ``measures`` from
+    :func:`growth_measures` (any subset: one district's rows give that district's
+    results); ``schools`` gives each school's district. Columns :data:`RESULT_COLUMNS`,
+    sorted by school, role and educator key."""
+    e = _spec(m)
+    if measures.empty:
+        return _empty_results()
+    district = measures["school_code"].map(schools.set_index("school_code")["district_code"])
+    districts = pd.unique(district.astype("str"))
+    chosen = {d: e.option_for(d) for d in districts}  # one per district, not per row
+    option = district.map({d: o.option for d, o in chosen.items()}).to_numpy(dtype=np.int64)
+    weight = district.map({d: o.growth_weight for d, o in chosen.items()}).to_numpy(dtype=float)
+    practice = measures["practice"].to_numpy(dtype=float)
+    rating = measures["growth_rating"].to_numpy(dtype=float, na_value=np.nan)
+    has = ~np.isnan(rating)
+    two = option == 2
+    summative = np.where(two & has, (1 - weight) * practice + weight * rating, practice)
+    trigger = ~two & has & (np.abs(round_half_up(practice) - rating) >= e.trigger_difference)
+    flag = np.where(~has, "NO_GROWTH", np.where(trigger, "TRIGGER", "NONE"))
+    out = measures.assign(
+        district_code=district.astype("str"),
+        option=option,
+        growth_weight=np.where(two, weight, np.nan),
+        summative=summative,
+        level=levels(summative, m),
+        flag=pd.array(flag, dtype="str"),
+    )
+    out = out[list(RESULT_COLUMNS)].sort_values(
+        ["school_code", "role", "educator_key"], kind="mergesort"
+    )
+    return out.reset_index(drop=True)
+
+
+def _empty_results() -> pd.DataFrame:
+    base = empty_measures()
+    return base.assign(
+        district_code=pd.Series([], dtype="str"),
+        option=pd.Series([], dtype="int64"),
+        growth_weight=pd.Series([], dtype="float64"),
+        summative=pd.Series([], dtype="float64"),
+        level=pd.Series([], dtype="int64"),
+        flag=pd.Series([], dtype="str"),
+    )[list(RESULT_COLUMNS)]
+
+
+def distribution(results: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+    """Educators rated and counts by level per consortium, district and school, for each
+    role (METHODOLOGY.md "Educator effectiveness", public distribution; unsuppressed: the
+    staff edition's ``educator-distribution.csv``). Columns ``entity_type, entity_code,
+    role, rated, level_1 … level_4``; a row per entity with at least one educator of the
+    role; assignments are counted (an educator at two schools counts at each, and so in
+    the district and consortium sums, which stay sums of the rows below them)."""
+    cols = ["entity_type", "entity_code", "role", "rated", *(f"level_{k}" for k in range(1, 5))]
+    if results.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="str" if c[0] in "er" else "int64")
+                             for c in cols}).astype({"rated": "int64"})  # fmt: skip
+    r = results
+    if "district_code" not in r.columns:
+        r = r.assign(
+            district_code=r["school_code"].map(schools.set_index("school_code")["district_code"])
+        )
+    lvl = pd.get_dummies(r["level"].astype("int64")).reindex(columns=[1, 2, 3, 4], fill_value=0)
+    lvl.columns = [f"level_{k}" for k in range(1, 5)]
+    base = pd.concat([r[["district_code", "school_code", "role"]], lvl.astype("int64")], axis=1)
+    parts = []
+    for entity_type, key in (("CONSORTIUM", None), ("DISTRICT", "district_code"),
+                             ("SCHOOL", "school_code")):  # fmt: skip
+        keys = ["role"] if key is None else [key, "role"]
+        g = base.groupby(keys, sort=True)[list(lvl.columns)].sum().reset_index()
+        g["entity_code"] = "ALL" if key is None else g[key].astype("str")
+        g["entity_type"] = entity_type
+        parts.append(g)
+    out = pd.concat(parts, ignore_index=True)
+    out["rated"] = out[list(lvl.columns)].sum(axis=1).astype("int64")
+    order = {"CONSORTIUM": 0, "DISTRICT": 1, "SCHOOL": 2}
+    out = out.assign(_o=out["entity_type"].map(order)).sort_values(
+        ["_o", "entity_code", "role"], kind="mergesort"
+    )
+    return out[cols].reset_index(drop=True).astype({"entity_type": "str", "entity_code": "str"})
