@@ -279,3 +279,49 @@ def test_no_generated_consortium_gives_anything_away(
     built = build(root, students, districts, seed)
     att = attack(built["staff"], built["public"])
     assert not att.breaches, "\n".join(att.breaches[:30])
+
+
+def test_public_oversight_gaps_come_from_the_public_csvs(consortium: dict[str, object]) -> None:
+    """The Oversight Panel's public gaps, recomputed from the public indicators.csv alone
+    (pooled over published counts): every number the report's gap tables show."""
+    import html5lib
+
+    from sqis.reports.context import GROUP_LABELS
+
+    public = Path(consortium["public"])
+    gi = list(M.designations.gap_indicators)
+    rows = []
+    for y in YEARS:
+        f = pd.read_csv(public / y / "indicators.csv", dtype=str)
+        f = f[f["indicator"].isin(gi)].assign(year=y)
+        f["k"] = pd.to_numeric(f["numerator"], errors="coerce")
+        f["n"] = pd.to_numeric(f["denominator"], errors="coerce")
+        rows.append(f.dropna(subset=["k", "n"]))
+    pub = pd.concat(rows)
+    pub["district"] = pub["school_code"].str.slice(0, 7)
+    pooled = pub.groupby(["district", "year", "student_group", "indicator"])[["k", "n"]].sum()
+    pooled["rate"] = 100 * pooled["k"] / pooled["n"]
+    mean = pooled.groupby(level=[0, 1, 2])["rate"].agg(["mean", "count"])
+    mean.loc[mean["count"] < len(gi), "mean"] = float("nan")
+    html = next((public / YEARS[-1] / "reports").glob("oversight-*.html")).read_bytes()
+    doc = html5lib.parse(html, namespaceHTMLElements=False)
+    checked = 0
+    label_to_group = {v: k for k, v in GROUP_LABELS.items()}
+    for sec in doc.iter("section"):
+        district = (sec.get("id") or "").removeprefix("district-")
+        for t in sec.iter("table"):
+            if t.get("class") != "gaps":
+                continue
+            trs = list(t.iter("tr"))
+            years = attacks._cells(trs[0])[1:]
+            for tr in trs[1:]:
+                cells = attacks._cells(tr)
+                g = label_to_group[cells[0]]
+                for y, c in zip(years, cells[1:], strict=True):
+                    if c in ("*", "–"):
+                        continue
+                    all_mean = mean.loc[(district, y, "ALL"), "mean"]
+                    want = all_mean - mean.loc[(district, y, g), "mean"]
+                    assert abs(float(c) - want) < 0.05 + 1e-9, (district, g, y, c, want)
+                    checked += 1
+    assert checked > 0
