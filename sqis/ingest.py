@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from schemas.cross_file import STUDENT_LEVEL_FILES
 from sqis import codes, educator_files, years
 from sqis.pseudonym import key_id, pseudonymise_arrow
-from sqis.reading import DeliveryError, locate
+from sqis.reading import DeliveryError, locate, year_folder_problems
 from sqis.settings import get_settings
 from sqis.storage import Storage, StorageError, is_s3, open_storage
 from sqis.validation import ValidationReport, validate_delivery
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "1"  # the data contract's version; bump when a contract file changes shape
 MANIFEST = "delivery.json"
-_VERSION_DIR = re.compile(r"^versions/(\d+)/")
+_VERSION_DIR = re.compile(r"^versions/([0-9]+)/")
 
 
 class IngestError(RuntimeError):
@@ -71,7 +71,7 @@ class DeliveryInvalid(IngestError):
         detail = ", ".join(f"{f}: {n}" for f, n in counts.items())
         super().__init__(
             f"{report.data_root}/{report.year}: the delivery does not meet the data contract "
-            f"({len(report.errors)} failures; {detail}); nothing was stored"
+            f"({report.failure_count} failures; {detail}); nothing was stored"
         )
 
 
@@ -125,7 +125,10 @@ def _read_manifest(store: Storage, year: str) -> dict[str, Any] | None:
 
 
 def _delivered_checksums(data_root: str, year: str) -> dict[str, str] | None:
-    """SHA-256 of each delivered file, or ``None`` when one is missing or ambiguous."""
+    """SHA-256 of each delivered file, or ``None`` when one is missing or ambiguous, or the
+    year folder holds anything else (validation then says what)."""
+    if year_folder_problems(data_root, year):
+        return None
     storage = open_storage(data_root)
     out = {}
     for name in codes.CONTRACT_FILES:

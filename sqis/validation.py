@@ -18,6 +18,13 @@ first, into one report a person can work through:
 
 The coerced frames (flags ``bool``, integers ``int64``, scores ``float64``, codes ``str``)
 come back with the report for ingest; they are complete only when the report is clean.
+
+Before any file is read, the year folder is listed: anything in it but the contract files
+and the ``interim/`` folder is refused, naming it (``file:unexpected``). A delivered name
+(a column, a file) is shown as ``schemas.base.shown_name`` shows it: quoted where a space
+or an invisible character would otherwise hide, ID-like digits masked. The report lists
+at most ``REPORT_MAX_ROWS_PER_RULE`` failing rows per file, rule and column, and says how
+many more there are (``report:truncated``); ``summary()`` counts every failure.
 """
 
 from __future__ import annotations
@@ -37,11 +44,15 @@ from schemas.base import (
     empty_errors,
     make_errors,
     parse_columns,
+    quoted_name,
     schema_errors,
+    shown_name,
+    visible_text,
 )
 from schemas.cross_file import CROSS_FILE_COLUMNS, check_cross_file
+from schemas.limits import REPORT_MAX_ROWS_PER_RULE
 from sqis import codes, educator_files, years
-from sqis.reading import DeliveryError, RawFile, read_contract_file
+from sqis.reading import DeliveryError, RawFile, read_contract_file, year_folder_problems
 from sqis.storage import is_s3, open_storage
 
 if TYPE_CHECKING:
@@ -49,6 +60,8 @@ if TYPE_CHECKING:
 
 COLUMN_MISSING = "column_missing"
 COLUMN_UNEXPECTED = "column_unexpected"
+TRUNCATED = "report:truncated"
+_SUMMARY_COLUMNS = ["file", "rule", "column"]
 
 
 @dataclass
@@ -62,10 +75,21 @@ class ValidationReport:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)  # file → message
     methodology_version: str = ""
+    # failures per file, rule and column, counted before the report was cut
+    counts: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
         return len(self.errors) == 0
+
+    @property
+    def failure_count(self) -> int:
+        """Every failure, also those the report does not list (``report:truncated``)."""
+        return int(self.summary()["count"].sum())
+
+    @property
+    def truncated(self) -> bool:
+        return bool((self.errors["rule"] == TRUNCATED).any()) if len(self.errors) else False
 
     def failures_only(self) -> ValidationReport:
         """The report without the delivered rows (``files``, ``frames``): the masked failures
@@ -82,17 +106,11 @@ class ValidationReport:
         return {name: raw.sha256 for name, raw in self.files.items()}
 
     def summary(self) -> pd.DataFrame:
-        """Failures counted per file, rule and column (the CLI's table)."""
-        cols = ["file", "rule", "column"]
-        if not len(self.errors):
-            return pd.DataFrame({c: pd.Series([], dtype="str") for c in cols}).assign(
-                count=pd.Series([], dtype="int64")
-            )
-        e = self.errors.assign(column=self.errors["column"].fillna(""))
-        out = e.groupby(cols, sort=False, dropna=False).size().reset_index(name="count")
-        order = {n: i for i, n in enumerate(codes.CONTRACT_FILES)}
-        out = out.assign(_o=out["file"].map(order)).sort_values(["_o", "rule", "column"])
-        return out.drop(columns="_o").reset_index(drop=True)
+        """Failures counted per file, rule and column (the CLI's table): every failure,
+        also those a cut report does not list."""
+        if self.counts is not None:
+            return self.counts
+        return _summary(self.errors)
 
     def to_csv_bytes(self) -> bytes:
         """The report as CSV; delivered values are neutralised against formula injection
@@ -105,6 +123,12 @@ class ValidationReport:
         buf = io.StringIO()
         errors.to_csv(buf, index=False)
         return buf.getvalue().encode("utf-8")
+
+    def write_to(self, root: str, key: str) -> str:
+        """Write the report as CSV at ``key`` under a storage root (the out root: a local
+        folder, refused where a symbolic link leads out of it, or ``s3://``)."""
+        open_storage(root).write_bytes(key, self.to_csv_bytes(), "text/csv; charset=utf-8")
+        return f"{str(root).rstrip('/')}/{key}"
 
     def write_csv(self, path: str | Path) -> str:
         """Write the full report as CSV to a local path or an ``s3://`` URI; returns where."""
@@ -128,11 +152,32 @@ def _neutralise(values: pd.Series) -> pd.Series:
     return s.where(~risky, "'" + s).where(values.notna(), values)
 
 
+def _summary(errors: pd.DataFrame) -> pd.DataFrame:
+    cols = _SUMMARY_COLUMNS
+    if not len(errors):
+        return pd.DataFrame({c: pd.Series([], dtype="str") for c in cols}).assign(
+            count=pd.Series([], dtype="int64")
+        )
+    e = errors.assign(column=errors["column"].fillna(""))
+    out = e.groupby(cols, sort=False, dropna=False).size().reset_index(name="count")
+    order = {n: i for i, n in enumerate(codes.CONTRACT_FILES)}
+    out = out.assign(_o=out["file"].map(order).fillna(-1)).sort_values(["_o", "rule", "column"])
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
 def _file_error(name: str, e: DeliveryError) -> pd.DataFrame:
-    err = make_errors(name, [e.row or 0], e.column or "", str(e), e.rule)
-    if e.row is None:
-        err["row"] = pd.array([pd.NA], dtype="Int64")
-    return err
+    """One row for a file that cannot be read: the message is ours (delivered names in it
+    are quoted and masked already), so it is shown whole, never masked as if it were an ID
+    (a Parquet ``student_id`` of the wrong type is named, not shown as ``******ring``)."""
+    return pd.DataFrame(
+        {
+            "file": pd.Series([visible_text(e.file or name)], dtype="str"),
+            "row": pd.array([e.row], dtype="Int64"),
+            "column": pd.Series([e.column or ""], dtype="str"),
+            "value": pd.Series([visible_text(str(e))], dtype="str"),
+            "rule": pd.Series([e.rule], dtype="str"),
+        }
+    )
 
 
 def validate_file(
@@ -153,10 +198,10 @@ def validate_file(
             parts.append(_column_error(name, c, COLUMN_MISSING))
     extra = [c for c in raw.columns if c not in kinds and c not in optional_columns]
     for c in extra:
-        parts.append(_column_error(name, c, COLUMN_UNEXPECTED))
+        parts.append(_column_error(name, shown_name(c), COLUMN_UNEXPECTED, _unexpected(c, kinds)))
     typed, parse_errors = parse_columns(name, raw.frame, kinds)
     schema = contract_schema(model, present)
-    coerced, check_errors = schema_errors(name, schema, typed, parse_errors)
+    coerced, check_errors = schema_errors(name, schema, typed, parse_errors, raw.frame)
     parts += [parse_errors, check_errors]
     errors = concat_errors(parts)
     if len(errors) or coerced is None:
@@ -167,10 +212,19 @@ def validate_file(
     return errors, typed, coerced
 
 
-def _column_error(name: str, column: str, rule: str) -> pd.DataFrame:
-    err = make_errors(name, [0], column, "", rule)
+def _column_error(name: str, column: str, rule: str, value: str = "") -> pd.DataFrame:
+    err = make_errors(name, [0], "", value, rule)
     err["row"] = pd.array([pd.NA], dtype="Int64")
+    err["column"] = column
     return err
+
+
+def _unexpected(column: str, kinds: dict[str, str]) -> str:
+    """What the report says of an unexpected column: its name, visibly quoted, and the
+    contract column it was probably meant to be (``'school_code '``: a trailing space)."""
+    meant = [k for k in kinds if k == column.strip().lower() or k == column.strip(" \t\ufeff")]
+    hint = f"; did you mean {meant[0]!r}? (names must match exactly)" if meant else ""
+    return f"column {quoted_name(column)} is not a column of the contract{hint}"
 
 
 def validate_delivery(
@@ -197,11 +251,18 @@ def validate_delivery(
     )
     parts: list[pd.DataFrame] = []
     typed_frames: dict[str, pd.DataFrame] = {}
-    for name in codes.CONTRACT_FILES:
+    folder = year_folder_problems(data_root, year)
+    for e in folder:
+        report.unreadable[visible_text(e.file)] = visible_text(str(e))
+        parts.append(_file_error(e.file, e))
+    names = codes.CONTRACT_FILES
+    if any(e.rule != "file:unexpected" for e in folder):
+        names = ()  # the year folder itself cannot be read: its files cannot either
+    for name in names:
         try:
             raw = read_contract_file(data_root, year, name)
         except DeliveryError as e:
-            report.unreadable[name] = str(e)
+            report.unreadable[name] = visible_text(str(e))
             parts.append(_file_error(name, e))
             continue
         report.files[name] = raw
@@ -219,15 +280,48 @@ def validate_delivery(
     educator_files.validate(data_root, year, methodology, report, parts, typed_frames)
     offsets = dict(methodology.rules.grad_cohort_offsets)
     parts.append(check_cross_file(typed_frames, year, offsets))
-    report.errors = _sorted(concat_errors(parts))
+    errors = concat_errors(parts)
+    report.counts = _summary(errors)
+    report.errors = _sorted(_capped(errors))
     return report
+
+
+def _capped(errors: pd.DataFrame, cap: int = REPORT_MAX_ROWS_PER_RULE) -> pd.DataFrame:
+    """At most ``cap`` rows per file, rule and column (the first, by row), and for each cut
+    group one ``report:truncated`` row saying how many more there are."""
+    if len(errors) <= cap:
+        return errors
+    key = errors[_SUMMARY_COLUMNS].fillna("")
+    size = key.groupby(_SUMMARY_COLUMNS, sort=False)["file"].transform("size")
+    if not (size > cap).any():
+        return errors
+    ordered = errors.assign(_r=errors["row"].fillna(-1)).sort_values("_r", kind="stable")
+    keep = ordered.groupby(_SUMMARY_COLUMNS, sort=False, dropna=False).cumcount() < cap
+    kept = ordered[keep].drop(columns="_r")
+    over = _summary(errors)
+    over = over[over["count"] > cap]
+    notes = pd.DataFrame(
+        {
+            "file": over["file"].astype("str").to_numpy(),
+            "row": pd.array([pd.NA] * len(over), dtype="Int64"),
+            "column": over["column"].astype("str").to_numpy(),
+            "value": [
+                f"{n - cap:,} more failures of rule {rule} are not listed: this report lists the "
+                f"first {cap:,} of each file, rule and column ({n:,} in all; fix these and "
+                "validate again)"
+                for rule, n in zip(over["rule"], over["count"], strict=True)
+            ],
+            "rule": TRUNCATED,
+        }
+    ).astype({"file": "str", "column": "str", "value": "str", "rule": "str"})
+    return concat_errors([notes, kept])
 
 
 def _sorted(errors: pd.DataFrame) -> pd.DataFrame:
     if not len(errors):
         return errors
     order = {n: i for i, n in enumerate(codes.CONTRACT_FILES)}
-    e = errors.assign(_o=errors["file"].map(order).fillna(len(order)))
+    e = errors.assign(_o=errors["file"].map(order).fillna(-1))  # the year folder's first
     e = e.sort_values(["_o", "row", "column", "rule"], na_position="first", kind="stable")
     return e.drop(columns="_o").reset_index(drop=True)
 

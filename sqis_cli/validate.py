@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sqis_cli.app import DELIVERIES, app
@@ -20,7 +21,7 @@ _ROOT_HELP = "Data root: a folder or s3://bucket/prefix holding one YYYY-YY fold
 
 def _print_report(report, path: str) -> None:
     console = Console(stderr=False)
-    table = Table(title=f"Delivery {report.year} — {report.data_root}")
+    table = Table(title=escape(f"Delivery {report.year} — {report.data_root}"))
     table.add_column("file")
     table.add_column("rows", justify="right")
     table.add_column("status")
@@ -40,22 +41,33 @@ def _print_report(report, path: str) -> None:
         summary = Table(title="Failures by file, rule and column")
         for c in ("file", "rule", "column", "count"):
             summary.add_column(c, justify="right" if c == "count" else "left")
-        for r in report.summary().itertuples(index=False):
-            summary.add_row(r.file, r.rule, r.column, f"{r.count:,}")
+        for r in report.summary().itertuples(index=False):  # delivered names: no markup
+            summary.add_row(escape(r.file), escape(r.rule), escape(r.column), f"{r.count:,}")
         console.print(summary)
-    console.print(f"full report: {path}")
+    if getattr(report, "truncated", False):
+        console.print(
+            "the report lists the first failures of each file, rule and column; "
+            "its report:truncated rows say how many more there are"
+        )
+    console.print(escape(f"full report: {path}"))
     for message in report.unreadable.values():
         typer.secho(f"error: {message}", fg="red", err=True)
 
 
-def _write(report, path: str) -> str:
-    """Write the CSV report; a place that cannot be written is an ``error:`` (exit 2)."""
+def _write(report, path: str | None, year: str) -> str:
+    """Write the CSV report (``--report``, or under the out root, where a symbolic link
+    out of the root is refused); a place that cannot be written is an ``error:`` (exit 2)."""
+    from sqis.settings import get_settings
     from sqis.storage import StorageError
+    from sqis.validation import default_report_path
 
+    where = path or default_report_path(year)
     try:
-        return report.write_csv(path)
+        if path:
+            return report.write_csv(path)
+        return report.write_to(str(get_settings().out_root), f"validation/validation-{year}.csv")
     except (OSError, StorageError) as e:
-        typer.secho(f"error: cannot write the report to {path}: {e}", fg="red", err=True)
+        typer.secho(f"error: cannot write the report to {where}: {e}", fg="red", err=True)
         raise typer.Exit(2) from None
 
 
@@ -82,11 +94,11 @@ def validate_command(
     ),
 ) -> None:
     """Check a year's delivery against the data contract; exit 1 if anything fails."""
-    from sqis.validation import default_report_path, validate_delivery
+    from sqis.validation import validate_delivery
 
     m = _methodology(year, methodology)
     result = validate_delivery(root, year, m)
-    path = _write(result, report or default_report_path(year))
+    path = _write(result, report, year)
     _print_report(result, path)
     if result.unreadable:
         raise typer.Exit(2)
@@ -114,13 +126,12 @@ def ingest_command(
 ) -> None:
     """Validate, pseudonymise and store a year's delivery (nothing is stored if it fails)."""
     from sqis.ingest import DeliveryInvalid, IngestError, ingest_year
-    from sqis.validation import default_report_path
 
     m = _methodology(year, methodology)
     try:
         result = ingest_year(root, year, store_root=store_root, replace=replace, methodology=m)
     except DeliveryInvalid as e:
-        path = _write(e.report, report or default_report_path(year))
+        path = _write(e.report, report, year)
         _print_report(e.report, path)
         typer.secho(f"error: {e}", fg="red", err=True)
         raise typer.Exit(2 if e.report.unreadable else 1) from None
