@@ -372,6 +372,42 @@ def sped(att: Attack) -> None:
                 att.breach("sped", f"{y} {school}: ALL's ratio gives a hidden race group's")
 
 
+def school_types(public_root: Path, year: str) -> dict[str, str]:
+    """Each school's type, as the public district pages show it."""
+    names = {"Elementary": "ES", "Middle": "MS", "High": "HS"}
+    out = {}
+    for page in (public_root / year / "reports" / "districts").glob("*.html"):
+        text = page.read_text("utf-8")
+        for code, kind in re.findall(
+            r'href="\.\./schools/(\d+)\.html">[^<]*</a></th><td>(\w+)</td>', text
+        ):
+            out[code] = names.get(kind, kind)
+    return out
+
+
+def level_narrowing(att: Attack, public_root: Path) -> None:
+    """A coded rate's level, with the methodology's cut points (public), must leave every one
+    of the range's counts possible: else the level narrows the count."""
+    from sqis.levels import levels_for
+
+    m = att.m
+    for y in att.public:
+        types = school_types(public_root, y)
+        j = att.public[y]
+        c = j[j["coded"] & j["lvl"].notna()]
+        for r in c.itertuples():
+            st = types.get(r.school_code)
+            spec = m.indicators.get(r.indicator)
+            if st is None or spec is None or st not in spec.school_types:
+                att.breach("levels", f"{y} {r.school_code} {r.indicator}: no school type to check")
+                continue
+            att.count("levels")
+            ks = np.arange(int(r.k_lo), int(r.k_hi) + 1)
+            lv = levels_for(100.0 * ks / r.n, m.cuts(r.indicator, st), spec.direction)
+            if (lv == r.lvl).sum() < m.suppression.max_count + 1:
+                att.breach("levels", f"{y} {r.school_code} {r.student_group} {r.indicator}")
+
+
 def csv_attacks(att: Attack) -> Attack:
     for f in (direct, rate_times_n, race_partition, complement, nested, sped):
         f(att)

@@ -97,6 +97,7 @@ def build(root: Path, students: int, districts: int, seed: int) -> dict[str, obj
 def attack(staff: Path, public: Path) -> attacks.Attack:
     att = attacks.load(staff, public, YEARS, M)
     attacks.csv_attacks(att)
+    attacks.level_narrowing(att, public)
     for y in YEARS:
         attacks.html_attacks(att, public, y)
     # the Oversight Panel's public report: its charts against its tables
@@ -148,6 +149,7 @@ def test_nothing_suppressed_is_recovered(consortium: dict[str, object]) -> None:
         "complement",
         "nested",
         "sped",
+        "levels",
         "html",
         "charts",
         "change",
