@@ -492,7 +492,8 @@ def _partition_violations(
     bad_part = hid & ~_width_ok(lo, hi, p_sens, mx)
     v_shown = t_ok & ~t_hid & bad_part.any(axis=-1)
     # …and a small remainder keeps its own
-    r_sens = (r_true >= min_count) & (r_true <= mx)
+    # a remainder of no student is no group (min_count 0 suppresses zero counts, not absences)
+    r_sens = (r_true >= max(min_count, 1)) & (r_true <= mx)
     rlo = np.maximum(0.0, s - su)
     rhi = s - sl
     v_rem = t_ok & ~t_hid & r_sens & ~_width_ok(rlo, rhi, np.ones_like(r_sens), mx)
