@@ -23,7 +23,8 @@ digits masked (``schemas.base.quoted_name``). Refused before a row is parsed:
   than a CSV header could name (``file:header``).
 
 ``year_folder_problems`` lists what else a year folder holds: anything but the contract
-files and the ``interim/`` folder is refused, naming the file (``file:unexpected``).
+files, the educator files and the ``interim/`` folder is refused, naming the file
+(``file:unexpected``).
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ def _join(root: str, *parts: str) -> str:
 
 
 def year_folder_problems(data_root: str, year: str) -> list[DeliveryError]:
-    """Everything in ``<data_root>/<year>/`` that is not a contract file (``<name>.csv`` or
-    ``<name>.parquet``, names in lower case) or under ``interim/``: each a ``DeliveryError``
+    """Everything in ``<data_root>/<year>/`` that is not a contract or educator file
+    (``<name>.csv`` or ``<name>.parquet``, names in lower case) or under ``interim/``: each a
+    ``DeliveryError``
     (``file:unexpected``) naming it. DATA_CONTRACT.md: "Any other file in a year folder …
     is refused, naming the file". A year folder that cannot be listed is one error."""
     years.start_of(year)

@@ -19,12 +19,13 @@ first, into one report a person can work through:
 The coerced frames (flags ``bool``, integers ``int64``, scores ``float64``, codes ``str``)
 come back with the report for ingest; they are complete only when the report is clean.
 
-Before any file is read, the year folder is listed: anything in it but the contract files
-and the ``interim/`` folder is refused, naming it (``file:unexpected``). A delivered name
-(a column, a file) is shown as ``schemas.base.shown_name`` shows it: quoted where a space
-or an invisible character would otherwise hide, ID-like digits masked. The report lists
-at most ``REPORT_MAX_ROWS_PER_RULE`` failing rows per file, rule and column, and says how
-many more there are (``report:truncated``); ``summary()`` counts every failure.
+Before any file is read, the year folder is listed: anything in it but the contract files,
+the educator files and the ``interim/`` folder is refused, naming it (``file:unexpected``).
+A delivered name (a column, a file) is shown as ``schemas.base.shown_name`` shows it:
+quoted where a space or an invisible character would otherwise hide, ID-like digits
+masked. The report lists at most ``REPORT_MAX_ROWS_PER_RULE`` failing rows per file, rule
+and column, and says how many more there are (``report:truncated``); ``summary()`` counts
+every failure.
 """
 
 from __future__ import annotations
@@ -276,8 +277,9 @@ def validate_delivery(
         if coerced is not None:
             report.frames[name] = coerced
     # the optional educator files (METHODOLOGY.md "Educator effectiveness"), before the
-    # cross-file rules that read them
-    educator_files.validate(data_root, year, methodology, report, parts, typed_frames)
+    # cross-file rules that read them (not when the year folder itself cannot be listed)
+    if names:
+        educator_files.validate(data_root, year, methodology, report, parts, typed_frames)
     offsets = dict(methodology.rules.grad_cohort_offsets)
     parts.append(check_cross_file(typed_frames, year, offsets))
     errors = concat_errors(parts)
