@@ -248,6 +248,18 @@ def _publish_local(year: str, files: dict[str, bytes], root: Path, manifest: Man
     previous = ydir / f".previous-{manifest.run_id}"
     old = _previous_manifest(ydir)
     manifest.run_prefix = run_rel
+    # 0. no file may land outside the out root through a symbolic link on its way (a linked
+    #    reports/schools, say): checked for every key before anything is written
+    from sqis.storage import local_path_inside
+
+    for key in [*files, MANIFEST]:
+        for where in (f"{year}/{key}", f"{run_rel}/{key}"):
+            try:
+                local_path_inside(root, where)
+            except StorageError as e:
+                raise PublishError(
+                    f"publishing {year} to {root}: {e}; nothing was published"
+                ) from None
     # 1. stage everything in the run's folder; the published files are not touched
     try:
         for key, data in files.items():
