@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from sqis import methodology
 from sqis.exports import to_csv_bytes
 from sqis.methodology import for_year
 from tests.legacy_reference import FIXTURE, FRAMES, YEARS, compute_years, make_root
@@ -111,3 +113,43 @@ def test_core_2015_changes_exactly_the_audited_rules(root: str, new: dict) -> No
             c["denominator"].to_numpy(), ref.loc[climate, "denominator"].to_numpy()
         )
         assert (c["meets_nsize"].to_numpy() != ref.loc[climate, "meets_nsize"].to_numpy()).any()
+
+
+def _data(name: str) -> dict:
+    return yaml.safe_load((methodology.BUILTIN_DIR / name).read_text())
+
+
+def _load(tmp_path: Path, data: dict) -> methodology.Methodology:
+    p = tmp_path / "m.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return methodology.load_file(p)
+
+
+def test_the_switches_default_to_core_2013_and_are_validated(tmp_path: Path) -> None:
+    """core-2013.yaml names none of the switches: their defaults are its rules. A setting
+    that cannot work is refused at load."""
+    raw = _data("core-2013.yaml")
+    assert "shares_of" not in raw["designations"] and "persist_schools" not in raw["rules"]
+    assert (OLD.designations.shares_of, OLD.designations.reward_gap_exclusion) == (
+        "all",
+        "quantile",
+    )
+    assert (OLD.rules.persist_schools, OLD.rules.climate_nsize_counts) == ("type", "rows")
+    assert set(OLD.designations.gap_groups) >= {"FOS", "HOM"}
+    assert not {"FOS", "HOM"} & set(NEW.designations.gap_groups)
+    new = _data("core-2015.yaml")
+    bad = {**new, "designations": {**new["designations"]}}
+    del bad["designations"]["reward_gap_exclusion_share"]
+    with pytest.raises(
+        methodology.MethodologyError, match="needs designations.reward_gap_exclusion_share"
+    ):
+        _load(tmp_path, bad)
+    bad = {**new, "indicators": {**new["indicators"]}}
+    bad["indicators"]["MS_PERSIST"] = {**new["indicators"]["MS_PERSIST"], "school_types": ["MS"]}
+    with pytest.raises(
+        methodology.MethodologyError, match="MS_PERSIST.school_types must list every"
+    ):
+        _load(tmp_path, bad)
+    bad = {**new, "designations": {**new["designations"], "gap_groups": ["SED", "XX"]}}
+    with pytest.raises(methodology.MethodologyError, match="gap_groups names groups not formed"):
+        _load(tmp_path, bad)
