@@ -126,25 +126,39 @@ FAILED_EVENTS = ("prefect.flow-run.Failed", "prefect.flow-run.Crashed", "prefect
 
 
 def notification_block() -> Any:
-    """The notification block named by ``SQIS_NOTIFY_BLOCK`` (default ``sqis-alerts``).
+    """The id of the notification block named by ``SQIS_NOTIFY_BLOCK`` (default
+    ``sqis-alerts``).
 
-    When it does not exist and ``SQIS_NOTIFY_WEBHOOK_URL`` is set, a webhook block of that
-    name is created (``SQIS_NOTIFY_ALLOW_PRIVATE_URLS=true`` lets it reach an address on
-    a private network, as an on-premises alerting endpoint is). Any other Prefect
-    notification block of that name serves too: an email block (``SendgridEmail``, or
-    prefect-email's ``EmailServerCredentials``) created in the UI, for example
-    (docs/operations.md "Monitoring and alerts"). None: no block and no URL.
+    Any block of that name whose type can notify serves: a webhook, or an email block
+    (Prefect's ``SendGrid Email``), Slack, Microsoft Teams … created in the UI
+    (docs/operations.md "Monitoring and alerts"). When none exists and
+    ``SQIS_NOTIFY_WEBHOOK_URL`` is set, a webhook block of that name is created
+    (``SQIS_NOTIFY_ALLOW_PRIVATE_URLS=true`` lets it reach an address on a private network,
+    as an on-premises alerting endpoint is). None: no block and no URL.
     """
-    from prefect.blocks.core import Block
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
 
     from sqis.settings import get_settings
 
     s = get_settings()
-    try:
-        return Block.load(f"custom-webhook/{s.notify_block}")
-    except ValueError:
-        pass
+    with get_client(sync_client=True) as client:
+        # the block types that can notify (only those can be an automation's action)
+        slugs = sorted(
+            {
+                b.block_type.slug
+                for b in client.read_block_schemas()
+                if b.block_type is not None and "notify" in b.capabilities
+            }
+        )
+        for slug in ["custom-webhook", *(x for x in slugs if x != "custom-webhook")]:
+            try:
+                return client.read_block_document_by_name(
+                    s.notify_block, slug, include_secrets=False
+                ).id
+            except ObjectNotFound:
+                continue
     if not s.notify_webhook_url:
         return None
     block = CustomWebhookNotificationBlock(
@@ -153,8 +167,7 @@ def notification_block() -> Any:
         json_data={"subject": "{{subject}}", "text": "{{body}}"},
         allow_private_urls=os.environ.get("SQIS_NOTIFY_ALLOW_PRIVATE_URLS", "") == "true",
     )
-    block.save(s.notify_block, overwrite=True)
-    return block
+    return block.save(s.notify_block, overwrite=True)
 
 
 def alerts(deployment_ids: list[str]) -> str | None:
@@ -163,8 +176,8 @@ def alerts(deployment_ids: list[str]) -> str | None:
     warning when no notification block can be had."""
     from prefect.automations import Automation, EventTrigger, SendNotification
 
-    block = notification_block()
-    if block is None:
+    block_id = notification_block()
+    if block_id is None:
         print(
             "deploy: no notification block 'SQIS_NOTIFY_BLOCK' and no SQIS_NOTIFY_WEBHOOK_URL: "
             "failed runs will notify nobody (docs/operations.md, Monitoring and alerts)",
@@ -188,11 +201,14 @@ def alerts(deployment_ids: list[str]) -> str | None:
         ),
         actions=[
             SendNotification(
-                block_document_id=block._block_document_id,
+                block_document_id=block_id,
                 subject="sqis: {{ flow_run.name }} is {{ flow_run.state.name }}",
                 body=(
                     "Flow run {{ flow_run.name }} of deployment {{ deployment.name }} ended "
-                    "{{ flow_run.state.name }}: {{ flow_run.state.message }}"
+                    "{{ flow_run.state.name }}: {{ flow_run.state.message }}\n"
+                    # the run's page (logs, progress, artifacts) from the server's
+                    # PREFECT_UI_URL (or PREFECT_API_URL); without either, the run's id
+                    "{{ flow_run|ui_url or ('flow run id ' ~ flow_run.id) }}"
                 ),
             )
         ],

@@ -20,7 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from flows.params import CheckpointParams, as_date
+from flows.params import CheckpointParams, as_date, checkpoint_number
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline, years
@@ -30,9 +30,12 @@ from tasks.common import artifact_key, ensure_pseudonym_key
 from tasks.stages import IO
 
 
-def resolve(year: str | None, number: int | None, as_of: date | None = None) -> tuple[str, int]:
-    """The service year and checkpoint given, or those due on ``as_of`` (default: today's
-    local date)."""
+def resolve(
+    year: str | None, number: int | str | None, as_of: date | None = None
+) -> tuple[str, int]:
+    """The service year and checkpoint given (1–4; "due", 0 or None: the one due), or those
+    due on ``as_of`` (default: today's local date)."""
+    number = checkpoint_number(number)
     if year and number:
         years.start_of(year)
         return year, number
@@ -93,7 +96,8 @@ def hold_checkpoint(
     validate_parameters=True,
     timeout_seconds=get_settings().calendar_timeout_hours * 3600,
 )
-def community_checkpoint(params: CheckpointParams | None = None) -> dict[str, Any]:
+# params defaults to a model, not None: the run form shows its fields, no "| None" toggle
+def community_checkpoint(params: CheckpointParams = CheckpointParams()) -> dict[str, Any]:
     """Hold checkpoint ``number`` of service year ``year`` (both derived from the date —
     ``as_of``, default today — when empty)."""
     to_prefect_api()

@@ -88,7 +88,8 @@ def publish(year: str, term: str, files: dict[str, bytes], out_root: str) -> dic
     validate_parameters=True,
     timeout_seconds=get_settings().calendar_timeout_hours * 3600,
 )
-def oversight_report(params: OversightParams | None = None) -> dict[str, Any]:
+# params defaults to a model, not None: the run form shows its fields, no "| None" toggle
+def oversight_report(params: OversightParams = OversightParams()) -> dict[str, Any]:
     """Render and publish the report of the ``term`` Oversight Panel meeting of service
     year ``year`` (both derived from the date — ``as_of``, default today — when empty)."""
     to_prefect_api()

@@ -3,7 +3,8 @@
 Each model is the single parameter of its flow, so the Prefect UI shows one form with
 a field per setting, each with a title, a description and its choices; empty text means
 "derive it" (from the run's date or the settings), so no field is a nullable toggle. A
-deployment's defaults are a plain mapping of these fields.
+deployment's defaults are a plain mapping of these fields. The UI renders a description
+as Markdown and drops what looks like an HTML tag: no ``<year>`` placeholders in them.
 
 Nothing secret is a parameter: the results store URL, the store root and the pseudonym
 key come from ``SQIS_*`` settings on the worker (or a Prefect Secret block), so no
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -86,7 +87,7 @@ PUBLIC_ROOT = Field(
     title="Public root",
     description=(
         "Where the public edition goes (folder or s3://…, e.g. a public bucket). "
-        "Empty: SQIS_PUBLIC_ROOT, else <out root>/public."
+        "Empty: SQIS_PUBLIC_ROOT, else the out root's public/ folder."
     ),
 )
 
@@ -107,7 +108,7 @@ class AnnualCycleParams(_Params):
     data_root: str = Field(
         default="./data",
         title="Data root",
-        description="The deliveries: a folder or s3://bucket/prefix holding <year>/ folders.",
+        description="The deliveries: a folder or s3://bucket/prefix with a YYYY-YY/ folder a year.",
     )
     out_root: str = OUT_ROOT
     public_root: str = PUBLIC_ROOT
@@ -151,17 +152,21 @@ class CheckpointParams(_Params):
             "year before's results). " + YEAR_HELP.format("the checkpoint due on it")
         ),
     )
-    number: Literal[0, 1, 2, 3, 4] = Field(
-        default=0,
+    # text choices: the UI's select leaves out a choice of 0 (and shows nothing selected)
+    number: Literal["due", "1", "2", "3", "4"] = Field(
+        default="due",
         title="Checkpoint",
-        description="1 (October), 2 (January), 3 (April), 4 (June); 0: the one due on the date.",
+        description=(
+            "1 (October), 2 (January), 3 (April), 4 (June), or due: the one due on the date."
+        ),
     )
     as_of: str = AS_OF
     data_root: str = Field(
         default="",
         title="Data root",
         description=(
-            "Where interim deliveries are (<root>/<service year>/interim/checkpoint-<n>/). "
+            "Where the interim deliveries are: a folder or s3://… holding "
+            "YYYY-YY/interim/checkpoint-N/ (service year, checkpoint). "
             "Empty: no interim data."
         ),
     )
@@ -169,6 +174,18 @@ class CheckpointParams(_Params):
 
     _year = field_validator("year")(classmethod(lambda cls, v: _check_year(v)))
     _as_of = field_validator("as_of", mode="before")(classmethod(lambda cls, v: _check_date(v)))
+    _number = field_validator("number", mode="before")(
+        classmethod(lambda cls, v: str(checkpoint_number(v) or "due"))
+    )
+
+
+def checkpoint_number(value: Any) -> int | None:
+    """A checkpoint given as 1–4 or "1"–"4"; None for the one due ("due", 0 or empty)."""
+    if value in (None, "", "due", 0, "0"):
+        return None
+    if isinstance(value, bool) or str(value) not in ("1", "2", "3", "4"):
+        raise ValueError(f"checkpoint {value!r}: use 1, 2, 3, 4 or due")
+    return int(value)
 
 
 class OversightParams(_Params):

@@ -24,17 +24,26 @@ from prefect.logging.handlers import APILogHandler
 from tasks.common import artifact_key
 
 LOGGERS: tuple[str, ...] = ("sqis", "flows", "tasks")
+# the flow's own lines (get_run_logger) and Prefect's run lines: their API handler is
+# Prefect's, but the ``sqis`` command runs with PREFECT_LOGGING_LEVEL=WARNING for its console
+RUN_LOGGERS: tuple[str, ...] = ("prefect.flow_runs", "prefect.task_runs")
 log = logging.getLogger("sqis.progress")
 LISTENERS: list[Callable[[str, dict[str, Any]], None]] = []
 
 
 def to_prefect_api() -> None:
-    """The ``sqis`` loggers reach the Prefect API of the current flow run (once per process)."""
+    """The ``sqis`` loggers reach the Prefect API of the current flow run (once per process),
+    and so do the run's INFO lines whatever the console's level (the ``sqis`` command keeps
+    them off its console with a filter, sqis_cli.run._QuietConsole)."""
     for name in LOGGERS:
         lg = logging.getLogger(name)
         if not any(isinstance(h, APILogHandler) for h in lg.handlers):
             lg.addHandler(APILogHandler())
         if lg.level == logging.NOTSET or lg.level > logging.INFO:
+            lg.setLevel(logging.INFO)
+    for name in RUN_LOGGERS:
+        lg = logging.getLogger(name)
+        if lg.getEffectiveLevel() > logging.INFO:
             lg.setLevel(logging.INFO)
 
 

@@ -3,7 +3,8 @@
 The server is a `prefect server start` subprocess on a free loopback port with its own
 PREFECT_HOME; once on SQLite, once on a fresh PostgreSQL database. One server per kind
 per test session (``shared_server``): the browser test (test_prefect_ui_browser.py)
-reuses the SQLite one and the run made here.
+and the monitoring test (test_monitoring_e2e.py) reuse the SQLite one and the run made
+here. `make deploy` is given a loopback webhook (``webhook``) for its failure automation.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -165,6 +167,57 @@ def shared_server(kind: str = "sqlite") -> Server:
     return server
 
 
+class Webhook:
+    """A loopback HTTP receiver run in a thread: records every POST body (the notifications
+    the failure automation sends through the ``sqis-alerts`` webhook block)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.posts: list[bytes] = []
+        self.lock = threading.Lock()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with hook.lock:
+                    hook.posts.append(body)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/sqis-alerts"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        atexit.register(self.httpd.shutdown)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """The POST bodies received so far, as JSON (a body that is not JSON: ``{"raw": …}``)."""
+        with self.lock:
+            posts = list(self.posts)
+        out = []
+        for b in posts:
+            try:
+                out.append(json.loads(b))
+            except ValueError:
+                out.append({"raw": b.decode(errors="replace")})
+        return out
+
+
+_WEBHOOK: list[Webhook] = []
+
+
+def webhook() -> Webhook:
+    """The session's loopback webhook receiver, started on first use."""
+    if not _WEBHOOK:
+        _WEBHOOK.append(Webhook())
+    return _WEBHOOK[0]
+
+
 def _generate(root: Path) -> Path:
     from sqis.synthetic import generate
 
@@ -188,6 +241,9 @@ def deploy_and_run(server: Server) -> dict[str, Any]:
         SQIS_OUT_ROOT=str(work / "out"),
         SQIS_STORE_ROOT=str(work / "store"),
         SQIS_DATABASE_URL=f"sqlite:///{work / 'sqis.db'}",
+        # the failure automation notifies the loopback receiver (a private address)
+        SQIS_NOTIFY_WEBHOOK_URL=webhook().url,
+        SQIS_NOTIFY_ALLOW_PRIVATE_URLS="true",
     )
     # what `make deploy` runs (without make's install step, which may pip-install)
     done = subprocess.run(
@@ -252,7 +308,15 @@ def deploy_and_run(server: Server) -> dict[str, Any]:
     fr_id = m.group(1)
 
     state = _wait_final(server, fr_id, timeout=300, worker_log=wlog)
-    server.data.update(flow_run_id=fr_id, state=state, out=work / "out", data=data, env=env)
+    server.data.update(
+        flow_run_id=fr_id,
+        state=state,
+        out=work / "out",
+        data=data,
+        env=env,
+        webhook=webhook(),
+        deploy_output=done.stdout + done.stderr,
+    )
     return server.data
 
 
