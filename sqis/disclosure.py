@@ -989,3 +989,19 @@ def public_frames(
         plans=_public_columns(frames.get("plans"), "plans"),
         checkpoints=_public_columns(frames.get("checkpoints"), "checkpoints"),
     )
+
+
+def public_educator_distribution(distribution: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+    """The public edition's educator distribution (METHODOLOGY.md "Educator effectiveness",
+    public distribution; the Massachusetts DESE rule in this module's provenance): the
+    staff's counts (``sqis.educators.distribution``) as text, ``*`` where
+    ``sqis.educator_suppression.hidden_cells`` hides them — a row of fewer than 6
+    educators or of one level shows nothing, counts of 1–5 and every count that would
+    give one away (the row's total, the district and school rows together) are ``*``.
+    The one function the public edition takes the distribution from
+    (``sqis.pipeline.public_files``); refused for a methodology without educators."""
+    from sqis.educator_suppression import public_distribution
+
+    if m.educators is None:
+        raise DisclosureError(f"methodology {m.version} publishes no educator distribution")
+    return public_distribution(distribution, m.educators.public)

@@ -88,6 +88,52 @@ CONTRACT: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
         ("district_code",),
     ),
 }
+# METHODOLOGY.md "Educator effectiveness": the two educator files, written only for a year
+# whose delivery holds the educator files; ``educators.csv`` in the staff edition only
+EDUCATOR_CONTRACT: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
+    "educators": (
+        (
+            ("educator_key", "text"),
+            ("school_code", "text"),
+            ("role", "text"),
+            ("practice", "float"),
+            ("growth", "float"),
+            ("growth_rating", "int"),
+            ("summative", "float"),
+            ("level", "int"),
+            ("flag", "text"),
+        ),
+        ("school_code", "role", "educator_key"),
+    ),
+    "educator-distribution": (
+        (
+            ("entity_type", "text"),
+            ("entity_code", "text"),
+            ("role", "text"),
+            ("rated", "int"),
+            ("level_1", "int"),
+            ("level_2", "int"),
+            ("level_3", "int"),
+            ("level_4", "int"),
+        ),
+        ("entity_type", "entity_code", "role"),
+    ),
+    # the districts' actions on a TRIGGER (staff edition only; not in DATA_CONTRACT.md's
+    # educators.csv, whose columns are fixed: a file beside it, docs/data-contract.md)
+    "educator-actions": (
+        (
+            ("year", "text"),
+            ("educator_key", "text"),
+            ("school_code", "text"),
+            ("action", "text"),
+            ("reason", "text"),
+            ("recorded_by", "text"),
+            ("recorded_at", "text"),
+            ("in_force_until", "text"),
+        ),
+        ("year", "school_code", "educator_key"),
+    ),
+}
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -136,7 +182,7 @@ def _column(s: pd.Series, kind: str) -> pd.Series:
 
 def to_csv_bytes(name: str, frame: pd.DataFrame) -> bytes:
     """One contract file's bytes from a results frame (extra columns are left out)."""
-    columns, key = CONTRACT[name]
+    columns, key = CONTRACT[name] if name in CONTRACT else EDUCATOR_CONTRACT[name]
     missing = [c for c, _ in columns if c not in frame.columns]
     if missing:
         raise ExportError(f"{name}.csv: the results lack the column(s) {', '.join(missing)}")
@@ -360,3 +406,62 @@ def public_csv_files(pf: Any, m: Any) -> dict[str, bytes]:
     out["districts.csv"] = to_csv_bytes("districts", or_empty("districts", pf.districts))
     out[DICTIONARY] = data_dictionary(m)
     return out
+
+
+# ---- the educator files (METHODOLOGY.md "Educator effectiveness") ------------------------
+_EDUCATOR_MEANINGS: dict[str, str] = {
+    "entity_type": "CONSORTIUM, DISTRICT or SCHOOL",
+    "entity_code": "ALL for the consortium, else the 7-digit district or 14-digit CDS code",
+    "role": "TEACHER or PRINCIPAL",
+    "rated": "educators rated (an educator at two schools counts at each)",
+    "level_1": "educators rated Ineffective (level 1)",
+    "level_2": "educators rated Developing (level 2)",
+    "level_3": "educators rated Effective (level 3)",
+    "level_4": "educators rated Highly effective (level 4)",
+}
+
+
+def educator_files(results: pd.DataFrame, distribution: pd.DataFrame) -> dict[str, bytes]:
+    """The staff edition's ``educators.csv`` and ``educator-distribution.csv`` (unsuppressed)."""
+    return {
+        "educators.csv": to_csv_bytes("educators", results),
+        "educator-distribution.csv": to_csv_bytes("educator-distribution", distribution),
+    }
+
+
+def public_educator_distribution_csv(public: pd.DataFrame) -> bytes:
+    """The public ``educator-distribution.csv`` from the suppressed distribution
+    (``sqis.disclosure.public_educator_distribution``: counts as text, ``*`` where hidden)."""
+    columns, key = EDUCATOR_CONTRACT["educator-distribution"]
+    body = public.sort_values(list(key), kind="stable")
+    header = ",".join(c for c, _ in columns)
+    if body.empty:
+        return (header + "\n").encode("utf-8")
+    line = None
+    for c, _ in columns:
+        text = _quote(neutralise(body[c].astype("str")))
+        line = text if line is None else line + "," + text
+    return (header + "\n" + "\n".join(line.tolist()) + "\n").encode("utf-8")
+
+
+def educator_dictionary_rows(m: Any) -> bytes:
+    """The public ``educator-distribution.csv``'s rows of ``data-dictionary.csv`` (without
+    its header line), to append where the year publishes the distribution."""
+    p = m.educators.public
+    coding = (
+        f"whole number; '{p.suppressed_label}' suppressed: a row of fewer than {p.min_rated} "
+        f"educators or of one level shows nothing, a count of 1–{p.max_small_count} is "
+        f"'{p.suppressed_label}', and so is any count that would give one away"
+    )
+    rows = []
+    for col, kind in EDUCATOR_CONTRACT["educator-distribution"][0]:
+        rows.append(
+            ("educator-distribution.csv", col, _EDUCATOR_MEANINGS[col], coding if kind == "int"
+             else "text")
+        )  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["file", "column", "meaning", "coding"])
+    body = None
+    for c in frame.columns:
+        q = _quote(frame[c].astype(str))
+        body = q if body is None else body + "," + q
+    return ("\n".join(body.tolist()) + "\n").encode("utf-8")

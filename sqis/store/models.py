@@ -150,6 +150,69 @@ class DistrictIndexScore(Base):
     enrolment: Mapped[int] = mapped_column(sa.Integer)
 
 
+class EducatorResult(Base):
+    """``educator_results``: each educator assignment's growth measure, rating, summative
+    score, level and flag (METHODOLOGY.md "Educator effectiveness"; ``sqis.educators``).
+    ``educator_key`` is the educator's pseudonym (never the district's staff ID)."""
+
+    __tablename__ = "educator_results"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    educator_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+    district_code: Mapped[str] = mapped_column(sa.String(7))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    practice: Mapped[float] = mapped_column(sa.Float)
+    n_students: Mapped[int] = mapped_column(sa.Integer)
+    mean_residual: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    growth: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    growth_rating: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    option: Mapped[int] = mapped_column(sa.Integer)
+    growth_weight: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    summative: Mapped[float] = mapped_column(sa.Float)
+    level: Mapped[int] = mapped_column(sa.Integer)
+    flag: Mapped[str] = mapped_column(sa.String(16))
+    __table_args__ = (
+        sa.Index(None, "year", "school_code"),
+        sa.Index(None, "year", "district_code"),
+    )
+
+
+class EducatorDistribution(Base):
+    """``educator_distribution``: educators rated and counts by level per consortium,
+    district and school, for each role (unsuppressed: the staff's; the public edition
+    suppresses it, ``sqis.disclosure.public_educator_distribution``)."""
+
+    __tablename__ = "educator_distribution"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    entity_type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    entity_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+    rated: Mapped[int] = mapped_column(sa.Integer)
+    level_1: Mapped[int] = mapped_column(sa.Integer)
+    level_2: Mapped[int] = mapped_column(sa.Integer)
+    level_3: Mapped[int] = mapped_column(sa.Integer)
+    level_4: Mapped[int] = mapped_column(sa.Integer)
+
+
+class EducatorAction(Base):
+    """``educator_actions``: a district's action on a ``TRIGGER`` (METHODOLOGY.md "Educator
+    effectiveness", option 1): ``ADDENDUM``, ``IMPROVEMENT_PLAN`` (in force through
+    ``in_force_until``, a service year) or ``NO_ACTION`` with a reason. Kept across re-runs
+    of the results year (operations' record, like plans)."""
+
+    __tablename__ = "educator_actions"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    educator_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    action: Mapped[str] = mapped_column(sa.String(24))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    recorded_by: Mapped[str] = mapped_column(sa.String(200))
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    in_force_until: Mapped[str | None] = mapped_column(YEAR, nullable=True)
+
+
 class Partnership(Base):
     """``partnerships``: a school paired with a Reward school, and the pairing's cost."""
 
@@ -247,4 +310,6 @@ YEAR_TABLES: tuple[str, ...] = (
     "communities",
     "checkpoints",
     "district_index",
+    "educator_results",
+    "educator_distribution",
 )
