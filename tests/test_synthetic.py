@@ -89,7 +89,8 @@ def test_same_seed_same_bytes_other_seed_differs(root: Path, tmp_path: Path) -> 
     again = tmp_path / "again"
     generate(again, YEARS, N_STUDENTS, N_DISTRICTS, SEED, "csv")
     first, second = _digests(root), _digests(again)
-    assert len(first) == len(YEARS) * len(codes.CONTRACT_FILES)
+    # the contract files every year, the educator files from the pilot year (2014-15) on
+    assert len(first) == len(YEARS) * len(codes.CONTRACT_FILES) + 2 * len(codes.EDUCATOR_FILES)
     assert first == second
     other = tmp_path / "other"
     generate(other, YEARS, N_STUDENTS, N_DISTRICTS, SEED + 1, "csv")
@@ -478,7 +479,7 @@ def test_cli_generate_writes_every_file_and_refuses_bad_arguments(tmp_path: Path
     assert "Title I" in res.output
     for y in ("2014-15", "2015-16"):
         assert sorted(p.name for p in (out / y).iterdir()) == sorted(
-            f"{n}.parquet" for n in codes.CONTRACT_FILES
+            f"{n}.parquet" for n in (*codes.CONTRACT_FILES, *codes.EDUCATOR_FILES)
         )
     before = _digests(out)
     again = runner.invoke(app, args)  # the same arguments: nothing to do
@@ -505,7 +506,7 @@ def test_generate_into_s3(s3, tmp_path: Path) -> None:  # noqa: F811
     assert summary.root == uri
     keys = s3.keys("synthetic/")
     assert sorted(keys) == sorted(
-        [f"synthetic/2015-16/{n}.csv" for n in codes.CONTRACT_FILES]
+        [f"synthetic/2015-16/{n}.csv" for n in (*codes.CONTRACT_FILES, *codes.EDUCATOR_FILES)]
         + ["synthetic/.sqis-generate.json"]
     )
     local = tmp_path / "local"

@@ -28,11 +28,13 @@ import pyarrow.parquet as pq
 from sqis import codes, years
 from sqis.storage import content_type, is_s3, open_storage
 from sqis.synthetic.district import simulate_district
+from sqis.synthetic.educators import EducatorSim
 from sqis.synthetic.model import ConsortiumPlan, SyntheticParams, plan_consortium
 
 Format = Literal["csv", "parquet"]
-# bumped whenever the same arguments would give different files
-GENERATOR_VERSION = "1"
+# bumped whenever the same arguments would give different files (2: the educator files;
+# the other files are as version 1 wrote them)
+GENERATOR_VERSION = "2"
 # what the last `generate` wrote into a data root (hidden: not a year folder)
 STAMP_FILE = ".sqis-generate.json"
 FORMATS: tuple[str, ...] = ("csv", "parquet")
@@ -73,6 +75,15 @@ _SPEC: dict[str, tuple[tuple[str, object], ...]] = {
         ("respondent_id", "rid"), ("school_code", "school"),
         ("respondent_type", codes.RESPONDENT_TYPES), ("construct", codes.CLIMATE_CONSTRUCTS),
         ("score", "float"),
+    ),
+    # the optional educator files (sqis.synthetic.educators), from the first educator year
+    "educators": (
+        ("educator_id", "str"), ("school_code", "school"), ("role", codes.EDUCATOR_ROLES),
+        ("practice", "float"),
+    ),
+    "rosters": (
+        ("student_id", "id"), ("educator_id", "str"), ("school_code", "school"),
+        ("subject", codes.ROSTER_SUBJECTS),
     ),
 }  # fmt: skip
 
@@ -229,6 +240,9 @@ def generate(
     shutil.rmtree(staging, ignore_errors=True)
     seq = np.random.SeedSequence(seed)
     plan_seq, *district_seqs = seq.spawn(n_districts + 1)
+    # the educator files' own child seeds, spawned after the others: those files' random
+    # streams, and so their bytes, are as they were without educators
+    educator_seqs = seq.spawn(n_districts)
     plan = plan_consortium(
         n_students, n_districts, year_list, np.random.default_rng(plan_seq), params
     )
@@ -237,9 +251,13 @@ def generate(
         for d in range(n_districts):
             rng = np.random.default_rng(district_seqs[d])
             school_codes = pa.array(plan.district_schools(d)["school_code"].tolist())
+            staff = EducatorSim(plan, d, np.random.default_rng(educator_seqs[d]))
             for year, frames in simulate_district(plan, d, rng):
+                extra = staff.year(year, frames)  # reads students and assessments
                 for name in codes.CONTRACT_FILES:  # pop: free each frame once written
                     sinks.write(year, name, to_table(name, frames.pop(name), school_codes))
+                for name, frame in extra.items():  # educators, rosters
+                    sinks.write(year, name, to_table(name, frame, school_codes))
         sinks.close()
         for y in year_list:
             if (root / y).exists():
