@@ -35,6 +35,7 @@ MIB = 1024 * 1024
 STAGES: tuple[str, ...] = (
     "ingest",
     "compute_index",
+    "educators",  # METHODOLOGY.md "Educator effectiveness" (after the index, per district)
     "designate",
     "communities",
     "store",
@@ -52,6 +53,7 @@ TASK_STAGE: tuple[tuple[str, str], ...] = (
     ("prior-results-", "compute_index"),
     ("growth-", "compute_index"),
     ("index-", "compute_index"),
+    ("educators-", "educators"),
     ("designate-", "designate"),
     ("communities-", "communities"),
     ("store-results-", "store"),

@@ -36,7 +36,7 @@ from tasks import stages
 from tasks.common import artifact_key, cache_token
 
 # the annual cycle's steps besides its districts' index and reports tasks (flows.progress)
-FIXED_STEPS = 10
+FIXED_STEPS = 11
 
 
 class ValidationFailed(RuntimeError):
@@ -252,7 +252,8 @@ def _stages(
     districts = inputs.districts()
     # index: growth consortium-wide, then a task per district
     prior = stages.prior_results(year, cfg.db_url)
-    g = stages.growth(year, inputs, m, token("growth"))
+    # one fit: the growth indicators and every educator's growth measure and rating
+    g, measures = stages.growth(year, inputs, m, token("growth"))
     progress.step("growth model")
     futures = [
         stages.district_index.submit(
@@ -270,6 +271,9 @@ def _stages(
     )
     index = pipeline.combine((p[1] for p in parts), ["school_code"])
     del parts
+    # METHODOLOGY.md "Educator effectiveness": a task per district (each its option)
+    educators, distribution = _educators(year, inputs, measures, m, districts, token)
+    progress.step("educators", f"{len(educators)} educators")
     # the later stages read only this year's schools and enrolment: let the rest go
     pipeline.release_after_index(inputs)
     index_artifact(year, index, inputs.cur.schools)
@@ -285,8 +289,9 @@ def _stages(
     # METHODOLOGY.md "District index": consortium-wide, from the index and last year's
     district = pipeline.district_scores(indicators, index, inputs.cur.schools, prior, m)
     tables = pipeline.YearTables(
-        year, inputs.cur.schools, indicators, index, des, partnerships, comm, district
-    )
+        year, inputs.cur.schools, indicators, index, des, partnerships, comm, district,
+        educators, distribution,
+    )  # fmt: skip
     undo.previous_rows, undo.plans_before = stages.store_results(
         year, cfg.db_url, run_id, tables, m
     )
@@ -335,6 +340,36 @@ def _stages(
         "output_checksums": out_sums,
         "designations": des["designation"].value_counts().sort_index().to_dict(),
     }
+
+
+def _educators(
+    year: str,
+    inputs: pipeline.Inputs,
+    measures: pd.DataFrame,
+    m: Methodology,
+    districts: list[str],
+    token: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The educator stage: the measures came consortium-wide with growth; a task per
+    district computes its summative scores, levels and flags; then the distribution.
+    Nothing runs for a year without educator files (the run says so)."""
+    from sqis import educators as edu
+
+    schools = inputs.cur.schools
+    if measures.empty:
+        pipeline.educator_note(inputs, measures, m)  # logs why there are none
+        return pipeline.educators_stage(measures, schools, m)
+    futures = [
+        stages.district_educators.submit(
+            year, whole(measures), whole(schools), whole(m), d, token("educators", d)
+        )
+        for d in districts
+    ]
+    results = pipeline.combine(
+        (f.result() for f in futures), ["school_code", "role", "educator_key"]
+    )
+    pipeline.educator_note(inputs, results, m)  # logs the counts by flag
+    return results, edu.distribution(results, schools)
 
 
 def whole(value: Any) -> Any:

@@ -38,8 +38,9 @@ consortium's the sum of its districts'. :func:`hidden_cells` decides which cells
 
 A witness always exists (a removal or an addition along the school's path to the
 consortium row), so the procedure ends. Candidates are evaluated as arrays: the loop is
-over targets (cells to protect, not educators or rows of data), each trying its school's
-siblings first and the whole consortium only when no sibling will do.
+over targets (cells to protect, not educators or rows of data); a two-school move's cost
+is the sum of its two sides', so each side is chosen on its own, linear in the schools.
+At 1,700 schools (1,000,000 students) about 1 s per role.
 """
 
 from __future__ import annotations

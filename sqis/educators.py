@@ -293,7 +293,7 @@ def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
     sorted by school, role and educator key."""
     e = _spec(m)
     if measures.empty:
-        return _empty_results()
+        return empty_results()
     district = measures["school_code"].map(schools.set_index("school_code")["district_code"])
     districts = pd.unique(district.astype("str"))
     chosen = {d: e.option_for(d) for d in districts}  # one per district, not per row
@@ -320,7 +320,7 @@ def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
     return out.reset_index(drop=True)
 
 
-def _empty_results() -> pd.DataFrame:
+def empty_results() -> pd.DataFrame:
     base = empty_measures()
     return base.assign(
         district_code=pd.Series([], dtype="str"),
@@ -366,3 +366,79 @@ def distribution(results: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
         ["_o", "entity_code", "role"], kind="mergesort"
     )
     return out[cols].reset_index(drop=True).astype({"entity_type": "str", "entity_code": "str"})
+
+
+# ---- trigger follow-up (METHODOLOGY.md "Educator effectiveness", option 1) ----------------
+class ActionRefused(ValueError):
+    """An action the rules do not allow: not on a ``TRIGGER``, already recorded, no reason."""
+
+
+def action_record(
+    results: pd.DataFrame,
+    actions: pd.DataFrame,
+    year: str,
+    educator_key: str,
+    action: str,
+    reason: str,
+    by: str,
+    m: Methodology,
+    school_code: str | None = None,
+) -> dict[str, object]:
+    """The ``educator_actions`` row recording a district's action on a ``TRIGGER``
+    (METHODOLOGY.md: "the district records its action (``ADDENDUM``, ``IMPROVEMENT_PLAN``
+    for one year, or ``NO_ACTION`` with a reason)").
+
+    ``results``: the results year's ``educator_results``; ``actions``: its recorded
+    actions. Refused (:class:`ActionRefused`, one line) unless the educator's result that
+    year is a ``TRIGGER``, the action is one of ``codes.EDUCATOR_ACTIONS``, a reason is
+    given and no action is recorded yet. An ``IMPROVEMENT_PLAN`` lasts
+    ``improvement_plan_years`` (one) service years: ``in_force_until`` is the last.
+    """
+    from datetime import UTC, datetime
+
+    from sqis import codes, years
+
+    e = _spec(m)
+    if action not in codes.EDUCATOR_ACTIONS:
+        raise ActionRefused(f"unknown action {action!r}: {', '.join(codes.EDUCATOR_ACTIONS)}")
+    if not reason.strip():
+        raise ActionRefused("a reason is required (--reason)")
+    mine = results[results["educator_key"] == educator_key]
+    if school_code is not None:
+        mine = mine[mine["school_code"] == school_code]
+    short = educator_key[:12]
+    if mine.empty:
+        raise ActionRefused(f"no educator {short}… in the {year} results")
+    triggered = mine[mine["flag"] == "TRIGGER"]
+    if triggered.empty:
+        raise ActionRefused(
+            f"educator {short}… is not a TRIGGER in {year} (flag "
+            f"{'/'.join(sorted(set(mine['flag'])))}): an action is recorded only on a trigger"
+        )
+    if len(triggered) > 1:
+        raise ActionRefused(
+            f"educator {short}… is a TRIGGER at {len(triggered)} schools in {year}: name one "
+            "with --school"
+        )
+    row = triggered.iloc[0]
+    done = actions[
+        (actions["educator_key"] == educator_key) & (actions["school_code"] == row["school_code"])
+    ]
+    if not done.empty:
+        raise ActionRefused(
+            f"an action is already recorded for educator {short}… in {year}: "
+            f"{done.iloc[0]['action']}"
+        )
+    until = None
+    if action == "IMPROVEMENT_PLAN":
+        until = years.shift(years.service_year(year), e.improvement_plan_years - 1)
+    return {
+        "year": year,
+        "educator_key": educator_key,
+        "school_code": str(row["school_code"]),
+        "action": action,
+        "reason": reason.strip(),
+        "recorded_by": by,
+        "recorded_at": datetime.now(UTC),
+        "in_force_until": until,
+    }

@@ -57,6 +57,9 @@ TABLES: tuple[str, ...] = (
     "partnerships",
     "communities",
     "district_index",
+    # METHODOLOGY.md "Educator effectiveness" (empty for a year without educator files)
+    "educator_results",
+    "educator_distribution",
 )
 
 
@@ -141,6 +144,25 @@ class Inputs:
         return self.cur.districts()
 
 
+def educator_note(inputs: Inputs, results: pd.DataFrame, m: Methodology) -> dict[str, Any]:
+    """What the run says of its educators (DATA_CONTRACT.md: "a year without them gets none
+    and the run says so"): the stage (pilot, implementation) and counts, or why none."""
+    e = m.educators
+    stage = e.stage(inputs.year) if e is not None else "none"
+    if getattr(inputs.cur, "educators", None) is None:
+        log.info("%s: no educator files delivered: no educator results", inputs.year)
+        return {"educators": 0, "stage": stage, "note": "no educator files delivered"}
+    flags = results["flag"].value_counts().to_dict() if len(results) else {}
+    log.info(
+        "%s: %d educators evaluated (%s): %s",
+        inputs.year,
+        len(results),
+        stage,
+        ", ".join(f"{k} {v}" for k, v in sorted(flags.items())),
+    )
+    return {"educators": len(results), "stage": stage, **{str(k): int(v) for k, v in flags.items()}}
+
+
 def release_after_index(inputs: Inputs) -> None:
     """Let go, in place, of the frames no stage after the index reads.
 
@@ -159,7 +181,7 @@ def release_after_index(inputs: Inputs) -> None:
         }
         return replace(yd, **frames)
 
-    inputs.cur = emptied(inputs.cur, ("schools", "students"))
+    inputs.cur = replace(emptied(inputs.cur, ("schools", "students")), educators=None, rosters=None)
     if inputs.prior is not None:
         inputs.prior = emptied(inputs.prior, ())
     if inputs.prior2 is not None:
@@ -274,6 +296,67 @@ def growth(inputs: Inputs, m: Methodology) -> pd.DataFrame:
     return g.growth_indicators(residuals, inputs.cur.schools, m)
 
 
+def growth_and_educators(inputs: Inputs, m: Methodology) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """METHODOLOGY.md "Growth" and "Educator effectiveness": the growth model fitted once,
+    consortium-wide; its residuals give the school growth indicators (as ``growth``) and
+    every educator's growth measure and rating (``sqis.educators.growth_measures``: the
+    quartiles are consortium-wide, per role). Returns ``(growth indicators, measures)``;
+    the measures are empty for a year without educator files."""
+    from sqis import growth as g
+
+    residuals = g.fit_growth(inputs.cur, inputs.prior, m)
+    indicators = g.growth_indicators(residuals, inputs.cur.schools, m)
+    return indicators, educator_measures(inputs, residuals, m)
+
+
+def educator_measures(inputs: Inputs, residuals: pd.DataFrame, m: Methodology) -> pd.DataFrame:
+    """Every educator assignment's growth measure and rating from the growth model's
+    ``residuals`` (``sqis.educators.growth_measures``); empty without educator files."""
+    from sqis import educators as edu
+
+    cur = inputs.cur
+    if getattr(cur, "educators", None) is None or m.educators is None:
+        return edu.empty_measures()
+    if m.educators.stage(inputs.year) == "none":
+        return edu.empty_measures()
+    return edu.growth_measures(residuals, cur.assessments, cur.educators, cur.rosters, m)
+
+
+def district_educators(
+    measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology, district: str | None = None
+) -> pd.DataFrame:
+    """METHODOLOGY.md "Educator effectiveness": summative scores, levels and flags of one
+    district's educators under its option (``district=None``: every district at once)."""
+    from sqis import educators as edu
+
+    if measures.empty or m.educators is None:
+        return edu.empty_results()
+    if district is not None:
+        codes = set(schools.loc[schools["district_code"] == district, "school_code"])
+        measures = measures[measures["school_code"].isin(codes).to_numpy()]
+    return edu.evaluate(measures, schools, m)
+
+
+def educators_stage(
+    measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology, *, by_district: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The educator results (per district, as the flow's tasks) and the distribution by
+    level per consortium, district and school (``sqis.educators.distribution``)."""
+    from sqis import educators as edu
+
+    if by_district and not measures.empty:
+        parts = [
+            district_educators(measures, schools, m, d)
+            for d in sorted(schools["district_code"].unique())
+        ]
+        results = combine(parts, ["school_code", "role", "educator_key"])
+    else:
+        results = district_educators(measures, schools, m)
+    if results.empty:
+        return edu.empty_results(), edu.distribution(results, schools)
+    return results, edu.distribution(results, schools)
+
+
 def _district_schools(schools: pd.DataFrame, district: str | None) -> pd.DataFrame:
     if district is None:
         return schools
@@ -338,10 +421,16 @@ def combine(parts: Iterable[pd.DataFrame], sort_by: list[str]) -> pd.DataFrame:
 
 
 def compute_index(
-    inputs: Inputs, prior: Prior, m: Methodology, *, by_district: bool = True
+    inputs: Inputs,
+    prior: Prior,
+    m: Methodology,
+    *,
+    by_district: bool = True,
+    growth_frame: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stage 2: growth consortium-wide, then indicators, levels and SQII per district."""
-    g = growth(inputs, m)
+    """Stage 2: growth consortium-wide, then indicators, levels and SQII per district
+    (``growth_frame``: the growth indicators, when ``growth_and_educators`` made them)."""
+    g = growth(inputs, m) if growth_frame is None else growth_frame
     if not by_district:
         ind, index = district_index(inputs, g, prior, m, None)
     else:
@@ -431,6 +520,9 @@ class YearTables:
     communities: pd.DataFrame
     # METHODOLOGY.md "District index": ``district_scores``
     district_index: pd.DataFrame
+    # METHODOLOGY.md "Educator effectiveness" (``educators_stage``): none without educator files
+    educator_results: pd.DataFrame = field(default_factory=lambda: _no_educators()[0])
+    educator_distribution: pd.DataFrame = field(default_factory=lambda: _no_educators()[1])
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {t: getattr(self, t) for t in TABLES}
@@ -441,6 +533,12 @@ class YearTables:
         di = self.district_index
         cut["district_index"] = di[di["district_code"] == district].reset_index(drop=True)
         return YearTables(self.year, **cut)
+
+
+def _no_educators() -> tuple[pd.DataFrame, pd.DataFrame]:
+    from sqis import educators as edu
+
+    return edu.empty_results(), edu.distribution(edu.empty_results(), pd.DataFrame())
 
 
 def district_scores(
@@ -486,7 +584,10 @@ def exports(
         "communities": schedule(tables.communities, tables.year, m, held),
         "districts": tables.district_index,
     }
-    return {f"{name}.csv": ex.to_csv_bytes(name, frames[name]) for name in ex.CONTRACT}
+    files = {f"{name}.csv": ex.to_csv_bytes(name, frames[name]) for name in ex.CONTRACT}
+    if not tables.educator_results.empty:  # METHODOLOGY.md "Educator effectiveness"
+        files.update(ex.educator_files(tables.educator_results, tables.educator_distribution))
+    return files
 
 
 def store_results(store: Any, run_id: int, tables: YearTables, m: Methodology) -> dict[str, str]:
@@ -1075,17 +1176,23 @@ def run_year(
     undo = run_control.Undo(year, cfg.store_root, inputs.ingested)
     try:
         prior = prior_results(store, year)
-        indicators, index = compute_index(inputs, prior, m, by_district=by_district)
-        release_after_index(inputs)
+        g, measures = growth_and_educators(inputs, m)
+        indicators, index = compute_index(inputs, prior, m, by_district=by_district, growth_frame=g)
         note("compute_index", {"schools": len(index)})
+        educators, distribution = educators_stage(
+            measures, inputs.cur.schools, m, by_district=by_district
+        )
+        note("educators", educator_note(inputs, educators, m))
+        release_after_index(inputs)
         des, partnerships = designate(inputs, indicators, index, prior, m)
         note("designate", {"designated": int((des["designation"] != "NONE").sum())})
         comm = communities(des, inputs.cur.schools, year, m)
         note("communities", {"schools": len(comm)})
         district = district_scores(indicators, index, inputs.cur.schools, prior, m)
         tables = YearTables(
-            year, inputs.cur.schools, indicators, index, des, partnerships, comm, district
-        )
+            year, inputs.cur.schools, indicators, index, des, partnerships, comm, district,
+            educators, distribution,
+        )  # fmt: skip
         undo.snapshot(store, TABLES)
         store_results(store, run_id, tables, m)
         note("store", {})
@@ -1136,6 +1243,8 @@ def year_files(
     produced = produced_stamp(tables.year, input_checksums, m)
     frames = report_frames(store, tables.year, m=m) if frames is None else frames
     files = dict(exports(tables, m, frames["checkpoints"]))
+    if not tables.educator_results.empty:  # the districts' actions on a TRIGGER (staff)
+        files.update(educator_action_files(store, tables.year))
     if districts is None:
         districts = sorted(tables.schools["district_code"].unique())
     # one read, split once: not one read or one filter per district
@@ -1160,7 +1269,50 @@ def public_files(
     scheduled = schedule(tables.communities, tables.year, m, frames.get("checkpoints"))
     extra = {"communities": scheduled, "districts": tables.district_index}
     pf = public_frames(tables.year, {**frames, **extra}, m)
-    return render_public_edition(pf, m, produced)
+    files = render_public_edition(pf, m, produced)
+    files.update(public_educator_files(tables, m, files))
+    return files
+
+
+def public_educator_files(
+    tables: YearTables, m: Methodology, public: dict[str, bytes]
+) -> dict[str, bytes]:
+    """METHODOLOGY.md "Educator effectiveness": from the first implementation year, the
+    public ``educator-distribution.csv`` — suppressed by
+    ``sqis.disclosure.public_educator_distribution``, the one function for it — and its
+    rows of ``data-dictionary.csv``. The pilot year publishes nothing of educators."""
+    from sqis import exports as ex
+    from sqis.disclosure import public_educator_distribution
+
+    e = m.educators
+    dist = tables.educator_distribution
+    if e is None or e.stage(tables.year) != "implementation" or dist.empty:
+        return {}
+    out = {
+        "educator-distribution.csv": ex.public_educator_distribution_csv(
+            public_educator_distribution(dist, m)
+        )
+    }
+    if ex.DICTIONARY in public:
+        out[ex.DICTIONARY] = public[ex.DICTIONARY] + ex.educator_dictionary_rows(m)
+    return out
+
+
+def educator_action_files(store: Any, year: str) -> dict[str, bytes]:
+    """The staff edition's ``educator-actions.csv`` (METHODOLOGY.md "Educator
+    effectiveness", option 1): the actions the districts recorded on a ``TRIGGER`` of
+    ``year`` and the years before (``sqis educator action``), with the service year an
+    improvement plan lasts through."""
+    from sqis import exports as ex
+
+    actions = _up_to(store.read("educator_actions"), years.start_of(year))
+    if not actions.empty:
+        actions = actions.assign(
+            recorded_at=pd.to_datetime(actions["recorded_at"], utc=True).dt.strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+        )
+    return {"educator-actions.csv": ex.to_csv_bytes("educator-actions", actions)}
 
 
 PUBLIC_PREFIX = "public/"  # the public edition's files in a run's output checksums

@@ -14,6 +14,7 @@ from sqis_cli import validate  # noqa: F401  (validate, ingest)
 from sqis_cli import run  # noqa: F401  (run, cycle, oversight)
 from sqis_cli import calibrate  # noqa: F401  (calibrate)
 from sqis_cli import communities  # noqa: F401  (checkpoint, plan, calendars)
+from sqis_cli import educators  # noqa: F401  (educator action)
 from sqis_cli import db  # noqa: F401  (db upgrade/current/unlock, audit)
 from sqis_cli.app import app
 

@@ -107,9 +107,13 @@ def prior_results(year: str, db_url: str) -> pipeline.Prior:
 
 
 @task(name="growth", task_run_name="growth-{year}", **CACHED)
-def growth(year: str, inputs: pipeline.Inputs, m: Methodology, token: str) -> pd.DataFrame | None:
-    """The growth model, consortium-wide."""
-    return pipeline.growth(inputs, m)
+def growth(
+    year: str, inputs: pipeline.Inputs, m: Methodology, token: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The growth model, consortium-wide, fitted once: the school growth indicators and,
+    from the same residuals, every educator's growth measure and rating (METHODOLOGY.md
+    "Educator effectiveness"; empty without educator files)."""
+    return pipeline.growth_and_educators(inputs, m)
 
 
 @task(name="district-index", task_run_name="index-{year}-{district}", **CACHED)
@@ -124,6 +128,19 @@ def district_index(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Indicators, levels and SQII for one district's schools."""
     return pipeline.district_index(inputs, growth_frame, prior, m, district)
+
+
+@task(name="district-educators", task_run_name="educators-{year}-{district}", **CACHED)
+def district_educators(
+    year: str,
+    measures: pd.DataFrame,
+    schools: pd.DataFrame,
+    m: Methodology,
+    district: str,
+    token: str,
+) -> pd.DataFrame:
+    """One district's educators: summative scores, levels and flags under its option."""
+    return pipeline.district_educators(measures, schools, m, district)
 
 
 @task(name="designate", task_run_name="designate-{year}", **CACHED)

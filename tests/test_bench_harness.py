@@ -71,6 +71,8 @@ def _spans() -> list[TaskSpan]:
         TaskSpan(f"growth-{YEAR}", 23, 25),
         TaskSpan(f"index-{YEAR}-0100001", 25, 30),
         TaskSpan(f"index-{YEAR}-0100002", 25, 31),
+        TaskSpan(f"educators-{YEAR}-0100001", 31, 31.5),
+        TaskSpan(f"educators-{YEAR}-0100002", 31, 31.8),
         TaskSpan(f"designate-{YEAR}", 32, 33),
         TaskSpan(f"communities-{YEAR}", 33, 34),
         TaskSpan(f"store-results-{YEAR}", 34, 36),
@@ -87,7 +89,8 @@ def test_flow_stages_are_cut_from_task_runs_and_add_up_to_the_flow() -> None:
     bounds = flow_stage_bounds(_spans(), t_call=9.0, t_return=43.0)
     assert bounds == [
         ("ingest", 9.0, 21),  # flow-run creation counts with ingest
-        ("compute_index", 21, 32),
+        ("compute_index", 21, 31),
+        ("educators", 31, 32),
         ("designate", 32, 33),
         ("communities", 33, 34),
         ("store", 34, 36),
@@ -106,6 +109,7 @@ def test_flow_stage_records_count_task_runs_per_stage() -> None:
     assert {k: r.task_runs for k, r in recs.items()} == {
         "ingest": 3,
         "compute_index": 4,
+        "educators": 2,
         "designate": 1,
         "communities": 1,
         "store": 1,

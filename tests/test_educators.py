@@ -225,3 +225,55 @@ def test_distribution_counts_every_level_per_entity_and_role():
     assert ("SCHOOL", S2, "PRINCIPAL") not in rows
     assert list(d.columns) == ["entity_type", "entity_code", "role", "rated",
                                "level_1", "level_2", "level_3", "level_4"]  # fmt: skip
+
+
+# ---- trigger follow-up ------------------------------------------------------------------
+def _results(rows):
+    """rows: (key, school, flag) → educator_results rows."""
+    return pd.DataFrame(rows, columns=["educator_key", "school_code", "flag"])
+
+
+NO_ACTIONS = pd.DataFrame(columns=["educator_key", "school_code", "action"])
+
+
+def test_an_action_is_recorded_only_on_a_trigger():
+    results = _results([("k1", S1, "TRIGGER"), ("k2", S1, "NONE"), ("k3", S1, "NO_GROWTH")])
+    row = edu.action_record(results, NO_ACTIONS, "2015-16", "k1", "ADDENDUM", " why ", "me", M)
+    assert (row["school_code"], row["action"], row["reason"], row["in_force_until"]) == (
+        S1, "ADDENDUM", "why", None
+    )  # fmt: skip
+    for key, flag in (("k2", "NONE"), ("k3", "NO_GROWTH")):
+        with pytest.raises(edu.ActionRefused, match=f"not a TRIGGER.*flag {flag}"):
+            edu.action_record(results, NO_ACTIONS, "2015-16", key, "NO_ACTION", "x", "me", M)
+    with pytest.raises(edu.ActionRefused, match="no educator"):
+        edu.action_record(results, NO_ACTIONS, "2015-16", "k9", "NO_ACTION", "x", "me", M)
+
+
+def test_an_improvement_plan_lasts_one_service_year():
+    results = _results([("k1", S1, "TRIGGER")])
+    row = edu.action_record(results, NO_ACTIONS, "2015-16", "k1", "IMPROVEMENT_PLAN", "r", "me", M)
+    assert row["in_force_until"] == "2016-17"  # the service year of the 2015-16 results
+    two = with_educators(improvement_plan_years=2)
+    row = edu.action_record(
+        results, NO_ACTIONS, "2015-16", "k1", "IMPROVEMENT_PLAN", "r", "me", two
+    )
+    assert row["in_force_until"] == "2017-18"
+
+
+def test_action_rules_reason_once_and_one_school():
+    results = _results([("k1", S1, "TRIGGER"), ("k1", S2, "TRIGGER")])
+    with pytest.raises(edu.ActionRefused, match="reason is required"):
+        edu.action_record(results, NO_ACTIONS, "2015-16", "k1", "NO_ACTION", "  ", "me", M)
+    with pytest.raises(edu.ActionRefused, match="at 2 schools.*--school"):
+        edu.action_record(results, NO_ACTIONS, "2015-16", "k1", "NO_ACTION", "r", "me", M)
+    row = edu.action_record(
+        results, NO_ACTIONS, "2015-16", "k1", "NO_ACTION", "r", "me", M, school_code=S2
+    )
+    assert row["school_code"] == S2
+    done = pd.DataFrame([row])
+    with pytest.raises(edu.ActionRefused, match="already recorded.*NO_ACTION"):
+        edu.action_record(results, done, "2015-16", "k1", "ADDENDUM", "r", "me", M, school_code=S2)
+    with pytest.raises(edu.ActionRefused, match="unknown action"):
+        edu.action_record(
+            results, NO_ACTIONS, "2015-16", "k1", "FIRE", "r", "me", M, school_code=S1
+        )

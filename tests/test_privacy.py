@@ -74,6 +74,9 @@ class Cycle:
         self.errors: list[str] = []
         self.failed_artifacts: list[str] = []
         self.victim = ""
+        # DATA_CONTRACT.md `educators`, `rosters`: the raw educator IDs delivered
+        self.educator_ids = raw_educator_ids(data)
+        self.educator_victim = ""
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +143,7 @@ def cycle() -> Iterator[Cycle]:
                     c.artifacts += [f"{a.key} {a.description} {a.data}" for a in arts]
             # a delivery that fails validation: its logs, artifact and error are scanned too
             bad, c.victim = _bad_delivery(work / "bad")
+            c.educator_victim = _bad_roster(bad)
             os.environ["SQIS_STORE_ROOT"] = str(work / "bad-store")
             os.environ["SQIS_DATABASE_URL"] = f"sqlite:///{work / 'bad.db'}"
             reset_settings_cache()
@@ -245,6 +249,75 @@ def test_no_raw_student_id_in_the_results_store(cycle: Cycle) -> None:
     for name, text in tables.items():
         assert not _found_ids(text, cycle.ids), name
         assert "student_id" not in text, name
+
+
+def raw_educator_ids(data: Path) -> set[str]:
+    """Every raw educator ID delivered (educators and rosters, every year that has them)."""
+    ids: set[str] = set()
+    for year in YEARS:
+        for name in ("educators", "rosters"):
+            f = data / year / f"{name}.csv"
+            if f.exists():
+                ids.update(pd.read_csv(f, dtype=str, usecols=["educator_id"])["educator_id"])
+    return ids
+
+
+def _found_educators(text: str, ids: set[str]) -> set[str]:
+    pattern = re.compile(
+        r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, sorted(ids))) + r")(?![A-Za-z0-9])"
+    )
+    return set(pattern.findall(text))
+
+
+def _bad_roster(data: Path) -> str:
+    """The failing delivery's roster names a principal as a teacher (a cross-file failure
+    whose value is an educator ID): returns that ID."""
+    ed = pd.read_csv(data / YEAR / "educators.csv", dtype=str, keep_default_na=False)
+    principal = ed.loc[ed["role"] == "PRINCIPAL", "educator_id"].iloc[0]
+    f = data / YEAR / "rosters.csv"
+    ro = pd.read_csv(f, dtype=str, keep_default_na=False)
+    ro.loc[2, "educator_id"] = principal
+    ro.to_csv(f, index=False)
+    return str(principal)
+
+
+def test_no_raw_educator_id_in_any_file_log_artifact_or_result_the_run_writes(
+    cycle: Cycle,
+) -> None:
+    """METHODOLOGY.md "Educator effectiveness": educator IDs are pseudonymised at ingest and
+    never in a log, artifact, report or export — the staff and public editions, the
+    validated store, the results store, Prefect's results, and a refused delivery's
+    report, logs and error."""
+    ids = cycle.educator_ids
+    assert len(ids) > 50 and cycle.educator_victim in ids
+    assert (cycle.work / "out" / YEAR / "educators.csv").exists()
+    assert (cycle.work / "out" / "public" / YEAR / "educator-distribution.csv").exists()
+    texts = [*cycle.log_lines, *cycle.api_logs, *cycle.artifacts, *cycle.errors]
+    assert not _found_educators("\n".join(texts), ids)
+    roots = [cycle.work / "bad-out", cycle.work / "bad-store", cycle.work / "bad.db"]
+    more = [p for r in roots if r.exists() for p in ([r] if r.is_file() else r.rglob("*"))]
+    written = _all_bytes(cycle) + [(str(p), p.read_bytes()) for p in more if p.is_file()]
+    for where, body in written:
+        assert not _found_educators(body.decode("latin-1"), ids), where
+    for name, text in _database_text(cycle.work / "results.db").items():
+        assert not _found_educators(text, ids), name
+
+
+def test_the_validated_store_holds_the_educator_domain_pseudonyms(cycle: Cycle) -> None:
+    from sqis.pseudonym import educator_key
+
+    key = educator_key(KEY.encode())
+    for year in YEARS[1:]:
+        ydir = cycle.work / "store" / "validated" / year
+        for name in ("educators", "rosters"):
+            frame = pq.read_table(ydir / f"{name}.parquet").to_pandas()
+            raw = pd.read_csv(cycle.data / year / f"{name}.csv", dtype=str)
+            want = {
+                hmac.new(key, r.encode(), hashlib.sha256).hexdigest() for r in raw["educator_id"]
+            }
+            assert set(frame["educator_id"]) == want, f"{year}/{name}"
+            if name == "rosters":  # students keep the students' pseudonyms
+                assert set(frame["student_id"]) == {_pseudonym(r) for r in raw["student_id"]}
 
 
 def _pseudonym(raw: str) -> str:
@@ -367,7 +440,20 @@ def test_results_do_not_depend_on_the_key(monkeypatch: pytest.MonkeyPatch) -> No
     reset_settings_cache()
     work = private_tmp("sqis-rotated-")
     pipeline.run_year(YEAR, run_config(work))
-    assert manifest_checksums(work / "out") == clean.manifest
+    # files that name educators by their pseudonym change with the key; nothing else does
+    named = {"educators.csv", "educator-actions.csv"}
+    got = manifest_checksums(work / "out")
+    assert {k: v for k, v in got.items() if k not in named} == {
+        k: v for k, v in clean.manifest.items() if k not in named
+    }
+    for out in (work / "out", clean.work / "out"):
+        assert (out / YEAR / "educators.csv").exists()
+
+    def without_keys(out: Path) -> pd.DataFrame:
+        e = pd.read_csv(out / YEAR / "educators.csv", dtype=str).drop(columns="educator_key")
+        return e.sort_values(list(e.columns)).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(without_keys(work / "out"), without_keys(clean.work / "out"))
     students = pq.read_table(work / "store" / "validated" / YEAR / "students.parquet")
     before = pq.read_table(clean.work / "store" / "validated" / YEAR / "students.parquet")
     assert set(students.column("student_id").to_pylist()).isdisjoint(

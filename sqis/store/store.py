@@ -561,6 +561,14 @@ class ResultsStore:
                     break
         return sorted(stale, key=years.start_of)
 
+    # ---- educator actions (METHODOLOGY.md "Educator effectiveness", option 1) ----------
+    def add_educator_action(self, row: dict[str, Any]) -> None:
+        """Record a district's action on a TRIGGER (``sqis.educators.action_record`` checks
+        the rules); kept across re-runs of the results year, like plans."""
+        t = TABLES["educator_actions"]
+        with self._begin() as c:
+            c.execute(sa.insert(t), [row])
+
     # ---- plans ------------------------------------------------------------------
     def ensure_plans(self, year: str, school_codes: Iterable[str], deadline: date | None) -> int:
         """A DRAFT plan for each school without one this year; returns how many were added."""
