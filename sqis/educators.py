@@ -116,17 +116,32 @@ def _residual_students(residuals: pd.DataFrame, assessments: pd.DataFrame) -> pd
     return pd.Series(assessments["student_id"].astype("str").array.take(pos))
 
 
+def _distinct_per(owner: np.ndarray, member: np.ndarray, n_owners: int) -> np.ndarray:
+    """How many distinct ``member`` codes each owner (0 … n_owners − 1) has (one sort)."""
+    if not len(owner):
+        return np.zeros(n_owners, dtype=np.int64)
+    width = int(member.max()) + 1
+    k = np.sort(owner.astype(np.int64) * width + member)
+    first = np.empty(len(k), dtype=bool)
+    first[0] = True
+    np.not_equal(k[1:], k[:-1], out=first[1:])
+    return np.bincount(k[first] // width, minlength=n_owners)
+
+
 def teacher_sums(
     residuals: pd.DataFrame,
     assessments: pd.DataFrame,
     rosters: pd.DataFrame,
     educators: pd.DataFrame,
+    codes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Per teacher assignment (row of ``educators``): ``n_students`` (distinct rostered
     students with a residual), ``n`` (residuals: a student per subject), ``sum``, ``sumsq``.
 
     Roster rows link to residuals by (student, subject); a co-taught student's residual
-    goes to each of their teachers. Row order and index are ``educators``'.
+    goes to each of their teachers. Row order and index are ``educators``'. ``codes``: the
+    residuals' and the rosters' students as integer codes of one dictionary, when the
+    caller has them (:func:`student_codes`).
     """
     n_ed = len(educators)
     zeros = np.zeros(n_ed)
@@ -137,8 +152,7 @@ def teacher_sums(
             index=educators.index,
         )  # fmt: skip
     subjects = list(GROWTH_SUBJECTS)
-    res_student = _residual_students(residuals, assessments)
-    res_code, ros_code = groups_mod.shared_codes(res_student, rosters["student_id"])
+    res_code, ros_code = codes or student_codes(residuals, assessments, rosters)
     res_subj = groups_mod.positions_in(residuals["subject"], subjects)
     ros_subj = groups_mod.positions_in(rosters["subject"], subjects)
     key_res = res_code * len(subjects) + res_subj
@@ -157,9 +171,7 @@ def teacher_sums(
     s = np.bincount(a, weights=r, minlength=n_ed)
     ss = np.bincount(a, weights=r * r, minlength=n_ed)
     # distinct students per assignment (a student in both subjects is one student)
-    width = int(ros_code.max(initial=0)) + 1
-    pairs = np.unique(a.astype(np.int64) * width + ros_code[keep])
-    n_students = np.bincount(pairs // width, minlength=n_ed)
+    n_students = _distinct_per(a, ros_code[keep], n_ed)
     return pd.DataFrame(
         {"n_students": n_students.astype(np.int64), "n": n.astype(np.int64), "sum": s,
          "sumsq": ss},
@@ -184,8 +196,24 @@ def shrink_toward_zero(n: np.ndarray, total: np.ndarray, sumsq: np.ndarray) -> n
     return lam * mean
 
 
+def student_codes(
+    residuals: pd.DataFrame, assessments: pd.DataFrame, rosters: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The residuals' students and the rosters' as integer codes of one dictionary (one
+    Arrow hash pass over both)."""
+    res_student = _residual_students(residuals, assessments)
+    if rosters is None or rosters.empty:
+        (res_code,) = groups_mod.shared_codes(res_student)
+        return res_code, np.zeros(0, dtype=np.int64)
+    res_code, ros_code = groups_mod.shared_codes(res_student, rosters["student_id"])
+    return res_code, ros_code
+
+
 def principal_sums(
-    residuals: pd.DataFrame, assessments: pd.DataFrame, schools: pd.Series
+    residuals: pd.DataFrame,
+    assessments: pd.DataFrame,
+    schools: pd.Series,
+    res_code: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Per school of ``schools``: ``n_students`` (distinct students with a residual there),
     ``n`` (residuals over both subjects) and their ``sum``."""
@@ -198,10 +226,9 @@ def principal_sums(
     r = residuals["residual"].to_numpy(dtype=float)
     n = np.bincount(sch[ok], minlength=n_s)
     s = np.bincount(sch[ok], weights=r[ok], minlength=n_s)
-    (code,) = groups_mod.shared_codes(_residual_students(residuals, assessments))
-    width = int(code.max(initial=0)) + 1
-    pairs = np.unique(sch[ok].astype(np.int64) * width + code[ok])
-    n_students = np.bincount(pairs // width, minlength=n_s)
+    if res_code is None:
+        (res_code,) = groups_mod.shared_codes(_residual_students(residuals, assessments))
+    n_students = _distinct_per(sch[ok], res_code[ok], n_s)
     return pd.DataFrame({"n_students": n_students.astype(np.int64), "n": n, "sum": s})
 
 
@@ -244,9 +271,10 @@ def growth_measures(
     ed = educators.reset_index(drop=True)
     role = ed["role"].astype("str")
     teacher = (role == "TEACHER").to_numpy()
-    t = teacher_sums(residuals, assessments, rosters if rosters is not None else None, ed)
+    codes = student_codes(residuals, assessments, rosters) if len(residuals) else None
+    t = teacher_sums(residuals, assessments, rosters, ed, codes)
     schools = pd.Series(pd.unique(ed["school_code"].astype("str")))
-    p = principal_sums(residuals, assessments, schools)
+    p = principal_sums(residuals, assessments, schools, codes[0] if codes else None)
     at = groups_mod.positions_in(ed["school_code"], schools.to_numpy())
     n_students = np.where(teacher, t["n_students"].to_numpy(), p["n_students"].to_numpy()[at])
     n = np.where(teacher, t["n"].to_numpy(), p["n"].to_numpy()[at]).astype(float)

@@ -1243,8 +1243,8 @@ def year_files(
     produced = produced_stamp(tables.year, input_checksums, m)
     frames = report_frames(store, tables.year, m=m) if frames is None else frames
     files = dict(exports(tables, m, frames["checkpoints"]))
-    if not tables.educator_results.empty:  # the districts' actions on a TRIGGER (staff)
-        files.update(educator_action_files(store, tables.year))
+    if not tables.educator_results.empty:  # the actions on a TRIGGER, the staff pages
+        files.update(educator_staff_files(store, tables.year, m, produced))
     if districts is None:
         districts = sorted(tables.schools["district_code"].unique())
     # one read, split once: not one read or one filter per district
@@ -1313,6 +1313,29 @@ def educator_action_files(store: Any, year: str) -> dict[str, bytes]:
             )
         )
     return {"educator-actions.csv": ex.to_csv_bytes("educator-actions", actions)}
+
+
+def educator_staff_files(store: Any, year: str, m: Methodology, produced: str) -> dict[str, bytes]:
+    """The staff edition's educator files besides the exports, from the results store:
+    ``educator-actions.csv`` and the staff pages (``sqis.educator_reports``: a page per
+    school for its principal, per district, and the consortium's for the Oversight Panel).
+    Rewritten by the year's run and by ``sqis educator action``."""
+    from sqis.educator_reports import educator_pages
+
+    files = educator_action_files(store, year)
+    history = _up_to(store.read("educator_distribution"), years.start_of(year))
+    files.update(
+        educator_pages(
+            year,
+            _drop_year(store.read("schools", [year])),
+            _drop_year(store.read("educator_results", [year])),
+            history,
+            _drop_year(store.read("educator_actions", [year])),
+            m,
+            produced,
+        )
+    )
+    return files
 
 
 PUBLIC_PREFIX = "public/"  # the public edition's files in a run's output checksums

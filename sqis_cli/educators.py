@@ -9,7 +9,7 @@ by the pseudonym in the staff ``educators.csv`` (``educator_key``), never by a s
 Refused with one line and exit 1 unless that result is a ``TRIGGER`` (or when an action is
 already recorded, or the year has no results); an ``IMPROVEMENT_PLAN`` lasts one service
 year. The action is stored (``educator_actions``) and the year's staff publication gains
-``educator-actions.csv``.
+``educator-actions.csv`` and the school's staff page shows it.
 """
 
 from __future__ import annotations
@@ -85,7 +85,11 @@ def action(
         typer.secho(f"error: {e}", fg="red", err=True)
         raise typer.Exit(1) from None
     store.add_educator_action(row)
-    files = pipeline.educator_action_files(store, year)
+    runs = store.runs(year)
+    done = runs[runs["status"] == "SUCCEEDED"].sort_values("id")
+    inputs = dict(done.iloc[-1]["input_checksums"] or {}) if len(done) else {}
+    produced = pipeline.produced_stamp(year, inputs, m)  # the stamp the year's run used
+    files = pipeline.educator_staff_files(store, year, m, produced)
     pipeline.publish_more(year, files, out or s.out_root)
     until = f", in force through {row['in_force_until']}" if row["in_force_until"] else ""
     typer.echo(

@@ -216,3 +216,22 @@ def test_public_distribution_function_is_the_disclosure_modules(cycle):
     public_root = Path(cfg.public_root or Path(cfg.out_root) / "public") / FIRST
     assert got == (public_root / "educator-distribution.csv").read_bytes()
     assert pd.read_csv(io.BytesIO(got)).shape[0] == len(dist)
+
+
+def test_staff_pages_for_principals_districts_and_the_oversight_panel(cycle):
+    from sqis.store import ResultsStore
+
+    _, cfg, _, _ = cycle
+    staff = Path(cfg.out_root) / FIRST / "reports" / "educators"
+    public = Path(cfg.public_root or Path(cfg.out_root) / "public") / FIRST
+    res = ResultsStore(cfg.db_url).read("educator_results", [FIRST])
+    trig = res[res["educator_key"] == _key(ENGINEERED["trigger"])].iloc[0]
+    page = (staff / f"{trig['school_code']}.html").read_text()
+    assert "Staff edition" in page and _key(ENGINEERED["trigger"])[:16] in page
+    assert "TRIGGER" in page and "IMPROVEMENT_PLAN" in page  # the action recorded above
+    district = (staff / f"{trig['district_code']}.html").read_text()
+    assert "Educators by level" in district and "Trend" in district
+    consortium = (staff / "consortium.html").read_text()
+    assert PILOT in consortium and FIRST in consortium  # the trend over the years on record
+    assert not (public / "reports" / "educators").exists()
+    assert not any("educators/" in p.as_posix() for p in public.rglob("*"))
