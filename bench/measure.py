@@ -59,6 +59,7 @@ TASK_STAGE: tuple[tuple[str, str], ...] = (
     ("store-results-", "store"),
     ("report-frames-", "reports"),
     ("exports-", "reports"),
+    ("educator-files-", "reports"),  # educator-actions.csv and the staff educator pages
     ("reports-", "reports"),
     ("calendars-", "reports"),
     ("public-edition-", "reports"),  # the public edition (sqis.disclosure, sqis.reports.public)

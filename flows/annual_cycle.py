@@ -318,6 +318,8 @@ def _stages(
         files.update(f.result())
         progress.step("reports", f"district {d}")
     files.update(stages.calendars(year, tables, m))
+    if not tables.educator_results.empty:  # the actions on a TRIGGER and the staff pages
+        files.update(stages.educator_files(year, cfg.db_url, m, produced))
     progress.step("exports and calendars")
 
     out_sums = stages.publish(year, files, cfg.out_root, store_id)

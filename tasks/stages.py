@@ -192,6 +192,13 @@ def exports(
     return pipeline.exports(tables, m, held)
 
 
+@task(name="educator-files", task_run_name="educator-files-{year}", **IO)
+def educator_files(year: str, db_url: str, m: Methodology, produced: str) -> dict[str, bytes]:
+    """The staff edition's educator-actions.csv and educator pages, from the results store
+    (METHODOLOGY.md "Educator effectiveness")."""
+    return pipeline.educator_staff_files(pipeline.open_store(db_url), year, m, produced)
+
+
 @task(name="calendars", task_run_name="calendars-{year}", cache_policy=NO_CACHE)
 def calendars(year: str, tables: pipeline.YearTables, m: Methodology) -> dict[str, bytes]:
     """The service year's iCalendar files: communities' checkpoints, Symposium, Convening."""

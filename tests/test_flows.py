@@ -119,6 +119,10 @@ def test_annual_cycle_completes_named_tagged_with_artifacts(
     for stage in ("ingest", "growth", "designate", "communities", "store-results", "publish"):
         assert f"{stage}-{YEAR}" in names
     assert {f"index-{YEAR}-{d}" for d in _districts(small)} <= names
+    # METHODOLOGY.md "Educator effectiveness": a task per district, none per educator
+    assert {f"educators-{YEAR}-{d}" for d in _districts(small)} <= names
+    assert sum(n.startswith(f"educators-{YEAR}-") for n in names) == len(_districts(small))
+    assert f"educator-files-{YEAR}" in names
     assert all(r.state.is_completed() for r in runs)
 
     arts = _artifacts(fr.id)
@@ -134,6 +138,11 @@ def test_annual_cycle_completes_named_tagged_with_artifacts(
     # the run returns where the results went, and they are there
     res = state.result()
     assert (Path(res["out_root"]) / YEAR / "manifest.json").exists()
+    staff = Path(res["out_root"]) / YEAR
+    for f in ("educators.csv", "educator-distribution.csv", "educator-actions.csv",
+              "reports/educators/consortium.html"):  # fmt: skip
+        assert (staff / f).exists(), f
+    assert (Path(res["public_root"]) / YEAR / "educator-distribution.csv").exists()
 
 
 def test_task_runs_grow_with_districts_not_with_schools(
