@@ -42,6 +42,10 @@ demo: install $(DEMO_ENV)
 	$(BIN)/sqis cycle --data $(DEMO_DATA) --from $$first --to $$before --out $(DEMO_OUT) \
 	  --db sqlite:///var/sqis.db || exit 1; \
 	echo "demo: service year $$last on the calendar (decided by the $$before results)"; \
+	trig=$$($(BIN)/python -c "import os, pyarrow as pa; from sqis.pseudonym import pseudonymise_educators as p; print(p(pa.array(['TRIGGERCASE1']), os.environ['SQIS_PSEUDONYM_KEY'].encode()).to_pylist()[0])"); \
+	$(BIN)/sqis educator action --year $$before --educator-key $$trig --action IMPROVEMENT_PLAN \
+	  --reason "demo: observations and student growth disagree" --out $(DEMO_OUT) \
+	  --db sqlite:///var/sqis.db 2>/dev/null || echo "demo: the trigger case's action is recorded already (or demo-data predates the educator files: remove demo-data, var and out)"; \
 	$(BIN)/sqis generate-interim --data $(DEMO_DATA) --year $$last --seed 2013 >/dev/null || exit 1; \
 	for n in 1 2 3 4; do \
 	  $(BIN)/sqis checkpoint --year $$last --number $$n --data $(DEMO_DATA) --out $(DEMO_OUT) || exit 1; \

@@ -98,12 +98,57 @@ class Districts(ContractModel):
     meets_goal: Series[pd.BooleanDtype] = pa.Field(nullable=True)
 
 
+class Educators(ContractModel):
+    """``educators.csv`` (staff edition only; METHODOLOGY.md "Educator effectiveness")."""
+
+    educator_key: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}\Z")  # the pseudonym
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    role: Series[str] = pa.Field(isin=list(codes.EDUCATOR_ROLES))
+    practice: Series[float] = pa.Field(ge=1.0, le=4.0)
+    growth: Series[float] = pa.Field(nullable=True)
+    growth_rating: Series[pd.Int64Dtype] = pa.Field(ge=1, le=4, nullable=True)
+    summative: Series[float] = pa.Field(ge=1.0, le=4.0)
+    level: Series[int] = pa.Field(isin=list(codes.EDUCATOR_LEVELS))
+    flag: Series[str] = pa.Field(isin=list(codes.EDUCATOR_FLAGS))
+
+    class Config:
+        unique = ["educator_key", "school_code"]
+
+    @pa.dataframe_check(name="NO_GROWTH exactly where there is no growth rating")
+    @classmethod
+    def _no_growth(cls, df: pd.DataFrame) -> pd.Series:
+        return (df["flag"] == "NO_GROWTH") == df["growth_rating"].isna()
+
+
+class EducatorDistribution(ContractModel):
+    """``educator-distribution.csv`` as the staff edition writes it (every count shown)."""
+
+    entity_type: Series[str] = pa.Field(isin=["CONSORTIUM", "DISTRICT", "SCHOOL"])
+    entity_code: Series[str] = pa.Field(str_matches=r"^(ALL|[0-9]{7}|[0-9]{14})\Z")
+    role: Series[str] = pa.Field(isin=list(codes.EDUCATOR_ROLES))
+    rated: Series[int] = pa.Field(ge=1)
+    level_1: Series[int] = pa.Field(ge=0)
+    level_2: Series[int] = pa.Field(ge=0)
+    level_3: Series[int] = pa.Field(ge=0)
+    level_4: Series[int] = pa.Field(ge=0)
+
+    class Config:
+        unique = ["entity_type", "entity_code", "role"]
+
+    @pa.dataframe_check(name="rated is the sum of the levels")
+    @classmethod
+    def _total(cls, df: pd.DataFrame) -> pd.Series:
+        return df["rated"] == df["level_1"] + df["level_2"] + df["level_3"] + df["level_4"]
+
+
 OUTPUT_MODELS: dict[str, type[ContractModel]] = {
     "indicators": Indicators,
     "index": Index,
     "designations": Designations,
     "communities": Communities,
     "districts": Districts,
+    "educators": Educators,
+    "educator-distribution": EducatorDistribution,
 }
 
 

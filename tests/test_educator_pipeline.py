@@ -122,7 +122,13 @@ def test_the_pilot_reports_to_staff_only(cycle):
 
 
 def test_staff_files_follow_the_contract(cycle):
+    from schemas.outputs import check_output
+
     _, cfg, _, _ = cycle
+    for year in (PILOT, FIRST):
+        for name in ("educators", "educator-distribution"):
+            data = (Path(cfg.out_root) / year / f"{name}.csv").read_bytes()
+            assert check_output(name, data).empty, (year, name)
     e = _csv(Path(cfg.out_root) / FIRST / "educators.csv")
     assert list(e.columns) == [
         "educator_key", "school_code", "role", "practice", "growth", "growth_rating",
