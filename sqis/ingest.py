@@ -305,7 +305,8 @@ def delivery_manifest(year: str, store_root: str | None = None) -> dict[str, Any
     m = _read_manifest(store, year)
     if m is None:
         raise NotIngested(
-            f"{year} is not ingested in {store.uri}: run `sqis ingest DATA_ROOT --year {year}`"
+            f"{year} is not ingested in {store.uri}: "
+            f"run `sqis ingest --data DATA_ROOT --year {year}`"
         )
     return m
 

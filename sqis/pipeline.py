@@ -849,7 +849,18 @@ def publish_run(year: str, files: dict[str, bytes], out_root: str, store_id: str
     the year (``CALENDAR_KEYS``: checkpoint briefs and Oversight reports of meetings held),
     so a re-run of a results year loses nothing of its service year. ``store_id``: the
     results store it was made from (the manifest names it)."""
-    kept = {k: v for k, v in _published(year, out_root).items() if k.startswith(CALENDAR_KEYS)}
+    from sqis import publish as pub
+    from sqis.storage import StorageError
+
+    try:
+        before = _published(year, out_root)
+    except StorageError as e:  # the out root cannot be read (S3 down): nothing is written
+        raise pub.PublishError(
+            f"publishing {year} to {out_root}: the previous publication cannot be read to keep "
+            f"its checkpoint briefs and Oversight reports ({e}); nothing was published and the "
+            "previous publication is intact"
+        ) from e
+    kept = {k: v for k, v in before.items() if k.startswith(CALENDAR_KEYS)}
     return publish(year, {**kept, **files}, out_root, store_id)
 
 

@@ -144,15 +144,17 @@ def verify_manifest(out: Path, year: str = YEAR) -> dict[str, str]:
 def out_files(out: Path) -> list[str]:
     """Every file under the out root, hidden ones included (staging leftovers show here).
 
-    A publication's run folder ``<year>/.runs/<run_id>/`` is named ``.runs/RUN/`` so that
-    two runs' trees compare equal; a second run folder (a leftover) still shows.
+    A publication's run folder ``<year>/.runs/<run_id>/`` (the public edition's too,
+    ``public/<year>/.runs/<run_id>/``) is named ``.runs/RUN/`` so that two runs' trees
+    compare equal; a second run folder (a leftover) still shows.
     """
     names = []
     for p in out.rglob("*"):
         if p.is_file():
             parts = list(p.relative_to(out).parts)
-            if len(parts) > 2 and parts[1] == ".runs":
-                parts[2] = "RUN"
+            for i in (1, 2):
+                if len(parts) > i + 1 and parts[i] == ".runs":
+                    parts[i + 1] = "RUN"
             names.append("/".join(parts))
     return sorted(names)
 

@@ -67,7 +67,8 @@ def test_audit_shows_who_when_inputs_methodology_and_outputs_of_every_run() -> N
     inputs = {
         f"{y}/{p.stem}": _sha(p) for y in YEARS for p in sorted((consortium() / y).glob("*.csv"))
     }
-    assert len(inputs) == 18  # six contract files, this year and the two before
+    # six contract files, this year and the two before; educators and rosters from the pilot
+    assert len(inputs) == 18 + 4
     m = for_year(YEAR)
 
     url = f"sqlite:///{work / 'results.db'}"

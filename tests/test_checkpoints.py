@@ -446,9 +446,7 @@ def test_checkpoint_command_refuses_a_year_without_communities(tmp_path):  # noq
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     ResultsStore(url).upgrade()
-    res = CliRunner().invoke(
-        app, ["checkpoint", "--year", "2016-17", "--number", "1", "--db", url]
-    )
+    res = CliRunner().invoke(app, ["checkpoint", "--year", "2016-17", "--number", "1", "--db", url])
     assert res.exit_code == 1
     assert "communities formed from the 2015-16 results" in res.output
     assert "run the year first (`sqis run --data <root> --year 2015-16`)" in res.output

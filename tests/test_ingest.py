@@ -241,12 +241,16 @@ def _cli(*args: str):
 
 def test_cli_validate_exit_codes_and_report(tmp_path: Path) -> None:
     good = _deliver(tmp_path / "good")
-    res = _cli("validate", "--data", str(good), "--year", YEAR, "--report", str(tmp_path / "ok.csv"))
+    res = _cli(
+        "validate", "--data", str(good), "--year", YEAR, "--report", str(tmp_path / "ok.csv")
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "ok.csv").read_text().strip() == "file,row,column,value,rule"
 
     bad = _deliver(tmp_path / "bad", {("assessments", 2, "school_code"): "01123450000002"})
-    res = _cli("validate", "--data", str(bad), "--year", YEAR, "--report", str(tmp_path / "bad.csv"))
+    res = _cli(
+        "validate", "--data", str(bad), "--year", YEAR, "--report", str(tmp_path / "bad.csv")
+    )
     assert res.exit_code == 1
     assert "cross_file:assessment_student_enrolled" in res.output
     report = pd.read_csv(tmp_path / "bad.csv", dtype=str)

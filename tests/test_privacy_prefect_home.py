@@ -78,7 +78,10 @@ def _env(work: Path) -> dict[str, str]:
 
 
 def _run_args(data: Path) -> list[str]:
-    return [*SQIS, "run", "--data", str(data), "--year", YEAR, "--pdf", "none"]
+    return [
+        *SQIS, "run", "--data", str(data), "--year", YEAR, "--pdf", "none",
+        "--force", "test: the last year alone on a fresh store",
+    ]  # fmt: skip
 
 
 def _corrupt(data: Path) -> None:

@@ -307,9 +307,7 @@ def test_suppressed_point_missing_from_the_chart_table() -> None:
     assert len(tables) == 1
     rows = _cells_text(tables[0])
     assert rows[-1][:3] == ["2015-16", "42.9%", "<15%"]  # ⌊1000 / 70⌋ + 1 = 15
-    notes = " ".join(
-        "".join(u.itertext()) for u in doc.iter("ul") if u.get("class") == "notes"
-    )
+    notes = " ".join("".join(u.itertext()) for u in doc.iter("ul") if u.get("class") == "notes")
     assert "2015-16, Mathematics: met or exceeded standard: not plotted" in notes
     fig = doc.find(".//figure[@id='trend-indicators']")
     labels = [t.text for t in fig.iter(f"{SVG}text")]
