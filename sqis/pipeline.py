@@ -614,6 +614,22 @@ def store_results(store: Any, run_id: int, tables: YearTables, m: Methodology) -
     return digests
 
 
+def stored_plans_in_force(
+    store: Any,
+    designations: pd.DataFrame,
+    service_year: str,
+    m: Methodology,
+    school_codes: set[str] | None = None,
+) -> pd.DataFrame:
+    """The plans in force in ``service_year`` (``sqis.plans.plans_in_force``), read from the
+    store's plans of the years such a plan can have started in (``plan_years`` back)."""
+    from sqis import plans as plans_mod
+
+    started = [years.shift(service_year, -k) for k in range(m.communities.plan_years)]
+    stored = store.read("plans", started, school_codes=school_codes)
+    return plans_mod.plans_in_force(stored, designations, service_year, m)
+
+
 def report_frames(
     store: Any, year: str, district: str | None = None, m: Methodology | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -625,7 +641,6 @@ def report_frames(
     before). ``district`` reads only that district's schools' rows (the database
     filters); ``split_by_district`` splits a whole read instead.
     """
-    from sqis import plans as plans_mod
 
     m = m or for_year(year, None, get_settings().methodology_dir)
     start = years.start_of(year)
@@ -640,12 +655,8 @@ def report_frames(
         return _up_to(store.read(table, school_codes=codes), start)
 
     des = up_to_year("designations")
-    plan_years = [years.shift(service, -k) for k in range(m.communities.plan_years)]
-    in_force = plans_mod.plans_in_force(
-        store.read("plans", plan_years, school_codes=codes),
-        des[des["year"] == year] if "year" in des.columns else des,
-        service,
-        m,
+    in_force = stored_plans_in_force(
+        store, des[des["year"] == year] if "year" in des.columns else des, service, m, codes
     )
     return {
         "schools": schools,
@@ -794,7 +805,6 @@ def oversight_frames(
     """The results year an Oversight meeting of ``service_year`` reviews and its frames:
     schools of the results year; indicators, index and designations of every year up to
     it; the plans in force and the checkpoints of the service year."""
-    from sqis import plans as plans_mod
 
     year = require_results(store, service_year, f"the {term} Oversight Panel meeting")
     start = years.start_of(year)
@@ -803,10 +813,7 @@ def oversight_frames(
         return _up_to(store.read(table), start)
 
     des = upto("designations")
-    plan_years = [years.shift(service_year, -k) for k in range(m.communities.plan_years)]
-    in_force = plans_mod.plans_in_force(
-        store.read("plans", plan_years), des[des["year"] == year], service_year, m
-    )
+    in_force = stored_plans_in_force(store, des[des["year"] == year], service_year, m)
     return year, {
         "schools": _drop_year(store.read("schools", [year])),
         "indicators": upto("indicators"),
