@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from sqis import codes, years
+from sqis.index import INDEX_COLUMNS
 from sqis.levels import levels_for
 from sqis.methodology import Methodology
 
@@ -148,17 +149,7 @@ PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
         "high_grade",
     ),
     "indicators": INDICATOR_COLUMNS,
-    "index": (
-        "year",
-        "school_code",
-        "academic",
-        "social_emotional",
-        "culture_climate",
-        "sqii",
-        "prior_sqii",
-        "goal",
-        "meets_goal",
-    ),
+    "index": ("year", *INDEX_COLUMNS),
     "designations": (
         "year",
         "school_code",
