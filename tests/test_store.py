@@ -72,7 +72,8 @@ def test_migration_creates_exactly_the_models(store: ResultsStore) -> None:
 
 def test_schema_outdated_on_an_empty_database(db_url: str) -> None:
     s = ResultsStore(db_url)
-    with pytest.raises(SchemaOutdated, match=r"revision none.*needs 0004.*sqis db upgrade"):
+    head = s.head_revision()
+    with pytest.raises(SchemaOutdated, match=rf"revision none.*needs {head}.*sqis db upgrade"):
         s.check_schema()
     s.dispose()
 
@@ -80,17 +81,20 @@ def test_schema_outdated_on_an_empty_database(db_url: str) -> None:
 def test_schema_outdated_when_the_database_is_at_an_older_revision(
     db_url: str, tmp_path: Path
 ) -> None:
-    ResultsStore(db_url).upgrade()  # the database is at 0004
-    scripts = tmp_path / "migrations"  # a newer sqis: 0001 … 0004 then 0005
+    current = ResultsStore(db_url)
+    current.upgrade()  # the database is at this sqis's head
+    head = current.head_revision()
+    current.dispose()
+    scripts = tmp_path / "migrations"  # a newer sqis: 0001 … head then "9999"
     shutil.copytree(MIGRATIONS_DIR, scripts)
-    (scripts / "versions" / "0005_more.py").write_text(
-        'revision = "0005"\ndown_revision = "0004"\nbranch_labels = None\ndepends_on = None\n'
-        "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n"
+    (scripts / "versions" / "9999_more.py").write_text(
+        f'revision = "9999"\ndown_revision = "{head}"\nbranch_labels = None\n'
+        "depends_on = None\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n"
     )
     newer = ResultsStore(db_url, script_location=scripts)
     with pytest.raises(SchemaOutdated) as e:
         newer.check_schema()
-    assert "at revision 0004, this sqis needs 0005: run `sqis db upgrade`" in str(e.value)
+    assert f"at revision {head}, this sqis needs 9999: run `sqis db upgrade`" in str(e.value)
     newer.upgrade()
     newer.check_schema()
     newer.dispose()

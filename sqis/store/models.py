@@ -196,6 +196,31 @@ class EducatorDistribution(Base):
     level_4: Mapped[int] = mapped_column(sa.Integer)
 
 
+class GoalSupport(Base):
+    """``goal_support``: each school missing its goal that is not PRIORITY or FOCUS, its
+    weakest indicator and its support school (``None``: unmatched) (METHODOLOGY.md
+    "Support for schools missing their goal"; ``sqis.goal_support``)."""
+
+    __tablename__ = "goal_support"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+    weakest_indicator: Mapped[str | None] = mapped_column(INDICATOR, nullable=True)
+    support_school_code: Mapped[str | None] = mapped_column(CODE, nullable=True)
+    __table_args__ = (sa.Index(None, "year", "support_school_code"),)
+
+
+class PartnershipFlag(Base):
+    """``partnership_flags``: ``NO_ELIGIBLE_PARTNER`` for each school required to partner
+    that got none (METHODOLOGY.md "Escalation"; ``sqis.partners``)."""
+
+    __tablename__ = "partnership_flags"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    flag: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.Integer)
+
+
 class EducatorAction(Base):
     """``educator_actions``: a district's action on a ``TRIGGER`` (METHODOLOGY.md "Educator
     effectiveness", option 1): ``ADDENDUM``, ``IMPROVEMENT_PLAN`` (in force through
@@ -312,4 +337,6 @@ YEAR_TABLES: tuple[str, ...] = (
     "district_index",
     "educator_results",
     "educator_distribution",
+    "goal_support",
+    "partnership_flags",
 )
