@@ -66,6 +66,8 @@ ESCALATIONS: tuple[str, ...] = (
     "DISTRICT_ACTION",
 )
 PLAN_STATUSES: tuple[str, ...] = ("DRAFT", "SUBMITTED", "APPROVED")
+# METHODOLOGY.md "Escalation": a required partnership that cannot be formed
+PARTNERSHIP_FLAGS: tuple[str, ...] = ("NO_ELIGIBLE_PARTNER",)
 
 # The contract files, in the order they are read and validated.
 CONTRACT_FILES: tuple[str, ...] = (

@@ -186,12 +186,53 @@ class EscalationSpec(_Model):
     partner_from: dict[str, int]
 
 
+# the shares of students whose difference the partner and support pairings weigh
+SHARE_GROUPS: tuple[str, ...] = ("SED", "EL", "SWD")
+
+
+def _check_share_weights(where: str, v: dict[str, float]) -> dict[str, float]:
+    """Share weights name only SED, EL and SWD, each ≥ 0."""
+    unknown = sorted(set(v) - set(SHARE_GROUPS))
+    if unknown or any(w < 0 for w in v.values()):
+        raise ValueError(
+            f"{where}.share_weights: weights ≥ 0 for {', '.join(SHARE_GROUPS)} only, got {v}"
+        )
+    return v
+
+
 class PartnerSpec(_Model):
+    """METHODOLOGY.md "Escalation: partner choice"."""
+
     min_level: int = Field(ge=1, le=10)
     max_partners: int = Field(ge=1)
     school_type_mismatch_cost: float = Field(ge=0)
     share_weights: dict[str, float]  # SED, EL, SWD share differences (0–1 scale)
     keep_partner_bonus: float = Field(ge=0)
+    # the Reward pool: "this_year" = this year's REWARD schools, last year's pair only
+    # preferred by keep_partner_bonus (core-2013.1); "this_and_last_year" = this year's or
+    # last year's REWARD schools (not PRIORITY or FOCUS now), and last year's pair is kept
+    # while the partner is in the pool and still at min_level on this year's reason
+    reward_pool: Literal["this_year", "this_and_last_year"] = "this_year"
+
+    @field_validator("share_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_share_weights("partners", v)
+
+
+class GoalSupportSpec(_Model):
+    """METHODOLOGY.md "Support for schools missing their goal": a school that met its goal,
+    of the same type, at ``min_level`` or above (school indicator level) on the missing
+    school's weakest indicator, with the most similar shares; ``max_supported`` each."""
+
+    min_level: float = Field(ge=1, le=10)
+    max_supported: int = Field(ge=1)
+    share_weights: dict[str, float]  # SED, EL, SWD share differences (0–1 scale)
+
+    @field_validator("share_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_share_weights("goal_support", v)
 
 
 class CheckpointDate(_Model):
@@ -407,6 +448,8 @@ class Methodology(_Model):
     communities: CommunitySpec
     oversight: OversightSpec
     events: EventsSpec
+    # METHODOLOGY.md "Support for schools missing their goal" (None: no support partners)
+    goal_support: GoalSupportSpec | None = None
     # METHODOLOGY.md "Educator effectiveness" (None: the methodology evaluates no educators)
     educators: EducatorSpec | None = None
     optional_columns: dict[str, tuple[str, ...]] = Field(default_factory=dict)
