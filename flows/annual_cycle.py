@@ -283,6 +283,7 @@ def _stages(
     )
     designations_artifact(year, des)
     progress.step("designations")
+    goal_support, flags = stages.support(year, inputs, indicators, des, m, token("support"))
     comm = stages.communities(year, des, inputs.cur.schools, m, token("communities"))
     progress.step("communities")
 
@@ -290,7 +291,7 @@ def _stages(
     district = pipeline.district_scores(indicators, index, inputs.cur.schools, prior, m)
     tables = pipeline.YearTables(
         year, inputs.cur.schools, indicators, index, des, partnerships, comm, district,
-        educators, distribution,
+        educators, distribution, goal_support, flags,
     )  # fmt: skip
     undo.previous_rows, undo.plans_before = stages.store_results(
         year, cfg.db_url, run_id, tables, m

@@ -1,6 +1,7 @@
 """The output tables as DATA_CONTRACT.md (*Outputs*) lays them out, read back from CSV.
 
-``indicators.csv, index.csv, designations.csv, communities.csv, districts.csv``: one model
+``indicators.csv, index.csv, designations.csv, communities.csv, districts.csv``,
+``goal_support.csv``, ``partnership_flags.csv``: one model
 each, for the files as written by ``sqis.exports`` (flags ``Y``/``N``, missing values
 empty). A test, a downstream consumer or ``check_output`` can hold an export to the
 contract.
@@ -98,6 +99,33 @@ class Districts(ContractModel):
     meets_goal: Series[pd.BooleanDtype] = pa.Field(nullable=True)
 
 
+class GoalSupport(ContractModel):
+    """METHODOLOGY.md "Support for schools missing their goal": one row per school missing
+    its goal that is not PRIORITY or FOCUS; ``support_school_code`` empty where none
+    qualifies (and ``weakest_indicator`` empty for a school without a level)."""
+
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS), unique=True)
+    weakest_indicator: Series[str] = pa.Field(isin=list(codes.INDICATORS), nullable=True)
+    support_school_code: Series[str] = pa.Field(
+        str_matches=digits(SCHOOL_CODE_DIGITS), nullable=True
+    )
+
+    @pa.dataframe_check(name="a school does not support itself")
+    @classmethod
+    def _not_itself(cls, df: pd.DataFrame) -> pd.Series:
+        return df["support_school_code"].isna() | (df["support_school_code"] != df["school_code"])
+
+
+class PartnershipFlags(ContractModel):
+    """METHODOLOGY.md "Escalation": each school required to partner that got none."""
+
+    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    flag: Series[str] = pa.Field(isin=list(codes.PARTNERSHIP_FLAGS))
+
+    class Config:
+        unique = ["school_code", "flag"]
+
+
 class Educators(ContractModel):
     """``educators.csv`` (staff edition only; METHODOLOGY.md "Educator effectiveness")."""
 
@@ -147,6 +175,8 @@ OUTPUT_MODELS: dict[str, type[ContractModel]] = {
     "designations": Designations,
     "communities": Communities,
     "districts": Districts,
+    "goal_support": GoalSupport,
+    "partnership_flags": PartnershipFlags,
     "educators": Educators,
     "educator-distribution": EducatorDistribution,
 }

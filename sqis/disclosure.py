@@ -173,6 +173,22 @@ PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
         "goal",
         "meets_goal",
     ),
+    # METHODOLOGY.md "Support for schools missing their goal", "Escalation": school and
+    # indicator codes, no student count (public, docs/reports.md "Two editions");
+    # supported_by: the same pairs keyed by the support school (sqis.goal_support)
+    "goal_support": (
+        "school_code",
+        "weakest_indicator",
+        "support_school_code",
+        "support_school_name",
+    ),
+    "supported_by": (
+        "school_code",
+        "supported_school_code",
+        "weakest_indicator",
+        "supported_school_name",
+    ),
+    "partnership_flags": ("school_code", "flag"),
     "plans": ("school_code", "plan_year", "plan_year_number", "status", "deadline"),
     "checkpoints": ("community_id", "number", "status", "school_code", "flags"),
 }
@@ -207,6 +223,9 @@ class PublicFrames:
     designations: pd.DataFrame
     communities: pd.DataFrame
     districts: pd.DataFrame
+    goal_support: pd.DataFrame
+    supported_by: pd.DataFrame
+    partnership_flags: pd.DataFrame
     plans: pd.DataFrame
     checkpoints: pd.DataFrame
     _seal: str = field(default="", init=False, repr=False, compare=False)
@@ -977,6 +996,9 @@ def public_frames(
         designations=_public_columns(frames.get("designations"), "designations", year),
         communities=_public_columns(frames.get("communities"), "communities"),
         districts=_public_columns(frames.get("districts"), "districts"),
+        goal_support=_public_columns(frames.get("goal_support"), "goal_support"),
+        supported_by=_public_columns(frames.get("supported_by"), "supported_by"),
+        partnership_flags=_public_columns(frames.get("partnership_flags"), "partnership_flags"),
         plans=_public_columns(frames.get("plans"), "plans"),
         checkpoints=_public_columns(frames.get("checkpoints"), "checkpoints"),
     )

@@ -1,7 +1,8 @@
 """CSV exports of a year's results, exactly as DATA_CONTRACT.md "Outputs" lays them out.
 
 ``write_exports(year, tables, out)`` writes ``<year>/indicators.csv``, ``index.csv``,
-``designations.csv``, ``communities.csv`` and ``districts.csv``: the contract's columns
+``designations.csv``, ``communities.csv``, ``districts.csv``, ``goal_support.csv`` and
+``partnership_flags.csv``: the contract's columns
 in the contract's order, UTF-8, header row, comma separated, ``\\n`` line ends, rows
 sorted by their key.
 Flags are ``Y``/``N``, levels and counts whole numbers, rates unrounded (shortest
@@ -87,7 +88,23 @@ CONTRACT: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
         ),
         ("district_code",),
     ),
+    # METHODOLOGY.md "Support for schools missing their goal" (sqis.goal_support)
+    "goal_support": (
+        (
+            ("school_code", "text"),
+            ("weakest_indicator", "text"),
+            ("support_school_code", "text"),
+        ),
+        ("school_code",),
+    ),
+    # METHODOLOGY.md "Escalation": required partnerships not formed (sqis.partners)
+    "partnership_flags": (
+        (("school_code", "text"), ("flag", "text")),
+        ("school_code", "flag"),
+    ),
 }
+# the contract files a caller of ``write_exports`` may leave out (written empty)
+OPTIONAL: tuple[str, ...] = ("goal_support", "partnership_flags")
 # METHODOLOGY.md "Educator effectiveness": the two educator files, written only for a year
 # whose delivery holds the educator files; ``educators.csv`` in the staff edition only
 EDUCATOR_CONTRACT: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
@@ -210,6 +227,8 @@ def write_exports(year: str, tables: dict[str, pd.DataFrame], out: Storage) -> d
         given["index"] = given.pop("index_scores")
     if "districts" not in given and "district_index" in given:
         given["districts"] = given.pop("district_index")
+    for name in OPTIONAL:  # a year without them writes the header only
+        given.setdefault(name, pd.DataFrame(columns=[c for c, _ in CONTRACT[name][0]]))
     missing = [n for n in CONTRACT if n not in given]
     if missing:
         raise ExportError(f"exports of {year}: no {', '.join(missing)} table given")
@@ -224,7 +243,16 @@ def write_exports(year: str, tables: dict[str, pd.DataFrame], out: Storage) -> d
 
 # ---- the public edition (DATA_CONTRACT.md "Outputs", METHODOLOGY.md "Two editions") -------
 DICTIONARY = "data-dictionary.csv"
-PUBLIC_FILES: tuple[str, ...] = ("indicators", "index", "designations", "communities", "districts")
+PUBLIC_FILES: tuple[str, ...] = (
+    "indicators",
+    "index",
+    "designations",
+    "communities",
+    "districts",
+    # school codes and indicator codes, no student count (docs/reports.md "Two editions")
+    "goal_support",
+    "partnership_flags",
+)
 
 # file → column → meaning (DATA_CONTRACT.md "Outputs"); the coding is added per column
 _MEANINGS: dict[str, dict[str, str]] = {
@@ -268,6 +296,17 @@ _MEANINGS: dict[str, dict[str, str]] = {
         "prior_sqii": "last year's district SQII",
         "goal": "the district's SQI Goal",
         "meets_goal": "Y where the district's SQII reaches its goal",
+    },
+    "goal_support": {
+        "school_code": "14-digit CDS code of a school that missed its SQI Goal and is neither "
+        "Priority nor Focus",
+        "weakest_indicator": "the indicator of its lowest school indicator level",
+        "support_school_code": "the support partner's CDS code: a school of the same type that "
+        "met its goal and is strong on that indicator; empty where none qualifies",
+    },
+    "partnership_flags": {
+        "school_code": "14-digit CDS code of a school required to have a Reward partner",
+        "flag": "NO_ELIGIBLE_PARTNER: no school of the Reward pool qualified",
     },
     "communities": {
         "community_id": "community of practice of Focus schools",
@@ -404,6 +443,8 @@ def public_csv_files(pf: Any, m: Any) -> dict[str, bytes]:
 
     out["communities.csv"] = to_csv_bytes("communities", or_empty("communities", pf.communities))
     out["districts.csv"] = to_csv_bytes("districts", or_empty("districts", pf.districts))
+    for name in ("goal_support", "partnership_flags"):
+        out[f"{name}.csv"] = to_csv_bytes(name, or_empty(name, getattr(pf, name)))
     out[DICTIONARY] = data_dictionary(m)
     return out
 

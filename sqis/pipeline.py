@@ -60,6 +60,9 @@ TABLES: tuple[str, ...] = (
     # METHODOLOGY.md "Educator effectiveness" (empty for a year without educator files)
     "educator_results",
     "educator_distribution",
+    # METHODOLOGY.md "Support for schools missing their goal", "Escalation" (``support``)
+    "goal_support",
+    "partnership_flags",
 )
 
 
@@ -464,10 +467,26 @@ def designate(
     d = esc.escalate(d, m)
     shares = par.school_shares(inputs.cur.students)
     partnerships = par.assign_partners(
-        d, indicators, schools, shares, _or_none(prior.partnerships), m
-    )
+        d, indicators, schools, shares, _or_none(prior.partnerships), m,
+        _or_none(prior.designations),
+    )  # fmt: skip
     d = par.with_partners(d, partnerships)
     return d.reset_index(drop=True), partnerships.reset_index(drop=True)
+
+
+def support(
+    inputs: Inputs, indicators: pd.DataFrame, designations: pd.DataFrame, m: Methodology
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """METHODOLOGY.md "Support for schools missing their goal" and the required
+    partnerships not formed ("Escalation"), consortium-wide after ``designate``:
+    ``(goal_support, partnership_flags)`` (``sqis.goal_support``,
+    ``sqis.partners.partnership_flags``)."""
+    from sqis import goal_support as gs
+    from sqis import partners as par
+
+    shares = par.school_shares(inputs.cur.students)
+    found = gs.assign_goal_support(designations, indicators, inputs.cur.schools, shares, m)
+    return found, par.partnership_flags(designations, m)
 
 
 # ---------------------------------------------------------------------------------
@@ -523,6 +542,9 @@ class YearTables:
     # METHODOLOGY.md "Educator effectiveness" (``educators_stage``): none without educator files
     educator_results: pd.DataFrame = field(default_factory=lambda: _no_educators()[0])
     educator_distribution: pd.DataFrame = field(default_factory=lambda: _no_educators()[1])
+    # METHODOLOGY.md "Support for schools missing their goal", "Escalation" (``support``)
+    goal_support: pd.DataFrame = field(default_factory=lambda: _no_support()[0])
+    partnership_flags: pd.DataFrame = field(default_factory=lambda: _no_support()[1])
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {t: getattr(self, t) for t in TABLES}
@@ -533,6 +555,13 @@ class YearTables:
         di = self.district_index
         cut["district_index"] = di[di["district_code"] == district].reset_index(drop=True)
         return YearTables(self.year, **cut)
+
+
+def _no_support() -> tuple[pd.DataFrame, pd.DataFrame]:
+    from sqis.goal_support import empty_goal_support
+    from sqis.partners import FLAG_COLUMNS
+
+    return empty_goal_support(), pd.DataFrame({c: pd.Series(dtype="str") for c in FLAG_COLUMNS})
 
 
 def _no_educators() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -583,6 +612,8 @@ def exports(
         "designations": tables.designations,
         "communities": schedule(tables.communities, tables.year, m, held),
         "districts": tables.district_index,
+        "goal_support": tables.goal_support,
+        "partnership_flags": tables.partnership_flags,
     }
     files = {f"{name}.csv": ex.to_csv_bytes(name, frames[name]) for name in ex.CONTRACT}
     if not tables.educator_results.empty:  # METHODOLOGY.md "Educator effectiveness"
@@ -663,10 +694,46 @@ def report_frames(
         "indicators": up_to_year("indicators"),
         "index": up_to_year("index_scores"),
         "designations": des,
+        **support_frames(store, year, codes),
         "communities": _drop_year(store.read("communities", [year], school_codes=codes)),
         "plans": in_force,
         "checkpoints": _drop_year(store.read("checkpoints", [service], school_codes=codes)),
     }
+
+
+def support_frames(
+    store: Any, year: str, codes: set[str] | None = None, *, with_districts: bool = False
+) -> dict[str, pd.DataFrame]:
+    """The support sections' frames of ``year`` (``sqis.reports.support``), from the store:
+    ``goal_support`` (the schools missing their goal, their weakest indicator and support
+    school, with its name), ``supported_by`` (the same pairs keyed by the support school,
+    which may be in another district, with the supported school's name) and
+    ``partnership_flags``; ``codes``: those schools' rows only.
+    ``with_districts``: also ``districts``, the year's district index (the Oversight
+    Panel's districts missing their goal)."""
+    from sqis.goal_support import supported_by
+
+    def plain(df: pd.DataFrame) -> pd.DataFrame:
+        return _drop_year(df).drop(columns=["run_id"], errors="ignore")
+
+    gs = plain(store.read("goal_support", [year]))  # one row per school at most: read whole
+    # the partner's name: it may be in another district, whose schools a district's
+    # report frames do not hold
+    names = store.read("schools", [year]).set_index("school_code")["school_name"]
+    gs = gs.assign(support_school_name=gs["support_school_code"].map(names).astype("str"))
+    by = supported_by(gs)
+    by = by.assign(supported_school_name=by["supported_school_code"].map(names).astype("str"))
+    if codes is not None:
+        gs = gs[gs["school_code"].isin(codes).to_numpy()].reset_index(drop=True)
+        by = by[by["school_code"].isin(codes).to_numpy()].reset_index(drop=True)
+    out = {
+        "goal_support": gs,
+        "supported_by": by,
+        "partnership_flags": plain(store.read("partnership_flags", [year], school_codes=codes)),
+    }
+    if with_districts:
+        out["districts"] = plain(store.read("district_index", [year]))
+    return out
 
 
 def split_by_district(
@@ -819,6 +886,7 @@ def oversight_frames(
         "indicators": upto("indicators"),
         "index": upto("index_scores"),
         "designations": des,
+        **support_frames(store, year, with_districts=True),
         "communities": upto("communities"),
         "plans": in_force,
         "checkpoints": _drop_year(store.read("checkpoints", [service_year])),
@@ -1204,12 +1272,13 @@ def run_year(
         release_after_index(inputs)
         des, partnerships = designate(inputs, indicators, index, prior, m)
         note("designate", {"designated": int((des["designation"] != "NONE").sum())})
+        goal_support, flags = support(inputs, indicators, des, m)
         comm = communities(des, inputs.cur.schools, year, m)
         note("communities", {"schools": len(comm)})
         district = district_scores(indicators, index, inputs.cur.schools, prior, m)
         tables = YearTables(
             year, inputs.cur.schools, indicators, index, des, partnerships, comm, district,
-            educators, distribution,
+            educators, distribution, goal_support, flags,
         )  # fmt: skip
         undo.snapshot(store, TABLES)
         store_results(store, run_id, tables, m)

@@ -157,6 +157,19 @@ def designate(
     return pipeline.designate(inputs, indicators, index, prior, m)
 
 
+@task(name="support", task_run_name="support-{year}", **CACHED)
+def support(
+    year: str,
+    inputs: pipeline.Inputs,
+    indicators: pd.DataFrame,
+    designations: pd.DataFrame,
+    m: Methodology,
+    token: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Support partners for schools missing their goal; required partnerships not formed."""
+    return pipeline.support(inputs, indicators, designations, m)
+
+
 @task(name="communities", task_run_name="communities-{year}", **CACHED)
 def communities(
     year: str, designations: pd.DataFrame, schools: pd.DataFrame, m: Methodology, token: str

@@ -83,6 +83,17 @@ def tables() -> dict[str, pd.DataFrame]:
         "designations": designations,
         "communities": communities,
         "districts": districts,
+        # METHODOLOGY.md "Support for schools missing their goal", "Escalation"
+        "goal_support": pd.DataFrame(
+            {
+                "school_code": ["01611190000002", "01611190000001"],
+                "weakest_indicator": ["SUSP", None],
+                "support_school_code": [None, "01611190000003"],
+            }
+        ),
+        "partnership_flags": pd.DataFrame(
+            {"school_code": ["01611190000001"], "flag": ["NO_ELIGIBLE_PARTNER"]}
+        ),
     }
 
 
@@ -93,8 +104,10 @@ def test_contract_files_byte_for_byte(tmp_path: Path) -> None:
         f"{YEAR}/communities.csv",
         f"{YEAR}/designations.csv",
         f"{YEAR}/districts.csv",
+        f"{YEAR}/goal_support.csv",
         f"{YEAR}/index.csv",
         f"{YEAR}/indicators.csv",
+        f"{YEAR}/partnership_flags.csv",
     ]
     ind = (tmp_path / YEAR / "indicators.csv").read_text()
     assert ind == (
@@ -118,6 +131,15 @@ def test_contract_files_byte_for_byte(tmp_path: Path) -> None:
         "meets_goal\n"
         "0161119,5.25,6.0,4.5,53.25,50.0,55.0,N\n"
         "0161120,,,,,,,\n"
+    )
+    # sorted by school code; empty where no support school qualifies
+    assert (tmp_path / YEAR / "goal_support.csv").read_text() == (
+        "school_code,weakest_indicator,support_school_code\n"
+        "01611190000001,,01611190000003\n"
+        "01611190000002,SUSP,\n"
+    )
+    assert (tmp_path / YEAR / "partnership_flags.csv").read_text() == (
+        "school_code,flag\n01611190000001,NO_ELIGIBLE_PARTNER\n"
     )
     for key, digest in sums.items():
         assert hashlib.sha256((tmp_path / key).read_bytes()).hexdigest() == digest
