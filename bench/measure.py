@@ -55,6 +55,7 @@ TASK_STAGE: tuple[tuple[str, str], ...] = (
     ("index-", "compute_index"),
     ("educators-", "educators"),
     ("designate-", "designate"),
+    ("support-", "designate"),  # goal support partners and partnership flags
     ("communities-", "communities"),
     ("store-results-", "store"),
     ("report-frames-", "reports"),
