@@ -30,6 +30,7 @@ from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline, run_control, years
 from sqis.codes import CONTRACT_FILES
+from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
 from tasks import stages
@@ -39,7 +40,7 @@ from tasks.common import artifact_key, cache_token
 FIXED_STEPS = 11
 
 
-class ValidationFailed(RuntimeError):
+class ValidationFailed(RuntimeError, SqisError):
     """The year's delivery did not validate; the validation summary artifact lists why."""
 
 

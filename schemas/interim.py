@@ -57,6 +57,7 @@ from schemas.base import (
 )
 from schemas.limits import DAYS_ENROLLED_RANGE, SCHOOL_CODE_DIGITS, STUDENT_ID_DIGITS
 from sqis import codes
+from sqis.errors import SqisError
 
 INTERIM_FILES: tuple[str, ...] = ("attendance", "interim_assessments", "participation")
 INTERIM_SUBJECTS: tuple[str, ...] = ("ELA", "MATH")
@@ -68,7 +69,7 @@ ABSENT_RULE = "days_absent_le_days_enrolled"
 NO_HEADER_RULE = "file:no_header"
 
 
-class InterimError(ValueError):
+class InterimError(ValueError, SqisError):
     """An interim file that breaks its layout.
 
     ``errors`` has the validation report's columns (``file, row, column, value, rule``;

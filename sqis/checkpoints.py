@@ -37,6 +37,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from sqis import years
+from sqis.errors import SqisError
 from sqis.methodology import Methodology
 from sqis.plans import APPROVED, DRAFT
 from sqis.settings import TEMPLATES_DIR
@@ -88,7 +89,7 @@ _ASSESSED = {"ELA_MET": "ELA", "MATH_MET": "MATH"}
 _SUPPORTED = ("CHRONIC", *_ASSESSED)
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ValueError, SqisError):
     """A checkpoint that cannot be run as asked (unknown number, inconsistent inputs)."""
 
 

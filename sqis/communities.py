@@ -21,6 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from sqis.errors import SqisError
 from sqis.methodology import Methodology
 
 COMMUNITY_COLUMNS = ["community_id", "school_code", "reason_group", "school_type"]
@@ -29,7 +30,7 @@ SCHEDULED = "SCHEDULED"
 HELD = "HELD"
 
 
-class CommunityError(ValueError):
+class CommunityError(ValueError, SqisError):
     """Designations or schools that do not let communities be formed."""
 
 

@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from sqis import codes, years
+from sqis.errors import SqisError
 from sqis.index import INDEX_COLUMNS
 from sqis.levels import levels_for
 from sqis.methodology import Methodology
@@ -195,7 +196,7 @@ PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
 FRAMES = tuple(PUBLIC_COLUMNS)
 
 
-class DisclosureError(TypeError):
+class DisclosureError(TypeError, SqisError):
     """Something other than :class:`PublicFrames` offered to a public renderer, or a
     ``PublicFrames`` changed after suppression."""
 

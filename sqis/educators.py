@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from sqis import groups as groups_mod
+from sqis.errors import SqisError
 from sqis.growth import GROWTH_SUBJECTS, percentile_rank
 from sqis.methodology import EducatorSpec, Methodology
 
@@ -397,7 +398,7 @@ def distribution(results: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---- trigger follow-up (METHODOLOGY.md "Educator effectiveness", option 1) ----------------
-class ActionRefused(ValueError):
+class ActionRefused(ValueError, SqisError):
     """An action the rules do not allow: not on a ``TRIGGER``, already recorded, no reason."""
 
 

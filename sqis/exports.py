@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from sqis.errors import SqisError
 from sqis.storage import Storage
 
 # file → (columns with kinds, sort key). kinds: text, flag, int, count, float, date
@@ -154,7 +155,7 @@ EDUCATOR_CONTRACT: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ExportError(ValueError):
+class ExportError(ValueError, SqisError):
     """A results table that lacks a contract column."""
 
 

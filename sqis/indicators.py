@@ -30,6 +30,7 @@ import pandas as pd
 
 from sqis import codes, years
 from sqis import groups as groups_mod
+from sqis.errors import SqisError
 from sqis.growth import fit_growth, growth_indicators
 from sqis.methodology import Methodology
 from sqis.student_keys import STUDENT_KEY, student_keys
@@ -432,7 +433,7 @@ def sped_disproportionality(
 # ---- helpers ------------------------------------------------------------------------
 
 
-class IndicatorInputError(ValueError):
+class IndicatorInputError(ValueError, SqisError):
     """A year's frames lack a column the indicators read (not validated contract data)."""
 
 

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from schemas.cross_file import STUDENT_LEVEL_FILES
 from sqis import codes, educator_files, years
+from sqis.errors import REFUSED, USAGE, SqisError
 from sqis.pseudonym import key_id, pseudonymise_arrow
 from sqis.reading import DeliveryError, locate, year_folder_problems
 from sqis.settings import get_settings
@@ -51,8 +52,10 @@ MANIFEST = "delivery.json"
 _VERSION_DIR = re.compile(r"^versions/([0-9]+)/")
 
 
-class IngestError(RuntimeError):
+class IngestError(RuntimeError, SqisError):
     """Base of ingest's refusals."""
+
+    exit_code = USAGE
 
 
 class DeliveryInvalid(IngestError):
@@ -73,6 +76,11 @@ class DeliveryInvalid(IngestError):
             f"{report.data_root}/{report.year}: the delivery does not meet the data contract "
             f"({report.failure_count} failures; {detail}); nothing was stored"
         )
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        """2 when a file could not be read at all (fix the delivery's form), else 1."""
+        return USAGE if self.report.unreadable else REFUSED
 
 
 class DeliveryChanged(IngestError):

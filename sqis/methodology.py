@@ -21,12 +21,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sqis import codes, years
+from sqis.errors import USAGE, SqisError
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "methodologies"
 
 
-class MethodologyError(ValueError):
+class MethodologyError(ValueError, SqisError):
     """A methodology file that does not load or does not validate."""
+
+    exit_code = USAGE
 
 
 class _Model(BaseModel):

@@ -43,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from sqis import codes, years
+from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
 from sqis.storage import open_storage
@@ -66,7 +67,7 @@ TABLES: tuple[str, ...] = (
 )
 
 
-class PipelineError(RuntimeError):
+class PipelineError(RuntimeError, SqisError):
     """A stage that cannot go on, with what to do about it."""
 
 

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from sqis import years
+from sqis.errors import SqisError
 from sqis.methodology import Methodology
 
 DRAFT, SUBMITTED, APPROVED = "DRAFT", "SUBMITTED", "APPROVED"
@@ -51,7 +52,7 @@ _REFUSALS: dict[tuple[str, str], str] = {
 }
 
 
-class PlanStateError(ValueError):
+class PlanStateError(ValueError, SqisError):
     """A plan action its current status does not allow (e.g. approving a DRAFT plan)."""
 
 

@@ -41,14 +41,17 @@ from pathlib import Path
 from typing import Any
 
 from sqis import years
+from sqis.errors import USAGE, SqisError
 from sqis.storage import StorageError, content_type, is_s3, open_storage, safe_key
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
 
 
-class PublishError(RuntimeError):
+class PublishError(RuntimeError, SqisError):
     """A publication that could not complete; the previous one is intact."""
+
+    exit_code = USAGE
 
 
 @dataclass

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 
 from schemas.base import quoted_name, shown_name, visible_text
 from sqis import codes, years
+from sqis.errors import SqisError
 from sqis.storage import ObjectNotFound, StorageError, open_storage
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
@@ -50,7 +51,7 @@ _BOM = b"\xef\xbb\xbf"
 INTERIM_FOLDER = "interim"
 
 
-class DeliveryError(ValueError):
+class DeliveryError(ValueError, SqisError):
     """A delivered file that cannot be read as a table (or is missing, or is ambiguous)."""
 
     def __init__(

@@ -30,10 +30,11 @@ from typing import Any
 import pandas as pd
 
 from sqis import years
+from sqis.errors import SqisError
 from sqis.methodology import Methodology
 
 
-class RunRefused(RuntimeError):
+class RunRefused(RuntimeError, SqisError):
     """A run that would compute wrong results or overwrite another store's publication."""
 
 

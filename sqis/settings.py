@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sqis.errors import USAGE, SqisError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES_DIR = REPO_ROOT / "templates"
 
@@ -72,8 +74,10 @@ class Settings(BaseSettings):
         return self.district_workers
 
 
-class MissingKeyError(RuntimeError):
+class MissingKeyError(RuntimeError, SqisError):
     """No pseudonymisation key: student IDs cannot be pseudonymised, so nothing runs."""
+
+    exit_code = USAGE
 
 
 @lru_cache(maxsize=1)

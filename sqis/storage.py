@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from sqis.errors import USAGE, SqisError
 from sqis.settings import get_settings
 
 
-class StorageError(RuntimeError):
+class StorageError(RuntimeError, SqisError):
     """A read or write that failed, with the location that failed."""
+
+    exit_code = USAGE
 
 
 class ObjectNotFound(StorageError, FileNotFoundError):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 
+from sqis.errors import USAGE, SqisError
+
 # ASCII digits only, the whole text (``\d`` would take ``２０１５-１６``, ``$`` a trailing
 # line break)
 _YEAR = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
-class YearError(ValueError):
+class YearError(ValueError, SqisError):
     """A school year that is not of the form ``YYYY-YY`` with consecutive years."""
+
+    exit_code = USAGE
 
 
 def start_of(year: str) -> int:

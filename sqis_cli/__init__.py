@@ -21,10 +21,13 @@ from sqis_cli.app import app
 
 def main() -> None:
     """The console command: a wrong or missing option is one line (``error: …``, exit 2),
-    not click's usage block; a refusal is one line and exit 1; never a traceback."""
+    not click's usage block; an error of sqis (``SqisError``) is one line and its exit code
+    (a refusal 1); never a traceback."""
     import sys
 
     import typer
+
+    from sqis.errors import SqisError
 
     # typer 0.29 carries its own copy of click (typer._click): its exceptions, not click's
     try:
@@ -46,5 +49,8 @@ def main() -> None:
         sys.exit(130)
     except cli_errors.ClickException as e:
         typer.secho(f"error: {e.format_message()}", fg="red", err=True)
+        sys.exit(e.exit_code)
+    except SqisError as e:  # one not met inside a command (each command maps them itself)
+        typer.secho(f"error: {e.user_message}", fg="red", err=True)
         sys.exit(e.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

@@ -3,9 +3,7 @@ communities of practice from the shell (docs/communities.md)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
@@ -13,8 +11,6 @@ from sqis_cli.app import SERVICE, app
 from sqis_cli.errors import friendly
 from sqis_cli.options import db_option
 from sqis_cli.options import store as open_store
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 plan_app = typer.Typer(
     help="Focus school plans: DRAFT → SUBMITTED → APPROVED (the superintendent approves).",
@@ -29,32 +25,6 @@ SERVICE_YEAR = typer.Option(
     ..., "--year", help="service year YYYY-YY (decided by the year before's results)"
 )
 URL = db_option()
-
-
-def _refusals(fn: F) -> F:
-    """Plan refusals and checkpoint problems: one clear line, exit 1; store trouble: exit 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from schemas.interim import InterimError
-        from sqis.checkpoints import CheckpointError
-        from sqis.pipeline import NoResults
-        from sqis.plans import PlanStateError as RulePlanStateError
-        from sqis.store import PlanStateError, StoreError
-
-        try:
-            return fn(*args, **kwargs)
-        except (PlanStateError, RulePlanStateError, CheckpointError, InterimError) as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
-            raise typer.Exit(1) from None
-        except NoResults as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
-            raise typer.Exit(1) from None
-        except StoreError as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _store(url: str | None) -> Any:
@@ -74,7 +44,6 @@ def _school(code: str) -> str:
 
 @app.command("checkpoint", rich_help_panel=SERVICE)
 @friendly
-@_refusals
 def checkpoint(
     year: str | None = typer.Option(
         None,
@@ -141,7 +110,6 @@ def checkpoint(
 
 @app.command("calendars", rich_help_panel=SERVICE)
 @friendly
-@_refusals
 def calendars(
     year: str = SERVICE_YEAR,
     out: str | None = typer.Option(None, "--out", help="output root (default: SQIS_OUT_ROOT)"),
@@ -174,7 +142,6 @@ def calendars(
 
 @plan_app.command("submit")
 @friendly
-@_refusals
 def plan_submit(
     school: str = typer.Option(..., "--school", help="14-digit CDS code"),
     year: str = YEAR,
@@ -189,7 +156,6 @@ def plan_submit(
 
 @plan_app.command("approve")
 @friendly
-@_refusals
 def plan_approve(
     school: str = typer.Option(..., "--school", help="14-digit CDS code"),
     year: str = YEAR,
@@ -207,7 +173,6 @@ def plan_approve(
 
 @plan_app.command("status")
 @friendly
-@_refusals
 def plan_status(
     year: str = YEAR,
     school: str | None = typer.Option(None, "--school", help="one school (default: all)"),

@@ -65,25 +65,20 @@ def action(
     s = get_settings()
     store = open_store(db)
     m = for_year(year, None, s.methodology_dir)
-    try:
-        if store.dependency(year) is None:
-            raise edu.ActionRefused(
-                f"the results store holds no {year} results: run the year first"
-            )
-        row = edu.action_record(
-            store.read("educator_results", [year]),
-            store.read("educator_actions", [year]),
-            year,
-            educator_key.strip().lower(),
-            what.value,
-            reason,
-            by or s.run_by,
-            m,
-            school_code=school,
-        )
-    except edu.ActionRefused as e:
-        typer.secho(f"error: {e}", fg="red", err=True)
-        raise typer.Exit(1) from None
+    # a refusal (ActionRefused) is one line and exit 1 (sqis_cli.errors.friendly)
+    if store.dependency(year) is None:
+        raise edu.ActionRefused(f"the results store holds no {year} results: run the year first")
+    row = edu.action_record(
+        store.read("educator_results", [year]),
+        store.read("educator_actions", [year]),
+        year,
+        educator_key.strip().lower(),
+        what.value,
+        reason,
+        by or s.run_by,
+        m,
+        school_code=school,
+    )
     store.add_educator_action(row)
     runs = store.runs(year)
     done = runs[runs["status"] == "SUCCEEDED"].sort_values("id")

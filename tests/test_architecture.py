@@ -35,3 +35,30 @@ def test_no_student_ids_or_secrets_are_printed_by_the_domain():
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_every_sqis_exception_derives_from_sqis_error():
+    """One base (``sqis.errors.SqisError``: exit code and user message): the command maps
+    it once instead of listing classes by hand."""
+    import importlib
+    import inspect
+
+    from sqis.errors import SqisError
+
+    offenders = []
+    for package in ("sqis", "schemas", "tasks", "flows", "sqis_cli"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            name = name.removesuffix(".__init__")
+            if "migrations" in name.split("."):
+                continue
+            module = importlib.import_module(name)
+            for obj in vars(module).values():
+                if (
+                    inspect.isclass(obj)
+                    and issubclass(obj, Exception)
+                    and obj.__module__ == name
+                    and not issubclass(obj, SqisError)
+                ):
+                    offenders.append(f"{name}.{obj.__qualname__}")
+    assert offenders == []

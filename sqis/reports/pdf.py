@@ -15,8 +15,10 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from sqis.errors import SqisError
 
-class PdfError(RuntimeError):
+
+class PdfError(RuntimeError, SqisError):
     """A report that WeasyPrint could not render."""
 
 

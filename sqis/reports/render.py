@@ -17,6 +17,7 @@ from typing import Any, Literal
 import jinja2
 import pandas as pd
 
+from sqis.errors import SqisError
 from sqis.methodology import Methodology
 from sqis.reports import context as ctx
 from sqis.settings import TEMPLATES_DIR
@@ -26,7 +27,7 @@ PdfMode = Literal["auto", "all", "none"]
 REPORT_TEMPLATES = TEMPLATES_DIR / "reports"
 
 
-class ReportError(ValueError):
+class ReportError(ValueError, SqisError):
     """Frames that cannot be reported (a bad school code, an unknown PDF mode, …)."""
 
 

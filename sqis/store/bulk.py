@@ -19,13 +19,17 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from sqis.errors import USAGE, SqisError
+
 CHUNK_ROWS = 20_000  # rows per executemany batch or COPY write
 COPY_MIN_ROWS = 1_000
 COPY_CHUNK_ROWS = 100_000  # below this, COPY's set-up is not worth it
 
 
-class BulkWriteError(ValueError):
+class BulkWriteError(ValueError, SqisError):
     """A frame that does not fit its table (missing column, wrong type)."""
+
+    exit_code = USAGE
 
 
 _FLAG_TEXT = {"Y": True, "N": False, "y": True, "n": False, "True": True, "False": False}

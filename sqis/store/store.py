@@ -37,6 +37,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from sqis import years
+from sqis.errors import REFUSED, USAGE, SqisError
 from sqis.store import bulk
 from sqis.store.models import TABLES, YEAR_TABLES
 
@@ -48,8 +49,10 @@ SQLITE_BUSY_TIMEOUT_S = 120
 MIGRATION_LOCK_ID = int.from_bytes(hashlib.sha256(b"sqis migrations").digest()[:7], "big")
 
 
-class StoreError(RuntimeError):
+class StoreError(RuntimeError, SqisError):
     """A results-store operation that cannot be done; the message says why and what to do."""
+
+    exit_code = USAGE
 
 
 class StoreUnreachable(StoreError):
@@ -66,6 +69,8 @@ class YearLocked(StoreError):
 
 class PlanStateError(StoreError):
     """A plan operation not allowed in the plan's current state."""
+
+    exit_code = REFUSED
 
 
 def _now() -> datetime:
