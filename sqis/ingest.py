@@ -106,7 +106,7 @@ class IngestResult:
     store_uri: str
     manifest: dict[str, Any]
     previous_version: int | None = None  # where --replace kept the previous delivery
-    report: ValidationReport | None = None
+    report: ValidationReport | None = None  # failures_only(): no delivered rows or frames
     rows: dict[str, int] = field(default_factory=dict)
 
 
@@ -245,7 +245,11 @@ def ingest_year(
         raise DeliveryInvalid(report)
 
     frames = pseudonymised_frames(report, key)
-    blobs = {name: _parquet_bytes(frame) for name, frame in frames.items()}
+    # each frame is held once from here: the coerced copies go, and each pseudonymised
+    # frame goes once it is Parquet (a 1M-student year is ~1 GB of frames; BENCHMARKS.md)
+    report = report.failures_only()
+    rows = {n: len(f) for n, f in frames.items()}
+    blobs = {name: _parquet_bytes(frames.pop(name)) for name in list(frames)}
 
     version = 1
     kept: int | None = None
@@ -286,7 +290,7 @@ def ingest_year(
         manifest=manifest,
         previous_version=kept,
         report=report,
-        rows={n: len(f) for n, f in frames.items()},
+        rows=rows,
     )
 
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from sqis import codes, years
+from sqis import codes, memory, years
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
@@ -190,6 +190,7 @@ def release_after_index(inputs: Inputs) -> None:
         inputs.prior = emptied(inputs.prior, ())
     if inputs.prior2 is not None:
         inputs.prior2 = emptied(inputs.prior2, ())
+    memory.release_unused()
 
 
 def delivered(data_root: str, year: str) -> bool:
@@ -252,6 +253,7 @@ def ingest(
             earlier[back] = ingest_one(
                 y, data_root, store_root=store_root, replace=replace, only=files
             )
+    memory.release_unused()  # the delivery's validated copies are gone
     return Inputs(year, cur, earlier.get(1), earlier.get(2), replace_field(result, report=None))
 
 
