@@ -144,7 +144,7 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
         raise
     input_sums = inputs.checksums()
     depends = stages.record_inputs(year, cfg.db_url, run_id, input_sums)
-    progress.units = FIXED_STEPS + 2 * len(inputs.districts())
+    progress.resize(FIXED_STEPS + 2 * len(inputs.districts()))
     progress.step("ingest", f"{len(inputs.districts())} districts")
     undo = run_control.Undo(year, cfg.store_root, inputs.ingested)
     try:

@@ -73,7 +73,7 @@ class Progress:
         self, flow: str, year: str, units: int, flow_run_id: Any = None, every: float = 2.0
     ) -> None:
         self.flow, self.year, self.units, self.every = flow, year, max(units, 1), every
-        self.done = 0
+        self.done: float = 0
         self.shown = 0.0
         self.stage = "starting"
         self.id = create_progress_artifact(
@@ -82,6 +82,13 @@ class Progress:
             description=f"{flow} {year}: starting",
         )
         _tell("started", {"flow": flow, "year": year, "link": ui_link(flow_run_id)})
+
+    def resize(self, units: int) -> None:
+        """``units`` in all from now (the districts are known after ingest): the share done
+        is kept, so the percentage shown never goes back."""
+        units = max(units, 1)
+        self.done = min(self.done * units / self.units, units)
+        self.units = units
 
     def percent(self) -> float:
         return round(100.0 * self.done / self.units, 1)

@@ -207,6 +207,9 @@ def test_sqis_run_logs_every_stage_and_its_progress_to_the_api(
     assert shown[0] == "checks and the year's lock", done.stderr
     assert {s for s in STAGES if s != "done"} <= set(shown), done.stderr
     assert "[100.0%]" in done.stderr, done.stderr
+    # the share never goes back (the districts, known after ingest, add steps)
+    shares = [float(p) for p in re.findall(r"^\s*\[\s*([\d.]+)%\]", done.stderr, flags=re.M)]
+    assert shares == sorted(shares), done.stderr
     # quiet at WARNING: no INFO line of the sqis loggers or of Prefect's run loggers
     assert " | INFO " not in done.stderr and "INFO" not in done.stderr, done.stderr
 
