@@ -339,6 +339,8 @@ def _district_frames(frames: dict[str, pd.DataFrame], district: str) -> dict[str
     for name, df in frames.items():
         if name == "schools":
             out[name] = schools
+        elif "school_code" not in df.columns and "district_code" in df.columns:
+            out[name] = df[df["district_code"] == district].reset_index(drop=True)
         elif "school_code" not in df.columns:
             out[name] = df
         else:
@@ -370,6 +372,11 @@ def test_split_by_district_equals_filtering_every_frame_per_district() -> None:
         ),
         "plans": pd.DataFrame({"school_code": pd.Series([], dtype="str")}),
         "no_school": pd.DataFrame({"x": [1, 2, 3]}),
+        # a district's rows (the district index, the educator distribution): by district_code,
+        # the consortium's row (none) nowhere
+        "by_district": pd.DataFrame(
+            {"district_code": pd.Series(["D1", "D2", None, "D9"], dtype="str"), "x": [1, 2, 3, 4]}
+        ),
     }
     districts = ["D1", "D2", "D3", "D4"]  # D4 has no school this year
     split = pipeline.split_by_district(frames, districts)

@@ -441,14 +441,22 @@ def test_results_do_not_depend_on_the_key(monkeypatch: pytest.MonkeyPatch) -> No
     work = private_tmp("sqis-rotated-")
     pipeline.run_year(YEAR, run_config(work))
     # files that name educators by their pseudonym (the staff educators.csv, actions and
-    # school pages) change with the key; nothing else does
+    # school pages, the staff school reports' educator section) change with the key;
+    # nothing else does
     named = re.compile(
-        r"^(educators\.csv|educator-actions\.csv|reports/educators/[0-9]{14}\.html)$"
+        r"^(educators\.csv|educator-actions\.csv|reports/(educators|schools)/[0-9]{14}\.html)$"
     )
     got = manifest_checksums(work / "out")
     assert {k: v for k, v in got.items() if not named.match(k)} == {
         k: v for k, v in clean.manifest.items() if not named.match(k)
     }
+    # a staff school report differs in its educator section only
+    section = re.compile(rb'<section id="educators".*?</section>', re.S)
+    reports = sorted((work / "out" / YEAR / "reports" / "schools").glob("*.html"))
+    assert reports and any(section.search(p.read_bytes()) for p in reports)
+    for p in reports:
+        before = clean.work / "out" / YEAR / "reports" / "schools" / p.name
+        assert section.sub(b"", p.read_bytes()) == section.sub(b"", before.read_bytes()), p.name
     for out in (work / "out", clean.work / "out"):
         assert (out / YEAR / "educators.csv").exists()
 
