@@ -46,11 +46,28 @@ demo: install $(DEMO_ENV)
 	$(BIN)/sqis educator action --year $$before --educator-key $$trig --action IMPROVEMENT_PLAN \
 	  --reason "demo: observations and student growth disagree" --out $(DEMO_OUT) \
 	  --db sqlite:///var/sqis.db 2>/dev/null || echo "demo: the trigger case's action is recorded already (or demo-data predates the educator files: remove demo-data, var and out)"; \
+	codes=$$($(BIN)/python -m sqis_cli.demo_reviews --db sqlite:///var/sqis.db --year $$last \
+	  --out var/demo-reviews) || exit 1; eval "$$codes"; \
+	if [ -n "$$PEER_SCHOOL" ]; then $(BIN)/sqis review priority --year $$before --school $$PEER_SCHOOL \
+	  --reviewers "demo: two principals of Reward schools and a district coach" --date $${last%%-*}-10-20 \
+	  --status COMPLETED --leadership "demo: a new principal; the leadership team meets weekly" \
+	  --strengths "demo: attendance outreach; family engagement" --improvement "demo: math in grades 3-5" \
+	  --db sqlite:///var/sqis.db 2>/dev/null || echo "demo: the Priority peer review is recorded already"; fi; \
+	if [ -n "$$STEP_SCHOOL" ]; then $(BIN)/sqis review escalation --year $$before --school $$STEP_SCHOOL \
+	  --step $$STEP --decision "demo: a new principal and an external turnaround partner" \
+	  --date $${last%%-*}-09-15 --db sqlite:///var/sqis.db 2>/dev/null || echo "demo: the $$STEP decision is recorded already"; fi; \
+	$(BIN)/sqis review district import var/demo-reviews/round1.yaml --year $$last \
+	  --db sqlite:///var/sqis.db 2>/dev/null || echo "demo: the districts' peer review of $$last is recorded already"; \
 	$(BIN)/sqis generate-interim --data $(DEMO_DATA) --year $$last --seed 2013 >/dev/null || exit 1; \
 	for n in 1 2 3 4; do \
 	  $(BIN)/sqis checkpoint --year $$last --number $$n --data $(DEMO_DATA) --out $(DEMO_OUT) || exit 1; \
 	  if [ $$n = 1 ]; then $(BIN)/sqis oversight --year $$last --term fall --out $(DEMO_OUT) \
-	    --db sqlite:///var/sqis.db || exit 1; fi; \
+	    --db sqlite:///var/sqis.db || exit 1; \
+	    $(BIN)/sqis oversight decide --year $$last --term fall --district $$REVISE_DISTRICT \
+	      --decision ADDITIONAL_SUPPORT --note "demo: asked to revise its plan; support from a peer district" \
+	      --db sqlite:///var/sqis.db 2>/dev/null || echo "demo: the Panel's fall decision is recorded already"; \
+	    $(BIN)/sqis review district import var/demo-reviews/round2.yaml --year $$last \
+	      --db sqlite:///var/sqis.db 2>/dev/null || echo "demo: district $$REVISE_DISTRICT has resubmitted already"; fi; \
 	  if [ $$n = 3 ]; then $(BIN)/sqis oversight --year $$last --term spring --out $(DEMO_OUT) \
 	    --db sqlite:///var/sqis.db || exit 1; fi; \
 	done; \

@@ -21,7 +21,7 @@ from prefect.runtime import flow_run
 from flows.params import OversightParams, as_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import pipeline, years
+from sqis import pipeline, reviews, years
 from sqis.methodology import for_year
 from sqis.publish import public_root_for
 from sqis.settings import get_settings
@@ -109,6 +109,7 @@ def oversight_report(params: OversightParams = OversightParams()) -> dict[str, A
         sums = publish(year, term, files, out)
         progress.step("staff edition published")
         publish(year, term, public, public_root)
+    reviews.meeting_reported(s.database_url, year, term, s.methodology_dir)  # the meeting is held
     results = years.results_year(year)
     for key in sorted(files):
         if key.endswith(".html"):

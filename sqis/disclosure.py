@@ -114,6 +114,7 @@ MAX_ROUNDS = 200  # the fixed point; each round hides at least one more cell
 # set to a list to record why each cell was hidden (tests, docs/reports.md's examples)
 TRACE: list[tuple[int, str, str, tuple[int, int, int]]] | None = None
 
+EDUCATOR_COUNTS: tuple[str, ...] = ("rated", "level_1", "level_2", "level_3", "level_4")
 # The public indicators frame: these columns and no others (PublicFrames checks).
 INDICATOR_COLUMNS: tuple[str, ...] = (
     "year",
@@ -192,7 +193,18 @@ PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
     "partnership_flags": ("school_code", "flag"),
     "plans": ("school_code", "plan_year", "plan_year_number", "status", "deadline"),
     "checkpoints": ("community_id", "number", "status", "school_code", "flags"),
-}
+    # METHODOLOGY.md "Educator effectiveness": the suppressed distribution (counts as text,
+    # "*" where hidden) of each implementation year on record (public_educator_distribution)
+    "educators": ("year", "entity_type", "entity_code", "role", *EDUCATOR_COUNTS),
+    # METHODOLOGY.md "District peer review", "Oversight Panel": public governance — each
+    # district's peer-review status and ratings, the Panel's decisions (no narrative,
+    # evidence, comment, note or name: staff only; docs/reports.md "Two editions")
+    "district_reviews": (
+        "year", "district_code", "status", "round", "item", "self_rating", "peer_rating",
+        "peer_district_code",
+    ),
+    "panel_decisions": ("year", "term", "district_code", "decision"),
+}  # fmt: skip
 FRAMES = tuple(PUBLIC_COLUMNS)
 
 
@@ -229,6 +241,9 @@ class PublicFrames:
     partnership_flags: pd.DataFrame
     plans: pd.DataFrame
     checkpoints: pd.DataFrame
+    educators: pd.DataFrame
+    district_reviews: pd.DataFrame
+    panel_decisions: pd.DataFrame
     _seal: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -978,7 +993,9 @@ def public_frames(
     ``frames`` are the report frames (``sqis.pipeline.report_frames``): ``schools``,
     ``indicators`` (with a ``year`` column over the years on record), ``index``,
     ``designations`` and optionally ``communities`` (with their checkpoint dates),
-    ``districts`` (the year's district index), ``plans``, ``checkpoints``.
+    ``districts`` (the year's district index), ``plans``, ``checkpoints`` and
+    ``educator_distribution`` (``sqis.educators.distribution`` with a ``year`` column over
+    the years on record: :func:`public_educator_history`).
     """
     years.start_of(year)
     schools = frames["schools"]
@@ -1002,6 +1019,9 @@ def public_frames(
         partnership_flags=_public_columns(frames.get("partnership_flags"), "partnership_flags"),
         plans=_public_columns(frames.get("plans"), "plans"),
         checkpoints=_public_columns(frames.get("checkpoints"), "checkpoints"),
+        educators=public_educator_history(year, frames.get("educator_distribution"), m),
+        district_reviews=_public_columns(frames.get("district_reviews"), "district_reviews"),
+        panel_decisions=_public_columns(frames.get("panel_decisions"), "panel_decisions"),
     )
 
 
@@ -1019,3 +1039,30 @@ def public_educator_distribution(distribution: pd.DataFrame, m: Methodology) -> 
     if m.educators is None:
         raise DisclosureError(f"methodology {m.version} publishes no educator distribution")
     return public_distribution(distribution, m.educators.public)
+
+
+def public_educator_history(
+    year: str, history: pd.DataFrame | None, m: Methodology
+) -> pd.DataFrame:
+    """``PublicFrames.educators``: the educator distribution of each implementation year on
+    record up to ``year`` (the pilot publishes nothing, METHODOLOGY.md "Educator
+    effectiveness"), each year suppressed on its own rows by
+    :func:`public_educator_distribution` (so a year reads as its ``educator-distribution.csv``
+    did), with its ``year``. Empty without a distribution or an educator methodology."""
+    cols = PUBLIC_COLUMNS["educators"]
+    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
+    e = m.educators
+    if e is None or history is None or history.empty:
+        return empty
+    h = history if "year" in history.columns else history.assign(year=year)
+    start = years.start_of(year)
+    parts = []
+    for y, rows in h.groupby(h["year"].astype(str), sort=True):  # a few years on record
+        if e.stage(y) != "implementation" or years.start_of(y) > start:
+            continue
+        dist = rows.drop(columns=[c for c in rows.columns if c not in cols]).reset_index(drop=True)
+        parts.append(public_educator_distribution(dist, m).assign(year=y))
+    if not parts:
+        return empty
+    out = pd.concat(parts, ignore_index=True)
+    return out[list(cols)].astype("str")

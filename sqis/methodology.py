@@ -302,6 +302,37 @@ class OversightSpec(_Model):
     comparison_n_size: int = Field(ge=1)
 
 
+class ReviewItem(_Model):
+    """One item of the district peer review's common rubric: a code and its title."""
+
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,31}$")
+    title: str
+
+
+class DistrictReviewSpec(_Model):
+    """METHODOLOGY.md "District peer review": the common rubric (versioned with the file),
+    the rating scale and the rating every item must reach (``meets``, else REVISE)."""
+
+    meets: int
+    scale: tuple[int, int] = (1, 4)
+    items: tuple[ReviewItem, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DistrictReviewSpec:
+        lo, hi = self.scale
+        if not 1 <= lo < hi:
+            raise ValueError(f"district_review.scale {list(self.scale)}: expected [low, high]")
+        if not lo <= self.meets <= hi:
+            raise ValueError(f"district_review.meets {self.meets} is outside the scale")
+        seen = [i.code for i in self.items]
+        if len(set(seen)) != len(seen):
+            raise ValueError(f"district_review.items: duplicate item codes in {seen}")
+        return self
+
+    def item_codes(self) -> tuple[str, ...]:
+        return tuple(i.code for i in self.items)
+
+
 # METHODOLOGY.md "Educator effectiveness", option 2 (seeds: "Student growth will represent a
 # minimum of 20% of teacher and principal evaluation calculations"): a floor the code
 # enforces, like PUBLIC_MIN_COUNT: a methodology file giving a district less does not load.
@@ -455,6 +486,8 @@ class Methodology(_Model):
     goal_support: GoalSupportSpec | None = None
     # METHODOLOGY.md "Educator effectiveness" (None: the methodology evaluates no educators)
     educators: EducatorSpec | None = None
+    # METHODOLOGY.md "District peer review" (None: no rubric, district reviews refused)
+    district_review: DistrictReviewSpec | None = None
     optional_columns: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     # set by the loader, not by the file

@@ -42,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from sqis import codes, memory, years
+from sqis import codes, memory, reviews, years
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
@@ -701,6 +701,34 @@ def report_frames(
         "communities": _drop_year(store.read("communities", [year], school_codes=codes)),
         "plans": in_force,
         "checkpoints": _drop_year(store.read("checkpoints", [service], school_codes=codes)),
+        **report_section_frames(store, year, district, codes),
+        **reviews.review_frames(store, year, codes, district),  # sqis.reports.reviews
+    }
+
+
+def report_section_frames(
+    store: Any, year: str, district: str | None = None, codes: set[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The frames of the reports' educator and district-index sections
+    (``sqis.reports.educator_sections``, ``sqis.reports.district_summary``):
+    ``educator_results`` of ``year``; ``educator_distribution`` of every year up to it
+    (with ``year``, and ``district_code``: a school's or district's, none for the
+    consortium's rows, so that ``split_by_district`` splits it); ``districts``, the year's
+    district index. ``district``: that district's rows only."""
+    dist = _up_to(store.read("educator_distribution"), years.start_of(year))
+    entity = dist["entity_code"].astype("str")
+    dist = dist.assign(
+        district_code=entity.str.slice(0, 7).where(dist["entity_type"] != "CONSORTIUM")
+    ).drop(columns=["run_id"], errors="ignore")
+    di = _drop_year(store.read("district_index", [year])).drop(columns=["run_id"], errors="ignore")
+    if district is not None:
+        dist = dist[(dist["district_code"] == district).to_numpy()].reset_index(drop=True)
+        di = di[(di["district_code"] == district).to_numpy()].reset_index(drop=True)
+    results = store.read("educator_results", [year], school_codes=codes)
+    return {
+        "educator_results": _drop_year(results).drop(columns=["run_id"], errors="ignore"),
+        "educator_distribution": dist,
+        "districts": di,
     }
 
 
@@ -746,8 +774,9 @@ def split_by_district(
     grouping per frame, not one filter of every frame per district (200 districts × every
     year's rows at 6M).
 
-    A frame without ``school_code`` goes whole to every district; rows of schools not in
-    this year's ``schools`` go nowhere.
+    A frame without ``school_code`` is split by its ``district_code`` (rows of none go
+    nowhere), or goes whole to every district without one; rows of schools not in this
+    year's ``schools`` go nowhere.
     """
     schools = frames["schools"]
     district_of = pd.Series(
@@ -755,11 +784,12 @@ def split_by_district(
     )
     out: dict[str, dict[str, pd.DataFrame]] = {d: {} for d in districts}
     for name, df in frames.items():
-        if name != "schools" and "school_code" not in df.columns:
+        by_code = name == "schools" or "school_code" not in df.columns
+        if by_code and "district_code" not in df.columns:
             for d in out:
                 out[d][name] = df
             continue
-        keys = df["district_code"] if name == "schools" else df["school_code"].map(district_of)
+        keys = df["district_code"] if by_code else df["school_code"].map(district_of)
         parts = {
             d: part.reset_index(drop=True)
             for d, part in df.groupby(keys.to_numpy(), sort=False, dropna=True)
@@ -801,6 +831,7 @@ def reports(
         checkpoints=frames.get("checkpoints"),
         pdf=pdf,  # type: ignore[arg-type]
         generated=produced,
+        section_frames=frames,
     )
 
 
@@ -852,6 +883,9 @@ def oversight(
         plans=f["plans"],
         checkpoints=f["checkpoints"],
         generated=produced,
+        educator_distribution=f["educator_distribution"],
+        reviews=f,
+        support=f,
     )
 
 
@@ -893,6 +927,8 @@ def oversight_frames(
         "communities": upto("communities"),
         "plans": in_force,
         "checkpoints": _drop_year(store.read("checkpoints", [service_year])),
+        "educator_distribution": upto("educator_distribution"),
+        **reviews.oversight_frames(store, service_year, term),  # sqis.reports.reviews
     }
 
 
@@ -1360,17 +1396,22 @@ def public_files(
     extra = {"communities": scheduled, "districts": tables.district_index}
     pf = public_frames(tables.year, {**frames, **extra}, m)
     files = render_public_edition(pf, m, produced)
-    files.update(public_educator_files(tables, m, files))
+    files.update(public_educator_files(tables, m, files, pf.educators))
     return files
 
 
 def public_educator_files(
-    tables: YearTables, m: Methodology, public: dict[str, bytes]
+    tables: YearTables,
+    m: Methodology,
+    public: dict[str, bytes],
+    suppressed: pd.DataFrame | None = None,
 ) -> dict[str, bytes]:
     """METHODOLOGY.md "Educator effectiveness": from the first implementation year, the
     public ``educator-distribution.csv`` — suppressed by
     ``sqis.disclosure.public_educator_distribution``, the one function for it — and its
-    rows of ``data-dictionary.csv``. The pilot year publishes nothing of educators."""
+    rows of ``data-dictionary.csv``. The pilot year publishes nothing of educators.
+    ``suppressed``: ``PublicFrames.educators`` (the same function's result, years on
+    record), whose rows of the year are used rather than suppressing the year again."""
     from sqis import exports as ex
     from sqis.disclosure import public_educator_distribution
 
@@ -1378,11 +1419,12 @@ def public_educator_files(
     dist = tables.educator_distribution
     if e is None or e.stage(tables.year) != "implementation" or dist.empty:
         return {}
-    out = {
-        "educator-distribution.csv": ex.public_educator_distribution_csv(
-            public_educator_distribution(dist, m)
-        )
-    }
+    now = None
+    if suppressed is not None:
+        now = suppressed[suppressed["year"] == tables.year].drop(columns=["year"])
+    if now is None or len(now) != len(dist):
+        now = public_educator_distribution(dist, m)
+    out = {"educator-distribution.csv": ex.public_educator_distribution_csv(now)}
     if ex.DICTIONARY in public:
         out[ex.DICTIONARY] = public[ex.DICTIONARY] + ex.educator_dictionary_rows(m)
     return out

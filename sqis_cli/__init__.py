@@ -15,6 +15,7 @@ from sqis_cli import run  # noqa: F401  (run, cycle, oversight)
 from sqis_cli import calibrate  # noqa: F401  (calibrate)
 from sqis_cli import communities  # noqa: F401  (checkpoint, plan, calendars)
 from sqis_cli import educators  # noqa: F401  (educator action)
+from sqis_cli import reviews  # noqa: F401  (review …, oversight decide)
 from sqis_cli import db  # noqa: F401  (db upgrade/current/unlock, audit)
 from sqis_cli.app import app
 

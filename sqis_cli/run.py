@@ -331,8 +331,19 @@ def _cycle(
         _print_result(res)
 
 
-@app.command("oversight", rich_help_panel=SERVICE)
+# `sqis oversight [--year … --term …]` writes a meeting's report (the group's own
+# invocation, as before); `sqis oversight decide …` records the Panel's decisions
+# (sqis_cli/reviews.py)
+oversight_app = typer.Typer(
+    invoke_without_command=True,
+    help="The Oversight Panel: a meeting's report; `decide` records the Panel's decisions.",
+)
+app.add_typer(oversight_app, name="oversight", rich_help_panel=SERVICE)
+
+
+@oversight_app.callback()
 def oversight(
+    ctx: typer.Context,
     year: str = typer.Option(
         None,
         "--year",
@@ -346,7 +357,10 @@ def oversight(
     db: str = db_option(),
 ) -> None:
     """Write the report of an Oversight Panel meeting from the results store: the staff
-    edition under the out root, the public one under the public root."""
+    edition under the out root, the public one under the public root (`decide`: record
+    the Panel's decision on a district at a meeting held)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sqis.years import YearError, start_of
 
     _prefect_quiet()

@@ -15,8 +15,11 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,28 +97,34 @@ class CleanRun:
     files: list[str]
 
 
+@contextmanager
+def pseudonym_key(key: str = KEY) -> Iterator[None]:
+    """``SQIS_PSEUDONYM_KEY`` set to ``key`` (the settings re-read), restored afterwards."""
+    from sqis.settings import reset_settings_cache
+
+    saved = os.environ.get("SQIS_PSEUDONYM_KEY")
+    os.environ["SQIS_PSEUDONYM_KEY"] = key
+    reset_settings_cache()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SQIS_PSEUDONYM_KEY", None)
+        else:
+            os.environ["SQIS_PSEUDONYM_KEY"] = saved
+        reset_settings_cache()
+
+
 def clean_run() -> CleanRun:
     """The last year run once without interruption (cached for the session)."""
     global _CLEAN
     if _CLEAN is None:
-        import os
-
         from sqis import pipeline
-        from sqis.settings import reset_settings_cache
 
         work = private_tmp("sqis-clean-")
         cfg = run_config(work)
-        saved = os.environ.get("SQIS_PSEUDONYM_KEY")
-        os.environ["SQIS_PSEUDONYM_KEY"] = KEY  # whichever test asks first
-        reset_settings_cache()
-        try:
+        with pseudonym_key():  # whichever test asks first
             pipeline.run_year(YEAR, cfg)
-        finally:
-            if saved is None:
-                os.environ.pop("SQIS_PSEUDONYM_KEY", None)
-            else:
-                os.environ["SQIS_PSEUDONYM_KEY"] = saved
-            reset_settings_cache()
         _CLEAN = CleanRun(
             work,
             cfg.db_url,

@@ -35,6 +35,15 @@ COMMANDS: dict[str, str | None] = {
     "db current": None,
     "db stale": None,
     "db unlock": "--year",
+    "oversight decide": "--year",
+    "review priority": "--year",
+    "review escalation": "--year",
+    "review district self-rate": "--year",
+    "review district submit": "--year",
+    "review district peer-rate": "--year",
+    "review district resubmit": "--year",
+    "review district show": "--year",
+    "review district import": "--year",
 }
 
 

@@ -116,7 +116,8 @@ def test_annual_cycle_completes_named_tagged_with_artifacts(
     # concurrency slot per tag and task run (flows/tagging.py); their names tell the stage
     assert [r.name for r in runs if r.tags] == []
     names = {r.name for r in runs}
-    for stage in ("ingest", "growth", "designate", "communities", "store-results", "publish"):
+    stages = ("ingest", "growth", "designate", "support", "communities", "store-results", "publish")
+    for stage in stages:
         assert f"{stage}-{YEAR}" in names
     assert {f"index-{YEAR}-{d}" for d in _districts(small)} <= names
     # METHODOLOGY.md "Educator effectiveness": a task per district, none per educator
@@ -143,6 +144,9 @@ def test_annual_cycle_completes_named_tagged_with_artifacts(
               "reports/educators/consortium.html"):  # fmt: skip
         assert (staff / f).exists(), f
     assert (Path(res["public_root"]) / YEAR / "educator-distribution.csv").exists()
+    # METHODOLOGY.md "Support for schools missing their goal", "Escalation": both editions
+    for f in ("goal_support.csv", "partnership_flags.csv"):
+        assert (staff / f).read_bytes() == (Path(res["public_root"]) / YEAR / f).read_bytes()
 
 
 def test_task_runs_grow_with_districts_not_with_schools(
@@ -308,6 +312,11 @@ def test_checkpoint_and_oversight_flows_after_the_annual_run(
     # added to the results year's publication: the manifest lists both meetings and briefs
     keys = {f["key"] for f in json.loads((out / YEAR / "manifest.json").read_text())["files"]}
     assert {f"reports/oversight-{service}-{t}.html" for t in ("fall", "spring")} <= keys
+    # the meetings are held: the Panel's decisions on them can be recorded (sqis.reviews)
+    assert sorted(ResultsStore(db).read("oversight_meetings", [service])["term"]) == [
+        "fall",
+        "spring",
+    ]
     assert {k.removeprefix(f"{YEAR}/") for k in res["files"]} <= keys
     fr = _flow_run(state)
     assert fr.name == f"oversight-report-{service}-spring"

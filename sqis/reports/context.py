@@ -24,7 +24,9 @@ import pandas as pd
 from sqis import codes, years
 from sqis.disclosure import PublicFrames, require_public
 from sqis.methodology import Methodology
-from sqis.reports import charts
+from sqis.reports import charts, sections
+from sqis.reports import reviews as review_sections
+from sqis.reports import support as support_section
 from sqis.suppression import (
     BAND_LABELS,
     MARK_RANGE,
@@ -201,6 +203,8 @@ class YearContext:
     generated: str
     common: dict[str, Any] = field(default_factory=dict)
     edition: str = "staff"  # STAFF or PUBLIC (METHODOLOGY.md "Two editions")
+    # the sections of sqis.reports.sections (educators, district index), prepared once
+    sections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def school_names(self) -> dict[str, str]:
@@ -766,11 +770,14 @@ def school_context(yc: YearContext, school_code: str) -> dict[str, Any]:
         "all_notes": notes_for(all_rows, m),
         "group_tables": group_tables,
         "trends": trends,
+        **support_section.school_keys(yc, school_code),
         "designation": designation,
         "community": community,
         "plan": plan,
         "checkpoint_flags": flags,
         "focus": None,
+        **sections.school_keys(yc, school_code),
+        **review_sections.school_keys(yc, school_code),
     }
     # the Focus and Priority data reports are staff documents (docs/reports.md)
     if designation_code in ("FOCUS", "PRIORITY") and not public:
@@ -994,4 +1001,6 @@ def district_context(yc: YearContext, district_code: str) -> dict[str, Any]:
         "report": {**yc.common, "kind": "district"},
         "district": {"code": district_code, "name": name},
         "schools": rows,
+        **sections.district_keys(yc, district_code),
+        **review_sections.district_keys(yc, district_code),
     }

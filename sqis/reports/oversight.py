@@ -23,6 +23,8 @@ from sqis import codes, years
 from sqis.disclosure import PublicFrames, require_public
 from sqis.methodology import Methodology
 from sqis.reports import charts
+from sqis.reports import reviews as review_sections
+from sqis.reports import support as support_section
 from sqis.reports.context import (
     DESIGNATION_LABELS,
     ESCALATION_SHORT,
@@ -30,6 +32,7 @@ from sqis.reports.context import (
     fmt,
     fmt_date,
 )
+from sqis.reports.educator_sections import oversight_section
 from sqis.reports.render import ReportError, environment
 from sqis.suppression import NO_DATA, is_small, suppress_count
 
@@ -366,6 +369,9 @@ def render_oversight(
     plans: pd.DataFrame | None = None,
     checkpoints: pd.DataFrame | None = None,
     generated: str | None = None,
+    educator_distribution: pd.DataFrame | None = None,
+    reviews: dict[str, pd.DataFrame] | None = None,
+    support: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, bytes]:
     """The **staff edition** of the report of the ``term`` Oversight Panel meeting that
     reviews results year ``year``: a meeting of the service year after it (METHODOLOGY.md
@@ -375,7 +381,9 @@ def render_oversight(
 
     Indicators, index and designations carry a ``year`` column over the years on record
     (up to five are shown); ``plans`` are those in force in the service year and
-    ``checkpoints`` the service year's (neither with a ``year`` column).
+    ``checkpoints`` the service year's (neither with a ``year`` column);
+    ``educator_distribution`` the results store's, with ``year`` (the educators section);
+    ``reviews`` the records of ``sqis.reviews.oversight_frames`` (``sqis.reports.reviews``).
     """
     return _render(
         year,
@@ -389,6 +397,9 @@ def render_oversight(
         checkpoints,
         generated,
         public=False,
+        educators=educator_distribution,
+        reviews=reviews,
+        support=support,
     )
 
 
@@ -412,6 +423,9 @@ def render_public_oversight(
         pf.checkpoints,
         generated,
         public=True,
+        educators=pf.educators,
+        reviews=review_sections.public_oversight_frames(pf),
+        support=pf,
     )
 
 
@@ -427,6 +441,9 @@ def _render(
     checkpoints: pd.DataFrame | None,
     generated: str | None,
     public: bool,
+    educators: pd.DataFrame | None = None,
+    reviews: dict[str, pd.DataFrame] | None = None,
+    support: dict[str, pd.DataFrame] | PublicFrames | None = None,
 ) -> dict[str, bytes]:
     years.start_of(year)
     if term not in m.oversight.terms:
@@ -519,6 +536,9 @@ def _render(
         "n_size": m.n_size,
         "consortium_gain": consortium_gain,
         "districts": blocks,
+        "educators": oversight_section(year, schools, educators, m, public),
+        "reviews": review_sections.oversight_section(reviews, year, term, schools, des, m, public),
+        "support": support_section.oversight_section(schools, support or {}, public),
     }
     html = environment().get_template("oversight.html").render(**context)
     return {f"reports/oversight-{service}-{term}.html": html.encode("utf-8")}

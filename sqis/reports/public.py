@@ -23,8 +23,11 @@ import pandas as pd
 from sqis.disclosure import PublicFrames, require_public
 from sqis.methodology import Methodology
 from sqis.reports import context as ctx
+from sqis.reports import reviews as review_sections
+from sqis.reports import support as support_section
 from sqis.reports.oversight import render_public_oversight
 from sqis.reports.render import environment, report_key
+from sqis.reports.sections import attach_public
 
 __all__ = ["render_public_edition", "render_public_oversight", "render_public_reports"]
 
@@ -35,7 +38,9 @@ def render_public_reports(
     """The public school reports and district pages of the year (HTML; printable, no PDF)."""
     pf = require_public(pf)
     generated = generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    yc = ctx.prepare_public_year(pf, m, generated)
+    yc = attach_public(ctx.prepare_public_year(pf, m, generated), pf)
+    review_sections.attach_public(yc, pf)
+    support_section.attach_public(yc, pf)
     env = environment()
     school_t = env.get_template("school.html")
     district_t = env.get_template("district_index.html")

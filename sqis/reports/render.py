@@ -20,6 +20,9 @@ import pandas as pd
 from sqis.errors import SqisError
 from sqis.methodology import Methodology
 from sqis.reports import context as ctx
+from sqis.reports import reviews as review_sections
+from sqis.reports import support as support_section
+from sqis.reports.sections import attach_staff
 from sqis.settings import TEMPLATES_DIR
 from sqis.storage import safe_key
 
@@ -92,12 +95,15 @@ def render_year_reports(
     pdf: PdfMode = "auto",
     workers: int | None = None,
     generated: str | None = None,
+    section_frames: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, bytes]:
     """Every school report, Focus/Priority data report and district index of ``year``.
 
     ``pdf``: ``"auto"`` renders PDFs of the Focus and Priority schools' reports (their
     data reports), ``"all"`` of every school report, ``"none"`` of none. PDFs are rendered
     in parallel across ``workers`` processes (default: the CPU count).
+    ``section_frames``: the frames of ``sqis.reports.sections`` (the educator and district
+    index sections: ``sqis.pipeline.report_section_frames``); without them, no such section.
     """
     if pdf not in ("auto", "all", "none"):
         raise ReportError(f"pdf must be 'auto', 'all' or 'none', not {pdf!r}")
@@ -114,6 +120,9 @@ def render_year_reports(
         checkpoints=checkpoints,
         generated=generated,
     )
+    attach_staff(yc, section_frames)
+    review_sections.attach_staff(yc, section_frames)
+    support_section.attach_staff(yc, section_frames)
     env = environment()
     school_t = env.get_template("school.html")
     district_t = env.get_template("district_index.html")

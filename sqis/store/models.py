@@ -320,6 +320,98 @@ class StoreIdentity(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
+# ---- the records behind the labels (METHODOLOGY.md "Escalation", "District peer review",
+# "Oversight Panel"): operations' records, kept across re-runs (never in YEAR_TABLES) ----
+class PriorityReview(Base):
+    """``priority_reviews``: the peer review of a PEER_REVIEW school (results ``year``):
+    reviewers, date, findings per area, status PLANNED → COMPLETED (``sqis.reviews``)."""
+
+    __tablename__ = "priority_reviews"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    reviewers: Mapped[str] = mapped_column(sa.String(500))
+    review_date: Mapped[date] = mapped_column(sa.Date)
+    leadership: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    strengths: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    improvement: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(sa.String(200))
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    history: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
+
+
+class EscalationStep(Base):
+    """``escalation_steps``: what the district decided for a DISTRICT_TURNAROUND or
+    DISTRICT_ACTION school (results ``year``), and when."""
+
+    __tablename__ = "escalation_steps"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    school_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    step: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    decision: Mapped[str] = mapped_column(sa.Text)
+    decided_on: Mapped[date] = mapped_column(sa.Date)
+    recorded_by: Mapped[str] = mapped_column(sa.String(200))
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class DistrictReview(Base):
+    """``district_reviews``: a district's peer review of (service) ``year``: its state in the
+    cycle DRAFT → SUBMITTED → PEER_REVIEWED → MEETS | REVISE → RESUBMITTED …, the round
+    and every step taken (``history``) (``sqis.district_review``)."""
+
+    __tablename__ = "district_reviews"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    round: Mapped[int] = mapped_column(sa.Integer)
+    methodology_version: Mapped[str] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    history: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
+
+
+class DistrictReviewItem(Base):
+    """``district_review_items``: per round and rubric item, the district's self-rating with
+    narrative and evidence, and the peer district's rating and comments."""
+
+    __tablename__ = "district_review_items"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    round: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    self_rating: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    narrative: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    evidence: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    peer_district_code: Mapped[str | None] = mapped_column(sa.String(7), nullable=True)
+    peer_rating: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    comments: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+
+class OversightMeeting(Base):
+    """``oversight_meetings``: an Oversight Panel meeting held (its report produced): the
+    service ``year``, the term, the results year it reviewed and when it was reported."""
+
+    __tablename__ = "oversight_meetings"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    term: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    results_year: Mapped[str] = mapped_column(YEAR)
+    meeting_date: Mapped[date] = mapped_column(sa.Date)
+    reported_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class OversightDecision(Base):
+    """``oversight_decisions``: the Panel's decision on a district at a meeting held
+    (``NONE``, ``ADDITIONAL_SUPPORT``, ``INTERVENTION``), with a note, who and when."""
+
+    __tablename__ = "oversight_decisions"
+    year: Mapped[str] = mapped_column(YEAR, primary_key=True)
+    term: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    decision: Mapped[str] = mapped_column(sa.String(24))
+    note: Mapped[str] = mapped_column(sa.Text)
+    decided_by: Mapped[str] = mapped_column(sa.String(200))
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
 # (year, school_code) indexes: the primary keys of the per-school tables lead with it;
 # checkpoints gets its own.
 sa.Index("ix_checkpoints_year_school_code", Checkpoint.year, Checkpoint.school_code)

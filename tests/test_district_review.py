@@ -1,0 +1,238 @@
+"""District peer review (METHODOLOGY.md "District peer review"): the rubric as methodology
+data, the cycle DRAFT → SUBMITTED → PEER_REVIEWED → MEETS | REVISE → RESUBMITTED →
+PEER_REVIEWED … through `sqis review district …` on SQLite and PostgreSQL, every illegal
+step one line naming the state and the steps allowed (exit 1, nothing changed), and the
+import of a whole consortium's ratings (row-level errors, all or nothing)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sqis import district_review as dr
+from sqis.methodology import MethodologyError, for_year, load_file
+from tests.review_fixtures import D1, D2, D3, SERVICE, YEAR, one_error, records, sqis
+from tests.review_fixtures import store_with_results as _store
+
+M = for_year(YEAR)
+ITEMS = M.district_review.item_codes()
+AT = datetime(2016, 10, 1, tzinfo=UTC)
+
+
+def _rated(r: dr.Review, rating: int = 3) -> dr.Review:
+    for i in ITEMS:
+        r = dr.self_rate(r, i, rating, "what we did", "the evidence", M, "d", AT)
+    return r
+
+
+# ---- the rubric and the pure state machine -------------------------------------------------
+def test_the_rubric_is_methodology_data_validated_at_load(tmp_path: Path):
+    assert M.district_review.meets == 3 and M.district_review.scale == (1, 4)
+    assert "STANDARDS" in ITEMS and "EDUCATOR_EVALUATION" in ITEMS
+    raw = yaml.safe_load(Path(M.source).read_text())
+    raw["district_review"]["meets"] = 5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(MethodologyError, match="meets 5 is outside the scale"):
+        load_file(bad)
+
+
+def test_the_cycle_through_revise_and_resubmit():
+    r = dr.new_review(SERVICE, D1, M)
+    assert r.status is None
+    r = _rated(r)
+    assert r.status == dr.DRAFT
+    r = dr.submit(r, M, "d", AT)
+    for n, i in enumerate(ITEMS):
+        r = dr.peer_rate(r, D2, i, 2 if n == 0 else 3, "comments", M, "p", AT)
+    assert r.status == dr.REVISE and r.round == 2
+    assert [h["status"] for h in r.history] == ["DRAFT", "SUBMITTED", "PEER_REVIEWED", "REVISE"]
+    assert r.history[-1]["below_meets"] == [ITEMS[0]]
+    assert r.current()[ITEMS[0]]["self_rating"] == 3  # carried over to revise
+    assert r.items[1][ITEMS[0]]["peer_rating"] == 2  # round 1 kept
+    r = dr.self_rate(r, ITEMS[0], 2, "revised plan", "new evidence", M, "d", AT)
+    r = dr.resubmit(r, M, "d", AT)
+    for i in ITEMS:
+        r = dr.peer_rate(r, D3, i, 4, "good", M, "p", AT)
+    assert r.status == dr.MEETS
+    assert [h["status"] for h in r.history][-3:] == ["RESUBMITTED", "PEER_REVIEWED", "MEETS"]
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (lambda r: dr.submit(r, M, "d", AT),
+         "is not started: submit is not allowed (allowed: self-rate)"),
+        (lambda r: dr.resubmit(r, M, "d", AT), "resubmit is not allowed"),
+        (lambda r: dr.peer_rate(r, D2, ITEMS[0], 3, "c", M, "p", AT), "peer-rate is not allowed"),
+    ],
+)  # fmt: skip
+def test_illegal_steps_name_the_state_and_the_steps_allowed(step, message):
+    with pytest.raises(dr.ReviewRefused, match=re.escape(message)):
+        step(dr.new_review(SERVICE, D1, M))
+
+
+def test_submit_needs_every_item_and_a_district_cannot_review_itself():
+    r = dr.self_rate(dr.new_review(SERVICE, D1, M), ITEMS[0], 3, "n", "e", M, "d", AT)
+    with pytest.raises(dr.ReviewRefused, match="no self-rating yet for"):
+        dr.submit(r, M, "d", AT)
+    r = dr.submit(_rated(r), M, "d", AT)
+    with pytest.raises(dr.ReviewRefused, match=f"district {D1} cannot peer-review itself"):
+        dr.peer_rate(r, D1, ITEMS[0], 3, "c", M, "p", AT)
+    r = dr.peer_rate(r, D2, ITEMS[0], 3, "c", M, "p", AT)
+    with pytest.raises(dr.ReviewRefused, match=f"being peer-reviewed by district {D2}"):
+        dr.peer_rate(r, D3, ITEMS[1], 3, "c", M, "p", AT)
+    with pytest.raises(dr.ReviewRefused, match="not a whole number from 1 to 4"):
+        dr.peer_rate(r, D2, ITEMS[1], 5, "c", M, "p", AT)
+    with pytest.raises(dr.ReviewRefused, match="is not an item of the rubric"):
+        dr.peer_rate(r, D2, "NOPE", 3, "c", M, "p", AT)
+
+
+# ---- the command ----------------------------------------------------------------------------
+def _cli(capsys, db_url, *args):
+    return sqis(capsys, "review", "district", *args, "--year", SERVICE, "--db", db_url)
+
+
+def test_the_cycle_through_the_command(db_url, capsys):
+    s = _store(db_url)
+    for i in ITEMS:
+        code, out, err = _cli(capsys, db_url, "self-rate", "--district", D1, "--item", i,
+                              "--rating", "3", "--narrative", "n", "--evidence", "e")  # fmt: skip
+        assert code == 0, err
+    assert "its peer review is now DRAFT" in out
+    code, out, err = _cli(capsys, db_url, "submit", "--district", D1)
+    assert code == 0 and "now SUBMITTED" in out, err
+    for n, i in enumerate(ITEMS):
+        code, out, err = _cli(capsys, db_url, "peer-rate", "--district", D1, "--peer", D2,
+                              "--item", i, "--rating", "2" if n == 1 else "4",
+                              "--comments", "c")  # fmt: skip
+        assert code == 0, err
+    assert "now REVISE" in out
+    before = records(s)
+    refusals = [
+        (["submit", "--district", D1],
+         "is REVISE: submit is not allowed (allowed: self-rate, resubmit)"),
+        (["peer-rate", "--district", D1, "--peer", D2, "--item", ITEMS[0], "--rating", "3",
+          "--comments", "c"], "is REVISE: peer-rate is not allowed"),
+        (["submit", "--district", "0999999"], "district 0999999 is not a district"),
+        (["resubmit", "--district", D2], "is not started: resubmit is not allowed"),
+    ]  # fmt: skip
+    for args, message in refusals:
+        code, _, err = _cli(capsys, db_url, *args)
+        assert code == 1 and message in one_error(err), err
+    assert records(s) == before
+    code, out, err = _cli(capsys, db_url, "resubmit", "--district", D1)
+    assert code == 0 and "now RESUBMITTED" in out, err
+    code, _, err = _cli(capsys, db_url, "peer-rate", "--district", D1, "--peer", D1,
+                        "--item", ITEMS[0], "--rating", "3", "--comments", "c")  # fmt: skip
+    assert code == 1 and f"district {D1} cannot peer-review itself" in one_error(err)
+    for i in ITEMS:
+        code, out, err = _cli(capsys, db_url, "peer-rate", "--district", D1, "--peer", D3,
+                              "--item", i, "--rating", "3", "--comments", "c")  # fmt: skip
+    assert code == 0 and "now MEETS" in out
+    code, out, _ = _cli(capsys, db_url, "show")
+    assert f"{D1}  MEETS  round 2" in out and f"{D2}  not started" in out
+    heads = s.read("district_reviews", SERVICE)
+    assert heads["status"].tolist() == ["MEETS"]
+    items = s.read("district_review_items", SERVICE)
+    assert sorted(set(items["round"].tolist())) == [1, 2]
+    code, _, err = _cli(capsys, db_url, "self-rate", "--district", D1, "--item", ITEMS[0],
+                        "--rating", "4", "--narrative", "n", "--evidence", "e")  # fmt: skip
+    assert code == 1 and "is MEETS: self-rate is not allowed (allowed: none" in one_error(err)
+    s.dispose()
+
+
+def test_a_service_year_whose_results_are_not_run_is_refused(db_url, capsys):
+    s = _store(db_url)
+    code, _, err = sqis(capsys, "review", "district", "submit", "--district", D1,
+                        "--year", "2017-18", "--db", db_url)  # fmt: skip
+    assert code == 1 and "run the year first" in one_error(err)
+    s.dispose()
+
+
+# ---- the import -----------------------------------------------------------------------------
+def _rows(district: str, rating: int = 3, peer: str | None = None, peer_rating: int = 3):
+    return [
+        {
+            "district_code": district,
+            "item": i,
+            "self_rating": rating,
+            "narrative": "what we did",
+            "evidence": "minutes, data",
+            **(
+                {"peer_district_code": peer, "peer_rating": peer_rating, "comments": "ok"}
+                if peer
+                else {}
+            ),
+        }
+        for i in ITEMS
+    ]
+
+
+def test_import_a_consortium_from_yaml_and_csv(db_url, capsys, tmp_path: Path):
+    import pandas as pd
+
+    s = _store(db_url)
+    doc = {"ratings": [*_rows(D1, peer=D2, peer_rating=2), *_rows(D2, peer=D3), *_rows(D3)]}
+    f = tmp_path / "ratings.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    code, out, err = sqis(capsys, "review", "district", "import", str(f), "--year", SERVICE,
+                          "--db", db_url)  # fmt: skip
+    assert code == 0, err
+    assert f"{D1} REVISE, {D2} MEETS, {D3} SUBMITTED" in out
+    # D1 revises and resubmits from a CSV, D3 is peer-rated in the same file
+    rows = [*_rows(D1, rating=4)]
+    rows += [{"district_code": D3, "item": i, "peer_district_code": D1, "peer_rating": 4,
+              "comments": "fine"} for i in ITEMS]  # fmt: skip
+    csv = tmp_path / "round2.csv"
+    ints = {"self_rating": "Int64", "peer_rating": "Int64"}
+    pd.DataFrame(rows).astype(ints).to_csv(csv, index=False)
+    code, out, err = sqis(capsys, "review", "district", "import", str(csv), "--year", SERVICE,
+                          "--db", db_url)  # fmt: skip
+    assert code == 0, err
+    assert f"{D1} RESUBMITTED, {D3} MEETS" in out
+    s.dispose()
+
+
+def test_bad_import_rows_are_listed_and_nothing_is_imported(db_url, capsys, tmp_path: Path):
+    import pandas as pd
+
+    s = _store(db_url)
+    rows = _rows(D1, peer=D2) + _rows(D2, peer=D2)
+    rows[0]["self_rating"] = 7  # row 2
+    rows[1]["item"] = "NOT_AN_ITEM"  # row 3
+    rows[2]["narrative"] = ""  # row 4
+    rows[3]["peer_rating"] = "three"  # row 5
+    rows[6]["district_code"] = "0999999"  # row 8
+    csv = tmp_path / "bad.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    before = records(s)
+    code, _, err = sqis(capsys, "review", "district", "import", str(csv), "--year", SERVICE,
+                        "--db", db_url)  # fmt: skip
+    assert code == 1
+    assert "bad.csv:" in err and "nothing imported" in err
+    for expected in (
+        "bad.csv row 2, column self_rating (value '7'): rule in_range(1, 4)",
+        "bad.csv row 3, column item (value 'NOT_AN_ITEM'): rule isin(",
+        "bad.csv row 4, column narrative: rule required_with_self_rating",
+        "bad.csv row 5, column peer_rating (value 'three'): rule integer",
+        "bad.csv row 8, column district_code (value '0999999'): rule known_district",
+        "column peer_district_code (value '0110002'): rule not_own_district",
+    ):
+        assert expected in err, err
+    assert "Traceback" not in err
+    assert records(s) == before
+    # rows that validate but break the cycle (peer ratings of a review not submitted)
+    f = tmp_path / "early.yaml"
+    f.write_text(yaml.safe_dump([{"district_code": D3, "item": i, "peer_district_code": D1,
+                                  "peer_rating": 3, "comments": "c"} for i in ITEMS]))  # fmt: skip
+    code, _, err = sqis(capsys, "review", "district", "import", str(f), "--year", SERVICE,
+                        "--db", db_url)  # fmt: skip
+    assert code == 1
+    assert "peer-rate is not allowed" in one_error(err) and "nothing imported" in err
+    assert records(s) == before
+    s.dispose()
