@@ -8,12 +8,11 @@ the installed `sqis` script runs it.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from sqis_cli import main
+from tests.review_fixtures import sqis  # the console entry point: (exit code, out, err)
 
 # every command, and one required option it cannot run without (None: it has none)
 COMMANDS: dict[str, str | None] = {
@@ -45,21 +44,6 @@ COMMANDS: dict[str, str | None] = {
     "review district show": "--year",
     "review district import": "--year",
 }
-
-
-def sqis(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run `sqis ARGS`: (exit code, stdout, stderr)."""
-    old = sys.argv
-    sys.argv = ["sqis", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def lines(text: str) -> list[str]:
