@@ -29,19 +29,13 @@ from typing import Any
 
 import psutil
 
+from sqis.year_stages import STAGE_NAMES
+
 MIB = 1024 * 1024
 
-# The stages of one year, as sqis.pipeline.run_year reports them (on_stage) and in order.
-STAGES: tuple[str, ...] = (
-    "ingest",
-    "compute_index",
-    "educators",  # METHODOLOGY.md "Educator effectiveness" (after the index, per district)
-    "designate",
-    "communities",
-    "store",
-    "reports",
-    "publish",
-)
+# The stages of one year, as sqis.pipeline.run_year reports them (on_stage) and in order:
+# sqis.year_stages, the one definition the annual flow walks too.
+STAGES: tuple[str, ...] = STAGE_NAMES
 
 # Task-run name prefixes of flows/annual_cycle.py → the run_year stage they belong to.
 # (start-run and prior-results open the index stage in run_year too.)

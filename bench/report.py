@@ -10,20 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqis.year_stages import STAGES
+
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 GB = 1e9  # the memory target is in GB (10^9 bytes), the stricter reading
 MIB = 2**20
 
-STAGE_NAMES = {
-    "ingest": "ingest + validate",
-    "compute_index": "growth, indicators, levels, SQII",
-    "educators": "educators: summative scores, levels (per district; measures with growth)",
-    "designate": "designations, escalation, partners",
-    "communities": "communities of practice",
-    "store": "results store (one transaction)",
-    "reports": "exports + HTML reports + Oversight",
-    "publish": "publish (manifest last)",
-}
+STAGE_NAMES = {s.name: s.label for s in STAGES}  # sqis.year_stages: the year's stages
 
 
 def _ok(r: Any) -> bool:

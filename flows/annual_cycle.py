@@ -4,15 +4,17 @@ ingest + validate → compute the index (growth consortium-wide, then per distri
 designate, escalate, partner → communities → store results (one transaction) →
 reports (per district) and the fall Oversight report → publish (manifest last).
 
-The flow reads as a list of steps; the work lives in ``sqis.pipeline``, the same path
-``sqis.pipeline.run_year`` runs without Prefect. Task runs grow with stages and
-districts, never with schools or students. Each stage leaves an artifact: the
-validation summary, the SQII distribution, the designations, and one table of links to
-every district's reports.
+The order of the stages is ``sqis.year_stages.walk_year``, which
+``sqis.pipeline.run_year`` walks too without Prefect: this flow gives it
+:class:`TaskSteps` (a task per step and district); the work lives in
+``sqis.pipeline``. Task runs grow with stages and districts, never with schools or
+students. Each stage leaves an artifact: the validation summary, the SQII
+distribution, the designations, and one table of links to every district's reports.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +35,7 @@ from sqis.codes import CONTRACT_FILES
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
+from sqis.year_stages import walk_year
 from tasks import stages
 from tasks.common import artifact_key, cache_token
 
@@ -239,96 +242,13 @@ def _stages(
     store_id: str,
     progress: Progress,
 ) -> dict[str, Any]:
-    def token(stage: str, district: str | None = None, **extra: Any) -> str:
-        return cache_token(
-            stage,
-            year,
-            district,
-            inputs=input_sums,
-            methodology=m.checksum,
-            depends_on=depends,
-            **extra,
-        )
-
-    districts = inputs.districts()
-    # index: growth consortium-wide, then a task per district
-    prior = stages.prior_results(year, cfg.db_url)
-    # one fit: the growth indicators and every educator's growth measure and rating
-    g, measures = stages.growth(year, inputs, m, token("growth"))
-    progress.step("growth model")
-    futures = [
-        stages.district_index.submit(
-            year, whole(inputs), whole(g), whole(prior), whole(m), d, token("index", d)
-        )
-        for d in districts
-    ]
-    parts = []
-    for d, f in zip(districts, futures, strict=True):
-        parts.append(f.result())
-        progress.step("index", f"district {d}")
-    del futures  # the district frames go once combined
-    indicators = pipeline.combine(
-        (p[0] for p in parts), ["school_code", "student_group", "indicator"]
-    )
-    index = pipeline.combine((p[1] for p in parts), ["school_code"])
-    del parts
-    # METHODOLOGY.md "Educator effectiveness": a task per district (each its option)
-    educators, distribution = _educators(year, inputs, measures, m, districts, token)
-    progress.step("educators", f"{len(educators)} educators")
-    # the later stages read only this year's schools and enrolment: let the rest go
-    pipeline.release_after_index(inputs)
-    index_artifact(year, index, inputs.cur.schools)
-
-    des, partnerships = stages.designate(
-        year, inputs, indicators, index, prior, m, token("designate")
-    )
-    designations_artifact(year, des)
-    progress.step("designations")
-    goal_support, flags = stages.support(year, inputs, indicators, des, m, token("support"))
-    comm = stages.communities(year, des, inputs.cur.schools, m, token("communities"))
-    progress.step("communities")
-
-    # METHODOLOGY.md "District index": consortium-wide, from the index and last year's
-    district = pipeline.district_scores(indicators, index, inputs.cur.schools, prior, m)
-    tables = pipeline.YearTables(
-        year, inputs.cur.schools, indicators, index, des, partnerships, comm, district,
-        educators, distribution, goal_support, flags,
-    )  # fmt: skip
-    undo.previous_rows, undo.plans_before = stages.store_results(
-        year, cfg.db_url, run_id, tables, m
-    )
-    progress.step("results store")
-
-    # reports: the frames read once from the store and split once, so that each district's
-    # task gets its own rows (a Dask worker is shipped one district's frames)
-    produced = pipeline.produced_stamp(year, input_sums, m)
-    frames = stages.report_frames(year, cfg.db_url, m)
-    held = frames["checkpoints"]
-    by_district = pipeline.split_by_district(frames, districts)
-    # the public edition: the same frames through the one suppression function
-    public = stages.public_edition(year, tables, frames, m, produced)
-    progress.step("public edition")
-    del frames
-    futures = [
-        stages.district_reports.submit(
-            year, whole(by_district.pop(d)), whole(m), cfg.pdf, produced, d
-        )
-        for d in districts
-    ]
-    files: dict[str, bytes] = dict(stages.exports(year, tables, m, held))
-    for d, f in zip(districts, futures, strict=True):
-        files.update(f.result())
-        progress.step("reports", f"district {d}")
-    files.update(stages.calendars(year, tables, m))
-    if not tables.educator_results.empty:  # the actions on a TRIGGER and the staff pages
-        files.update(stages.educator_files(year, cfg.db_url, m, produced))
-    progress.step("exports and calendars")
-
-    out_sums = stages.publish(year, files, cfg.out_root, store_id)
-    out_sums.update(stages.publish_public(year, public, str(cfg.public_root), store_id))
-    progress.step("publish")
+    """The year's stages as tasks: ``sqis.year_stages.walk_year`` (the order, written once
+    for this flow and ``sqis.pipeline.run_year``) over :class:`TaskSteps`."""
+    steps = TaskSteps(year, cfg, m, input_sums, run_id, depends, undo, store_id, progress)
+    walked = walk_year(steps, inputs, m, input_sums)
+    out_sums, files, des = walked.output_checksums, walked.files, walked.tables.designations
     stages.finish_run(year, cfg.db_url, run_id, "SUCCEEDED", out_sums)
-    reports_artifacts(year, cfg.out_root, districts, files)
+    reports_artifacts(year, cfg.out_root, inputs.districts(), files)
     counts = des["designation"].value_counts().sort_index().to_dict()
     progress.finish(
         f"{len(out_sums)} files published; "
@@ -344,6 +264,147 @@ def _stages(
         "output_checksums": out_sums,
         "designations": des["designation"].value_counts().sort_index().to_dict(),
     }
+
+
+class TaskSteps:
+    """``sqis.year_stages.YearSteps`` as Prefect tasks (``tasks.stages``): each step a task
+    run with its cache key; the per-district steps a task per district, all submitted
+    before any is collected; progress and the stage artifacts as the steps finish."""
+
+    def __init__(
+        self,
+        year: str,
+        cfg: pipeline.RunConfig,
+        m: Methodology,
+        input_sums: dict[str, str],
+        run_id: Any,
+        depends: dict[str, Any],
+        undo: run_control.Undo,
+        store_id: str,
+        progress: Progress,
+    ) -> None:
+        self.year, self.cfg, self.m, self.input_sums = year, cfg, m, input_sums
+        self.run_id, self.depends, self.undo, self.store_id = run_id, depends, undo, store_id
+        self.progress = progress
+
+    def token(self, stage: str, district: str | None = None, **extra: Any) -> str:
+        return cache_token(
+            stage,
+            self.year,
+            district,
+            inputs=self.input_sums,
+            methodology=self.m.checksum,
+            depends_on=self.depends,
+            **extra,
+        )
+
+    def done(self, stage: str, info: dict[str, Any]) -> None:
+        pass  # the progress steps and artifacts say it
+
+    def step(self, label: str, what: str = "") -> None:
+        self.progress.step(label, what)
+
+    def prior_results(self) -> pipeline.Prior:
+        return stages.prior_results(self.year, self.cfg.db_url)
+
+    def growth(self, inputs: pipeline.Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return stages.growth(self.year, inputs, self.m, self.token("growth"))
+
+    def district_index(
+        self,
+        inputs: pipeline.Inputs,
+        growth: pd.DataFrame,
+        prior: pipeline.Prior,
+        districts: list[str],
+    ) -> Iterator[tuple[str, tuple[pd.DataFrame, pd.DataFrame]]]:
+        futures = [
+            stages.district_index.submit(
+                self.year,
+                whole(inputs),
+                whole(growth),
+                whole(prior),
+                whole(self.m),
+                d,
+                self.token("index", d),
+            )  # fmt: skip
+            for d in districts
+        ]
+        for d, f in zip(districts, futures, strict=True):
+            yield d, f.result()
+
+    def educators(
+        self, inputs: pipeline.Inputs, measures: pd.DataFrame, districts: list[str]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return _educators(self.year, inputs, measures, self.m, districts, self.token)
+
+    def index_done(self, index: pd.DataFrame, schools: pd.DataFrame) -> None:
+        index_artifact(self.year, index, schools)
+
+    def designate(
+        self,
+        inputs: pipeline.Inputs,
+        indicators: pd.DataFrame,
+        index: pd.DataFrame,
+        prior: pipeline.Prior,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return stages.designate(
+            self.year, inputs, indicators, index, prior, self.m, self.token("designate")
+        )
+
+    def designations_done(self, designations: pd.DataFrame) -> None:
+        designations_artifact(self.year, designations)
+
+    def support(
+        self, inputs: pipeline.Inputs, indicators: pd.DataFrame, designations: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return stages.support(
+            self.year, inputs, indicators, designations, self.m, self.token("support")
+        )
+
+    def communities(self, designations: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+        return stages.communities(
+            self.year, designations, schools, self.m, self.token("communities")
+        )
+
+    def store_results(self, tables: pipeline.YearTables) -> None:
+        self.undo.previous_rows, self.undo.plans_before = stages.store_results(
+            self.year, self.cfg.db_url, self.run_id, tables, self.m
+        )
+
+    def report_frames(self) -> dict[str, pd.DataFrame]:
+        return stages.report_frames(self.year, self.cfg.db_url, self.m)
+
+    def public_edition(
+        self, tables: pipeline.YearTables, frames: dict[str, pd.DataFrame], produced: str
+    ) -> dict[str, bytes]:
+        return stages.public_edition(self.year, tables, frames, self.m, produced)
+
+    def district_reports(
+        self, by_district: dict[str, dict[str, pd.DataFrame]], produced: str, districts: list[str]
+    ) -> Iterator[tuple[str, dict[str, bytes]]]:
+        futures = [
+            stages.district_reports.submit(
+                self.year, whole(by_district.pop(d)), whole(self.m), self.cfg.pdf, produced, d
+            )
+            for d in districts
+        ]
+        for d, f in zip(districts, futures, strict=True):
+            yield d, f.result()
+
+    def exports(self, tables: pipeline.YearTables, held: pd.DataFrame | None) -> dict[str, bytes]:
+        return stages.exports(self.year, tables, self.m, held)
+
+    def calendars(self, tables: pipeline.YearTables) -> dict[str, bytes]:
+        return stages.calendars(self.year, tables, self.m)
+
+    def educator_files(self, produced: str) -> dict[str, bytes]:
+        return stages.educator_files(self.year, self.cfg.db_url, self.m, produced)
+
+    def publish(self, files: dict[str, bytes]) -> dict[str, str]:
+        return stages.publish(self.year, files, self.cfg.out_root, self.store_id)
+
+    def publish_public(self, files: dict[str, bytes]) -> dict[str, str]:
+        return stages.publish_public(self.year, files, str(self.cfg.public_root), self.store_id)
 
 
 def _educators(

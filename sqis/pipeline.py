@@ -34,7 +34,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from dataclasses import replace as replace_field
 from datetime import date
@@ -1271,6 +1271,111 @@ def depends_on_for(store: Any, year: str) -> dict[str, Any]:
     return {y1: dep} if dep else {}
 
 
+class PlainSteps:
+    """``sqis.year_stages.YearSteps`` in one process (``run_year``): each step a plain
+    call; per-district steps one district after another (``by_district=False``: the
+    index and the educators of every school at once)."""
+
+    def __init__(
+        self,
+        store: Any,
+        run_id: int,
+        year: str,
+        cfg: RunConfig,
+        m: Methodology,
+        undo: Any,
+        store_id: str,
+        on_stage: Callable[[str, dict[str, Any]], None],
+        by_district: bool = True,
+    ) -> None:
+        self.store, self.run_id, self.year, self.cfg, self.m = store, run_id, year, cfg, m
+        self.undo, self.store_id, self.on_stage = undo, store_id, on_stage
+        self.by_district = by_district
+
+    def done(self, stage: str, info: dict[str, Any]) -> None:
+        self.on_stage(stage, info)
+
+    def step(self, label: str, what: str = "") -> None:
+        pass
+
+    def prior_results(self) -> Prior:
+        return prior_results(self.store, self.year)
+
+    def growth(self, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return growth_and_educators(inputs, self.m)
+
+    def district_index(
+        self, inputs: Inputs, growth: pd.DataFrame, prior: Prior, districts: list[str]
+    ) -> Iterator[tuple[str, tuple[pd.DataFrame, pd.DataFrame]]]:
+        if not self.by_district:
+            yield "*", district_index(inputs, growth, prior, self.m, None)
+            return
+        for d in districts:
+            yield d, district_index(inputs, growth, prior, self.m, d)
+
+    def educators(
+        self, inputs: Inputs, measures: pd.DataFrame, districts: list[str]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return educators_stage(measures, inputs.cur.schools, self.m, by_district=self.by_district)
+
+    def index_done(self, index: pd.DataFrame, schools: pd.DataFrame) -> None:
+        pass
+
+    def designate(
+        self, inputs: Inputs, indicators: pd.DataFrame, index: pd.DataFrame, prior: Prior
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return designate(inputs, indicators, index, prior, self.m)
+
+    def designations_done(self, designations: pd.DataFrame) -> None:
+        pass
+
+    def support(
+        self, inputs: Inputs, indicators: pd.DataFrame, designations: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return support(inputs, indicators, designations, self.m)
+
+    def communities(self, designations: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+        return communities(designations, schools, self.year, self.m)
+
+    def store_results(self, tables: YearTables) -> None:
+        self.undo.snapshot(self.store, TABLES)
+        store_results(self.store, self.run_id, tables, self.m)
+
+    def report_frames(self) -> dict[str, pd.DataFrame]:
+        return report_frames(self.store, self.year, m=self.m)
+
+    def public_edition(
+        self, tables: YearTables, frames: dict[str, pd.DataFrame], produced: str
+    ) -> dict[str, bytes]:
+        return public_files(tables, frames, self.m, produced)
+
+    def district_reports(
+        self, by_district: dict[str, dict[str, pd.DataFrame]], produced: str, districts: list[str]
+    ) -> Iterator[tuple[str, dict[str, bytes]]]:
+        for d in districts:
+            yield (
+                d,
+                reports(self.year, by_district.pop(d), self.m, pdf=self.cfg.pdf, produced=produced),
+            )
+
+    def exports(self, tables: YearTables, held: pd.DataFrame | None) -> dict[str, bytes]:
+        return exports(tables, self.m, held)
+
+    def calendars(self, tables: YearTables) -> dict[str, bytes]:
+        return calendars(tables, self.m)
+
+    def educator_files(self, produced: str) -> dict[str, bytes]:
+        return educator_staff_files(self.store, self.year, self.m, produced)
+
+    def publish(self, files: dict[str, bytes]) -> dict[str, str]:
+        manifest = publish_run(self.year, files, self.cfg.out_root, self.store_id)
+        return manifest_checksums(manifest, files)
+
+    def publish_public(self, files: dict[str, bytes]) -> dict[str, str]:
+        manifest = publish_run(self.year, files, str(self.cfg.public_root), self.store_id)
+        return public_checksums(manifest, files)
+
+
 def run_year(
     year: str,
     cfg: RunConfig,
@@ -1290,6 +1395,7 @@ def run_year(
     note = on_stage or (lambda name, info: None)
 
     from sqis import run_control
+    from sqis.year_stages import walk_year
 
     # the results store must answer before any work: an unreachable database fails the run
     # before anything is written to the store root or the out root
@@ -1300,43 +1406,13 @@ def run_year(
     note("ingest", {"districts": len(inputs.districts())})
     undo = run_control.Undo(year, cfg.store_root, inputs.ingested)
     try:
-        prior = prior_results(store, year)
-        g, measures = growth_and_educators(inputs, m)
-        indicators, index = compute_index(inputs, prior, m, by_district=by_district, growth_frame=g)
-        note("compute_index", {"schools": len(index)})
-        educators, distribution = educators_stage(
-            measures, inputs.cur.schools, m, by_district=by_district
-        )
-        note("educators", educator_note(inputs, educators, m))
-        release_after_index(inputs)
-        des, partnerships = designate(inputs, indicators, index, prior, m)
-        note("designate", {"designated": int((des["designation"] != "NONE").sum())})
-        goal_support, flags = support(inputs, indicators, des, m)
-        comm = communities(des, inputs.cur.schools, year, m)
-        note("communities", {"schools": len(comm)})
-        district = district_scores(indicators, index, inputs.cur.schools, prior, m)
-        tables = YearTables(
-            year, inputs.cur.schools, indicators, index, des, partnerships, comm, district,
-            educators, distribution, goal_support, flags,
-        )  # fmt: skip
-        undo.snapshot(store, TABLES)
-        store_results(store, run_id, tables, m)
-        note("store", {})
-        frames = report_frames(store, year, m=m)
-        files = year_files(store, tables, m, inputs.checksums(), pdf=cfg.pdf, frames=frames)
-        public = public_files(tables, frames, m, produced_stamp(year, inputs.checksums(), m))
-        del frames
-        note("reports", {"files": len(files), "public_files": len(public)})
-        manifest = publish_run(year, files, cfg.out_root, began.store_id)
-        out_checksums = manifest_checksums(manifest, files)
-        # the public edition, published apart (its own root and manifest), after the staff's
-        public_manifest = publish_run(year, public, str(cfg.public_root), began.store_id)
-        out_checksums.update(public_checksums(public_manifest, public))
-        note("publish", {"files": len(out_checksums)})
-        store.finish_run(run_id, "SUCCEEDED", output_checksums=out_checksums)
+        steps = PlainSteps(store, run_id, year, cfg, m, undo, began.store_id, note, by_district)
+        walked = walk_year(steps, inputs, m, inputs.checksums())
+        store.finish_run(run_id, "SUCCEEDED", output_checksums=walked.output_checksums)
     except BaseException:
         fail_run(store, run_id, undo)
         raise
+    tables, out_checksums = walked.tables, walked.output_checksums
     return YearResult(
         year,
         run_id,
@@ -1347,38 +1423,6 @@ def run_year(
         {t: len(getattr(tables, t)) for t in TABLES},
         old,
     )
-
-
-def year_files(
-    store: Any,
-    tables: YearTables,
-    m: Methodology,
-    input_checksums: dict[str, str],
-    *,
-    pdf: str = "auto",
-    districts: Iterable[str] | None = None,
-    frames: dict[str, pd.DataFrame] | None = None,
-) -> dict[str, bytes]:
-    """Every file of the year's staff publication: exports, reports per district, calendars.
-
-    The Oversight Panel's reports are not part of it: they are written on the meeting
-    dates of the service year (``oversight``) and kept across re-runs (``publish_run``).
-    ``frames``: the year's ``report_frames``, when the caller has read them already (the
-    public edition reads the same).
-    """
-    produced = produced_stamp(tables.year, input_checksums, m)
-    frames = report_frames(store, tables.year, m=m) if frames is None else frames
-    files = dict(exports(tables, m, frames["checkpoints"]))
-    if not tables.educator_results.empty:  # the actions on a TRIGGER, the staff pages
-        files.update(educator_staff_files(store, tables.year, m, produced))
-    if districts is None:
-        districts = sorted(tables.schools["district_code"].unique())
-    # one read, split once: not one read or one filter per district
-    by_district = split_by_district(frames, districts)
-    for district_frames in by_district.values():
-        files.update(reports(tables.year, district_frames, m, pdf=pdf, produced=produced))
-    files.update(calendars(tables, m))
-    return files
 
 
 def public_files(

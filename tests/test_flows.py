@@ -149,6 +149,28 @@ def test_annual_cycle_completes_named_tagged_with_artifacts(
         assert (staff / f).read_bytes() == (Path(res["public_root"]) / YEAR / f).read_bytes()
 
 
+def test_the_flow_and_run_year_walk_the_same_stages_to_the_same_bytes(
+    small: Path, own_tmp: Path, work: Path
+) -> None:
+    """Both paths walk ``sqis.year_stages.walk_year``: the same stages, in order, and every
+    file of both editions byte-identical (issue 22: the flow cannot drift from the plain
+    path)."""
+    from sqis import pipeline
+    from sqis.year_stages import STAGE_NAMES
+    from tests.consortium import run_config
+
+    seen: list[str] = []
+    plain = pipeline.run_year(
+        YEAR, run_config(work / "plain", small), on_stage=lambda name, info: seen.append(name)
+    )
+    assert tuple(seen) == STAGE_NAMES
+    state = _run(small, work / "flow")
+    res = state.result()
+    assert res["output_checksums"] == plain.output_checksums
+    staff = sorted(k for k in plain.output_checksums if not k.startswith(pipeline.PUBLIC_PREFIX))
+    assert staff and len(staff) < len(plain.output_checksums)  # both editions compared
+
+
 def test_task_runs_grow_with_districts_not_with_schools(
     harness: None, small: Path, large: Path, work: Path
 ) -> None:
