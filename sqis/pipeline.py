@@ -22,7 +22,8 @@ run the same path:
 year's lock, the results replace the year's rows in one transaction, the outputs are
 published, ``finish_run`` records their checksums. A run killed at any point leaves
 the store consistent (the year's rows are either the old ones or the new ones) and a
-re-run completes it; a lock left by a dead run is taken over (``take_over_stale_lock``).
+re-run completes it; a lock left by a dead run is taken over (``sqis.runs``: run
+bookkeeping).
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import re
-import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -42,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from sqis import codes, memory, reviews, years
+from sqis import codes, memory, reviews, runs, years
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
@@ -1074,106 +1072,6 @@ def open_store(db_url: str, *, upgrade: bool = False) -> Any:
     return store
 
 
-_HOLDER = re.compile(r" on (?P<host>\S+) \(pid (?P<pid>\d+)\)$")
-
-
-def lock_holder(store: Any, year: str) -> dict[str, Any] | None:
-    """Who holds ``year``'s lock: run id, host, pid and Prefect flow run (``None``: nobody)."""
-    locks = store.locks()
-    row = locks[locks["year"] == year]
-    if row.empty:
-        return None
-    rec = row.iloc[0]
-    out: dict[str, Any] = {"run_id": int(rec["run_id"]), "holder": str(rec["holder"])}
-    m = _HOLDER.search(str(rec["holder"]))
-    if m:
-        out.update(host=m["host"], pid=int(m["pid"]))
-    runs = store.runs(year)
-    run = runs[runs["id"] == out["run_id"]]
-    if not run.empty and run.iloc[0]["flow_run_id"]:
-        out["flow_run_id"] = str(run.iloc[0]["flow_run_id"])
-    return out
-
-
-def lock_holder_is_dead(
-    holder: dict[str, Any], *, flow_run_alive: Callable[[str], bool] | None = None
-) -> bool:
-    """Whether the run holding a year's lock can no longer be running.
-
-    - its Prefect flow run is final (crashed, failed, cancelled) → dead
-      (``flow_run_alive`` asks the API; only the flows layer knows Prefect);
-    - it was started on this host by a process that no longer exists → dead.
-    Anything else (another host, the API unreachable) → alive: the lock stands and
-    ``sqis db unlock`` clears it by hand.
-    """
-    fr = holder.get("flow_run_id")
-    if fr and flow_run_alive is not None:
-        try:
-            if not flow_run_alive(str(fr)):
-                return True
-        except Exception:  # the API is unreachable: fall back to the process check
-            log.debug("could not ask the API about flow run %s", fr)
-    host, pid = holder.get("host"), holder.get("pid")
-    if host and pid and host == socket.gethostname():
-        if int(pid) == os.getpid():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-    return False
-
-
-def start_run(
-    store: Any,
-    year: str,
-    m: Methodology,
-    input_checksums: dict[str, str],
-    cfg: RunConfig,
-    depends_on: dict[str, Any] | None,
-    *,
-    flow_run_alive: Callable[[str], bool] | None = None,
-    note: str | None = None,
-) -> tuple[int, int | None]:
-    """Take the year's lock (``ResultsStore.start_run``), taking over one a dead run left.
-
-    Returns ``(run_id, id of the dead run whose lock was taken over, or None)``.
-    """
-    from sqis.store import YearLocked
-
-    def attempt() -> int:
-        return store.start_run(
-            year,
-            methodology_version=m.version,
-            methodology_checksum=m.checksum,
-            input_checksums=input_checksums,
-            run_by=cfg.run_by,
-            depends_on=depends_on,
-            flow_run_id=cfg.flow_run_id,
-            note=note,
-        )
-
-    try:
-        return attempt(), None
-    except YearLocked:
-        holder = lock_holder(store, year)
-        if holder is None:  # released in between
-            return attempt(), None
-        if not lock_holder_is_dead(holder, flow_run_alive=flow_run_alive):
-            raise
-        log.warning(
-            "%s was locked by run %s (%s), which is no longer running: taking the lock over "
-            "(that run is marked FAILED)",
-            year,
-            holder["run_id"],
-            holder["holder"],
-        )
-        store.unlock(year)
-        return attempt(), holder["run_id"]
-
-
 def prepare_store(cfg: RunConfig, year: str) -> Any:
     """The results store of a run, reachable and at this sqis's schema. A database without
     a schema gets one only when the run may go ahead (``run_control.check_fresh_store``).
@@ -1187,54 +1085,6 @@ def prepare_store(cfg: RunConfig, year: str) -> Any:
     return open_store(cfg.db_url, upgrade=True)
 
 
-@dataclass
-class Began:
-    """A run that holds its year's lock: its id, a dead run it took over, the store's id."""
-
-    run_id: int
-    took_over: int | None
-    store_id: str
-
-
-def begin_run(
-    store: Any,
-    year: str,
-    m: Methodology,
-    cfg: RunConfig,
-    *,
-    flow_run_alive: Callable[[str], bool] | None = None,
-) -> Began:
-    """Check the run may go ahead (``sqis.run_control.preflight``: the store's consortium,
-    the publication's store, earlier years, the methodology), claim the store for this
-    consortium and take the year's lock — before anything is ingested, so that two runs of
-    one year never both write: the one that loses the lock has written nothing."""
-    from sqis import run_control
-
-    consortium = run_control.consortium_of_key(get_settings().require_pseudonym_key())
-    problems = run_control.preflight(
-        store,
-        year,
-        m,
-        data_root=cfg.data_root,
-        out_root=cfg.out_root or get_settings().out_root,
-        store_root=cfg.store_root,
-        consortium=consortium,
-        force=cfg.force,
-    )
-    ident = store.claim(consortium)
-    run_id, old = start_run(
-        store,
-        year,
-        m,
-        {},
-        cfg,
-        None,
-        flow_run_alive=flow_run_alive,
-        note=run_control.forced_note(cfg.force, problems),
-    )
-    return Began(run_id, old, str(ident["store_id"]))
-
-
 def ingest_locked(store: Any, run_id: int, year: str, cfg: RunConfig, m: Methodology) -> Inputs:
     """Stage 1 under the year's lock; records what the run read. A delivery that is refused
     leaves no run behind (``abandon_run``): the database is as it was."""
@@ -1246,29 +1096,8 @@ def ingest_locked(store: Any, run_id: int, year: str, cfg: RunConfig, m: Methodo
         except Exception as e:  # the original error matters more
             log.error("could not release run %s: %s", run_id, e)
         raise
-    store.record_inputs(run_id, inputs.checksums(), depends_on_for(store, year))
+    store.record_inputs(run_id, inputs.checksums(), runs.depends_on_for(store, year))
     return inputs
-
-
-def fail_run(store: Any, run_id: int, undo: Any) -> None:
-    """A run that failed after ingest: put back what it changed (``run_control.Undo``),
-    then mark it FAILED (releasing the lock). Errors here are logged, not raised."""
-    try:
-        undo(store, run_id)
-    except Exception as e:  # the original error matters more
-        log.error("run %s: could not put back what it changed: %s", run_id, e)
-    _finish_failed(store, run_id)
-
-
-def depends_on_for(store: Any, year: str) -> dict[str, Any]:
-    """The earlier year this year's run reads from the store (its designations, index, partners).
-
-    ``{year−1: {"run_id", "checksum"}}`` from ``ResultsStore.dependency``; empty when
-    last year was never computed.
-    """
-    y1 = years.shift(year, -1)
-    dep = store.dependency(y1)
-    return {y1: dep} if dep else {}
 
 
 class PlainSteps:
@@ -1400,7 +1229,7 @@ def run_year(
     # the results store must answer before any work: an unreachable database fails the run
     # before anything is written to the store root or the out root
     store = prepare_store(cfg, year)
-    began = begin_run(store, year, m, cfg, flow_run_alive=flow_run_alive)
+    began = runs.begin_run(store, year, m, cfg, flow_run_alive=flow_run_alive)
     run_id, old = began.run_id, began.took_over
     inputs = ingest_locked(store, run_id, year, cfg, m)
     note("ingest", {"districts": len(inputs.districts())})
@@ -1410,7 +1239,7 @@ def run_year(
         walked = walk_year(steps, inputs, m, inputs.checksums())
         store.finish_run(run_id, "SUCCEEDED", output_checksums=walked.output_checksums)
     except BaseException:
-        fail_run(store, run_id, undo)
+        runs.fail_run(store, run_id, undo)
         raise
     tables, out_checksums = walked.tables, walked.output_checksums
     return YearResult(
@@ -1532,14 +1361,6 @@ def calendars(tables: YearTables, m: Methodology) -> dict[str, bytes]:
     return cal.year_calendars(
         tables.year, tables.communities, tables.designations, tables.partnerships, m
     )
-
-
-def _finish_failed(store: Any, run_id: int) -> None:
-    """Mark the run FAILED (releasing the lock); a second failure here is only logged."""
-    try:
-        store.finish_run(run_id, "FAILED")
-    except Exception as e:  # the original error matters more
-        log.error("could not mark run %s FAILED: %s", run_id, e)
 
 
 def manifest_checksums(manifest: Any, files: dict[str, bytes] | None = None) -> dict[str, str]:

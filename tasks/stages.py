@@ -21,7 +21,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from sqis import pipeline
+from sqis import pipeline, runs
 from sqis.methodology import Methodology
 from tasks.common import (
     IO_RETRIES,
@@ -73,14 +73,14 @@ def ingest(
 
 
 @task(name="start-run", task_run_name="start-run-{year}", **IO)
-def begin_run(year: str, m: Methodology, cfg: pipeline.RunConfig) -> pipeline.Began:
+def begin_run(year: str, m: Methodology, cfg: pipeline.RunConfig) -> runs.Began:
     """Check the run may go ahead and take the year's lock, before anything is ingested
-    (``pipeline.begin_run``; a lock left by a dead run is taken over)."""
+    (``sqis.runs.begin_run``; a lock left by a dead run is taken over)."""
     from flows.liveness import flow_run_alive
 
     ensure_pseudonym_key()
     store = pipeline.open_store(cfg.db_url, upgrade=True)
-    return pipeline.begin_run(store, year, m, cfg, flow_run_alive=flow_run_alive)
+    return runs.begin_run(store, year, m, cfg, flow_run_alive=flow_run_alive)
 
 
 @task(name="record-inputs", task_run_name="record-inputs-{year}", **IO)
@@ -89,7 +89,7 @@ def record_inputs(
 ) -> dict[str, Any]:
     """Record what the run read (and the earlier year it depends on); returns that."""
     store = pipeline.open_store(db_url)
-    depends = pipeline.depends_on_for(store, year)
+    depends = runs.depends_on_for(store, year)
     store.record_inputs(run_id, input_checksums, depends)
     return depends
 
@@ -273,7 +273,7 @@ def publish_public(
 @task(name="fail-run", task_run_name="fail-run-{year}", **IO)
 def fail_run(year: str, db_url: str, run_id: int, undo: Any) -> None:
     """Put back what the failed run changed (``run_control.Undo``), then mark it FAILED."""
-    pipeline.fail_run(pipeline.open_store(db_url), run_id, undo)
+    runs.fail_run(pipeline.open_store(db_url), run_id, undo)
 
 
 @task(name="finish-run", task_run_name="finish-run-{year}-{status}", **IO)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sqis import pipeline, years
+from sqis import pipeline, runs, years
 from sqis.methodology import for_year
 
 M = for_year("2015-16")
@@ -86,18 +87,51 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(db_url: str) -> None:
 
     dead_run = _lock_from_a_process_that_dies(db_url, "2015-16")
     store = ResultsStore(db_url)
-    holder = pipeline.lock_holder(store, "2015-16")
+    holder = runs.lock_holder(store, "2015-16")
     assert holder is not None and holder["run_id"] == dead_run
-    assert pipeline.lock_holder_is_dead(holder)
+    assert runs.lock_holder_is_dead(holder)
 
     cfg = pipeline.RunConfig(data_root=".", db_url=db_url, run_by="ops").resolved()
-    run_id, taken = pipeline.start_run(store, "2015-16", M, {"a": "1"}, cfg, None)
+    run_id, taken = runs.start_run(store, "2015-16", M, {"a": "1"}, cfg, None)
     assert taken == dead_run
-    runs = store.runs("2015-16").set_index("id")
-    assert runs.loc[dead_run, "status"] == "FAILED"
-    assert runs.loc[run_id, "status"] == "RUNNING"
+    by_id = store.runs("2015-16").set_index("id")
+    assert by_id.loc[dead_run, "status"] == "FAILED"
+    assert by_id.loc[run_id, "status"] == "RUNNING"
     store.finish_run(run_id, "SUCCEEDED")
     assert store.locks().empty
+
+
+def test_a_lock_taken_before_revision_0007_keeps_its_holder(db_url: str) -> None:
+    """Upgrading a store whose year is locked: host and pid come from the holder's text,
+    so a lock left by a dead process before the upgrade is still taken over."""
+    import sqlalchemy as sa
+
+    from sqis.store import ResultsStore
+
+    store = ResultsStore(db_url)
+    store.upgrade("0006")
+    with store.engine.begin() as c:
+        c.execute(
+            sa.text(
+                "INSERT INTO runs (year, methodology_version, methodology_checksum, "
+                "input_checksums, status, started_at, run_by) VALUES "
+                "('2015-16', 'v', 'c', '{}', 'RUNNING', CURRENT_TIMESTAMP, 'ops')"
+            )
+        )
+        run_id = c.execute(sa.text("SELECT max(id) FROM runs")).scalar_one()
+        c.execute(
+            sa.text(
+                "INSERT INTO year_locks (year, run_id, acquired_at, holder) VALUES "
+                "('2015-16', :r, CURRENT_TIMESTAMP, :h)"
+            ),
+            {"r": run_id, "h": f"ops on {socket.gethostname()} (pid 2147483646)"},
+        )
+    store.upgrade()
+    holder = runs.lock_holder(store, "2015-16")
+    assert holder is not None
+    assert (holder["host"], holder["pid"]) == (socket.gethostname(), 2147483646)
+    assert runs.lock_holder_is_dead(holder)  # no such process on this host
+    store.dispose()
 
 
 def test_a_lock_held_by_a_live_process_is_respected(db_url: str) -> None:
@@ -106,9 +140,9 @@ def test_a_lock_held_by_a_live_process_is_respected(db_url: str) -> None:
     store = ResultsStore(db_url)
     store.upgrade()
     cfg = pipeline.RunConfig(data_root=".", db_url=db_url, run_by="ops").resolved()
-    first, _ = pipeline.start_run(store, "2015-16", M, {}, cfg, None)  # this process: alive
+    first, _ = runs.start_run(store, "2015-16", M, {}, cfg, None)  # this process: alive
     with pytest.raises(YearLocked):
-        pipeline.start_run(store, "2015-16", M, {}, cfg, None)
+        runs.start_run(store, "2015-16", M, {}, cfg, None)
     store.finish_run(first, "SUCCEEDED")
 
 
@@ -120,10 +154,10 @@ def test_a_lock_whose_flow_run_is_final_is_dead_even_on_another_host() -> None:
         "pid": 1,
         "flow_run_id": "f",
     }
-    assert pipeline.lock_holder_is_dead(holder, flow_run_alive=lambda fr: False)
-    assert not pipeline.lock_holder_is_dead(holder, flow_run_alive=lambda fr: True)
+    assert runs.lock_holder_is_dead(holder, flow_run_alive=lambda fr: False)
+    assert not runs.lock_holder_is_dead(holder, flow_run_alive=lambda fr: True)
     # on another host without a flow run, nothing proves it dead: the lock stands
-    assert not pipeline.lock_holder_is_dead({**holder, "flow_run_id": None})
+    assert not runs.lock_holder_is_dead({**holder, "flow_run_id": None})
 
 
 # ---- a generated consortium through run_cycle ---------------------------------------

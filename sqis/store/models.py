@@ -13,6 +13,7 @@ No table holds a student ID: the store keeps school-level results only.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -51,6 +52,15 @@ class School(Base):
     __table_args__ = (sa.Index(None, "year", "district_code"),)
 
 
+class RunStatus(StrEnum):
+    """A run's ``status`` (``sqis.runs``): RUNNING while it holds its year's lock, then
+    SUCCEEDED or FAILED."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
 class Run(Base):
     """``runs``: who computed a year, from what, with which methodology, and how it ended."""
 
@@ -61,7 +71,7 @@ class Run(Base):
     methodology_checksum: Mapped[str] = mapped_column(sa.String(64))
     input_checksums: Mapped[dict] = mapped_column(sa.JSON)
     output_checksums: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
-    status: Mapped[str] = mapped_column(sa.String(16))  # RUNNING / SUCCEEDED / FAILED
+    status: Mapped[str] = mapped_column(sa.String(16))  # RunStatus
     started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
     run_by: Mapped[str] = mapped_column(sa.String(200))
@@ -302,6 +312,9 @@ class YearLock(Base):
     run_id: Mapped[int] = mapped_column(sa.Integer)
     acquired_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     holder: Mapped[str] = mapped_column(sa.String(300))
+    # who holds it, for the liveness check (sqis.runs.lock_holder_is_dead); revision 0007
+    holder_host: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    holder_pid: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
 
 class StoreIdentity(Base):

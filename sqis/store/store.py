@@ -39,10 +39,10 @@ from alembic.script import ScriptDirectory
 from sqis import years
 from sqis.errors import REFUSED, USAGE, SqisError
 from sqis.store import bulk
-from sqis.store.models import TABLES, YEAR_TABLES
+from sqis.store.models import TABLES, YEAR_TABLES, RunStatus
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
-RUN_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
+RUN_STATUSES = tuple(RunStatus)
 # how long a SQLite writer waits for another (runs of different years write in turn)
 SQLITE_BUSY_TIMEOUT_S = 120
 # an identifier for PostgreSQL's advisory lock around migrations (any fixed bigint)
@@ -268,10 +268,15 @@ class ResultsStore:
                     )
                     .returning(runs.c.id)
                 ).scalar_one()
-                holder = f"{run_by} on {socket.gethostname()} (pid {os.getpid()})"
+                host, pid = socket.gethostname(), os.getpid()
                 c.execute(
                     sa.insert(locks).values(
-                        year=year, run_id=run_id, acquired_at=now, holder=holder
+                        year=year,
+                        run_id=run_id,
+                        acquired_at=now,
+                        holder=f"{run_by} on {host} (pid {pid})",
+                        holder_host=host,
+                        holder_pid=pid,
                     )
                 )
         except sa.exc.IntegrityError:
