@@ -17,6 +17,7 @@ import logging
 import os
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.logging.handlers import APILogHandler
@@ -76,7 +77,7 @@ class Progress:
         self.done: float = 0
         self.shown = 0.0
         self.stage = "starting"
-        self.id = create_progress_artifact(
+        self.id: UUID = create_progress_artifact(  # type: ignore[assignment]  # sync context
             0.0,
             key=artifact_key("progress", flow, year),
             description=f"{flow} {year}: starting",

@@ -132,7 +132,7 @@ def district_index(
     for col in (*codes.DOMAINS, "sqii"):
         out[col] = now[col].to_numpy(dtype="float64") if col in now else np.nan
     prior = np.full(len(out), np.nan)
-    if prior_index is not None and not prior_index.empty:
+    if prior_index is not None and prior_indicators is not None and not prior_index.empty:
         before = district_sqii(prior_index, prior_indicators, schools)
         if "sqii" in before:
             prior = before["sqii"].reindex(pd.Index(districts)).to_numpy(dtype="float64")

@@ -119,7 +119,7 @@ def assign_goal_support(
         if len(rows) == 0 or len(cols) == 0:
             continue
         lv = level.loc[cols].to_numpy(dtype=float)  # supporters × indicators
-        which = level.columns.get_indexer(out["weakest_indicator"].to_numpy()[rows])
+        which = level.columns.get_indexer(out["weakest_indicator"].to_numpy()[rows])  # type: ignore[arg-type]
         on_weakest = np.where(which >= 0, lv[:, np.maximum(which, 0)], np.nan).T  # rows × cols
         feasible = np.nan_to_num(on_weakest, nan=-np.inf) >= spec.min_level
         a = _share_matrix(pd.Index(out["school_code"].to_numpy()[rows]), shares, groups)

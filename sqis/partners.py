@@ -237,8 +237,9 @@ def assign_partners(
     free = np.flatnonzero(~row_is_kept)
     r, c = optimal_pairs(base[free], ok[free], np.maximum(places, 0))
     r = np.concatenate([np.flatnonzero(row_is_kept), free[r]])
+    partner_of = kept.set_index("school_code")["partner_school_code"]
     kept_col = pd.Index(pool).get_indexer(
-        rows["school_code"][row_is_kept].map(kept.set_index("school_code")["partner_school_code"])
+        pd.Index(rows["school_code"][row_is_kept].map(partner_of))
     )
     c = np.concatenate([kept_col, c])
     out = pd.DataFrame(

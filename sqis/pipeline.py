@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from dataclasses import replace as replace_field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -45,6 +45,9 @@ from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
 from sqis.storage import open_storage
+
+if TYPE_CHECKING:
+    from sqis.store import ResultsStore
 
 log = logging.getLogger("sqis.pipeline")
 
@@ -269,7 +272,7 @@ class Prior:
     partnerships: pd.DataFrame
 
 
-def prior_results(store: Any, year: str) -> Prior:
+def prior_results(store: ResultsStore, year: str) -> Prior:
     """Last year's indicators, index, designations and partners from the results store."""
     y1 = years.shift(year, -1)
     frames = {}
@@ -622,7 +625,9 @@ def exports(
     return files
 
 
-def store_results(store: Any, run_id: int, tables: YearTables, m: Methodology) -> dict[str, str]:
+def store_results(
+    store: ResultsStore, run_id: int, tables: YearTables, m: Methodology
+) -> dict[str, str]:
     """Replace the year's results in ONE transaction; then a DRAFT plan per new FOCUS plan.
 
     METHODOLOGY.md "Escalation": a FOCUS school writes a two-year plan, so a plan starts
@@ -647,7 +652,7 @@ def store_results(store: Any, run_id: int, tables: YearTables, m: Methodology) -
 
 
 def stored_plans_in_force(
-    store: Any,
+    store: ResultsStore,
     designations: pd.DataFrame,
     service_year: str,
     m: Methodology,
@@ -663,7 +668,7 @@ def stored_plans_in_force(
 
 
 def report_frames(
-    store: Any, year: str, district: str | None = None, m: Methodology | None = None
+    store: ResultsStore, year: str, district: str | None = None, m: Methodology | None = None
 ) -> dict[str, pd.DataFrame]:
     """What the reports show, read back from the results store (results → reports, one way).
 
@@ -705,7 +710,7 @@ def report_frames(
 
 
 def report_section_frames(
-    store: Any, year: str, district: str | None = None, codes: set[str] | None = None
+    store: ResultsStore, year: str, district: str | None = None, codes: set[str] | None = None
 ) -> dict[str, pd.DataFrame]:
     """The frames of the reports' educator and district-index sections
     (``sqis.reports.educator_sections``, ``sqis.reports.district_summary``):
@@ -731,7 +736,7 @@ def report_section_frames(
 
 
 def support_frames(
-    store: Any, year: str, codes: set[str] | None = None, *, with_districts: bool = False
+    store: ResultsStore, year: str, codes: set[str] | None = None, *, with_districts: bool = False
 ) -> dict[str, pd.DataFrame]:
     """The support sections' frames of ``year`` (``sqis.reports.support``), from the store:
     ``goal_support`` (the schools missing their goal, their weakest indicator and support
@@ -838,7 +843,7 @@ class NoResults(PipelineError):
     results year has no results in the store."""
 
 
-def require_results(store: Any, service_year: str, what: str) -> str:
+def require_results(store: ResultsStore, service_year: str, what: str) -> str:
     """The results year of ``service_year``, or :class:`NoResults` naming the year to run.
 
     METHODOLOGY.md "Results year and service year": the checkpoints, plans and Oversight
@@ -855,7 +860,12 @@ def require_results(store: Any, service_year: str, what: str) -> str:
 
 
 def oversight(
-    service_year: str, term: str, store: Any, m: Methodology, *, produced: str | None = None
+    service_year: str,
+    term: str,
+    store: ResultsStore,
+    m: Methodology,
+    *,
+    produced: str | None = None,
 ) -> dict[str, bytes]:
     """METHODOLOGY.md "Oversight Panel": the report of the ``term`` meeting of
     ``service_year``, from the results store — the staff edition (every count and gap).
@@ -888,7 +898,12 @@ def oversight(
 
 
 def public_oversight(
-    service_year: str, term: str, store: Any, m: Methodology, *, produced: str | None = None
+    service_year: str,
+    term: str,
+    store: ResultsStore,
+    m: Methodology,
+    *,
+    produced: str | None = None,
 ) -> dict[str, bytes]:
     """The Oversight Panel's **public** report of the ``term`` meeting of ``service_year``:
     the same frames through ``sqis.disclosure.public_frames`` (METHODOLOGY.md "Two
@@ -902,7 +917,7 @@ def public_oversight(
 
 
 def oversight_frames(
-    service_year: str, term: str, store: Any, m: Methodology
+    service_year: str, term: str, store: ResultsStore, m: Methodology
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     """The results year an Oversight meeting of ``service_year`` reviews and its frames:
     schools of the results year; indicators, index and designations of every year up to
@@ -1051,11 +1066,11 @@ class YearResult:
     took_over: Any = None
 
 
-_STORES: dict[str, Any] = {}
+_STORES: dict[str, ResultsStore] = {}
 _STORES_LOCK = threading.Lock()
 
 
-def open_store(db_url: str, *, upgrade: bool = False) -> Any:
+def open_store(db_url: str | None, *, upgrade: bool = False) -> ResultsStore:
     """The results store at ``db_url``, one per process and URL (engines are pooled).
 
     ``upgrade=True`` brings the schema to the latest migration first (a run does this
@@ -1063,10 +1078,11 @@ def open_store(db_url: str, *, upgrade: bool = False) -> Any:
     """
     from sqis.store import ResultsStore
 
+    url = db_url or get_settings().database_url
     with _STORES_LOCK:
-        store = _STORES.get(db_url)
+        store = _STORES.get(url)
         if store is None:
-            store = _STORES[db_url] = ResultsStore(db_url)
+            store = _STORES[url] = ResultsStore(url)
         if upgrade:
             store.upgrade()
     return store
@@ -1085,7 +1101,9 @@ def prepare_store(cfg: RunConfig, year: str) -> Any:
     return open_store(cfg.db_url, upgrade=True)
 
 
-def ingest_locked(store: Any, run_id: int, year: str, cfg: RunConfig, m: Methodology) -> Inputs:
+def ingest_locked(
+    store: ResultsStore, run_id: int, year: str, cfg: RunConfig, m: Methodology
+) -> Inputs:
     """Stage 1 under the year's lock; records what the run read. A delivery that is refused
     leaves no run behind (``abandon_run``): the database is as it was."""
     try:
@@ -1107,7 +1125,7 @@ class PlainSteps:
 
     def __init__(
         self,
-        store: Any,
+        store: ResultsStore,
         run_id: int,
         year: str,
         cfg: RunConfig,
@@ -1303,7 +1321,7 @@ def public_educator_files(
     return out
 
 
-def educator_action_files(store: Any, year: str) -> dict[str, bytes]:
+def educator_action_files(store: ResultsStore, year: str) -> dict[str, bytes]:
     """The staff edition's ``educator-actions.csv`` (METHODOLOGY.md "Educator
     effectiveness", option 1): the actions the districts recorded on a ``TRIGGER`` of
     ``year`` and the years before (``sqis educator action``), with the service year an
@@ -1320,7 +1338,9 @@ def educator_action_files(store: Any, year: str) -> dict[str, bytes]:
     return {"educator-actions.csv": ex.to_csv_bytes("educator-actions", actions)}
 
 
-def educator_staff_files(store: Any, year: str, m: Methodology, produced: str) -> dict[str, bytes]:
+def educator_staff_files(
+    store: ResultsStore, year: str, m: Methodology, produced: str
+) -> dict[str, bytes]:
     """The staff edition's educator files besides the exports, from the results store:
     ``educator-actions.csv`` and the staff pages (``sqis.educator_reports``: a page per
     school for its principal, per district, and the consortium's for the Oversight Panel).
@@ -1467,7 +1487,7 @@ def checkpoint(
     service_year: str,
     number: int,
     data_root: str | None,
-    store: Any,
+    store: ResultsStore,
     m: Methodology,
     *,
     out_root: str | None = None,

@@ -54,7 +54,7 @@ def hmac_hex(values: list[bytes], key: bytes) -> pa.LargeStringArray:
     _check_key(key)
     inner, outer = _keyed_states(key)
     inner_copy, outer_copy = inner.copy, outer.copy
-    digests = []
+    digests: list[bytes] = []
     append = digests.append
     for v in values:  # one per distinct ID: the C hash calls are the whole cost
         h = inner_copy()

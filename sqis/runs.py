@@ -34,11 +34,12 @@ from sqis.store.models import RunStatus
 if TYPE_CHECKING:
     from sqis.methodology import Methodology
     from sqis.pipeline import RunConfig
+    from sqis.store import ResultsStore
 
 log = logging.getLogger(__name__)
 
 
-def lock_holder(store: Any, year: str) -> dict[str, Any] | None:
+def lock_holder(store: ResultsStore, year: str) -> dict[str, Any] | None:
     """Who holds ``year``'s lock: run id, the holder's text, host, pid and Prefect flow run
     (``None``: nobody). Host and pid are the lock's own columns (revision ``0007``)."""
     locks = store.locks()
@@ -88,7 +89,7 @@ def lock_holder_is_dead(
 
 
 def start_run(
-    store: Any,
+    store: ResultsStore,
     year: str,
     m: Methodology,
     input_checksums: dict[str, str],
@@ -110,7 +111,7 @@ def start_run(
             methodology_version=m.version,
             methodology_checksum=m.checksum,
             input_checksums=input_checksums,
-            run_by=cfg.run_by,
+            run_by=cfg.run_by or get_settings().run_by,
             depends_on=depends_on,
             flow_run_id=cfg.flow_run_id,
             note=note,
@@ -145,7 +146,7 @@ class Began:
 
 
 def begin_run(
-    store: Any,
+    store: ResultsStore,
     year: str,
     m: Methodology,
     cfg: RunConfig,
@@ -183,7 +184,7 @@ def begin_run(
     return Began(run_id, old, str(ident["store_id"]))
 
 
-def fail_run(store: Any, run_id: int, undo: Any) -> None:
+def fail_run(store: ResultsStore, run_id: int, undo: Any) -> None:
     """A run that failed after ingest: put back what it changed (``run_control.Undo``),
     then mark it FAILED (releasing the lock). Errors here are logged, not raised."""
     try:
@@ -193,7 +194,7 @@ def fail_run(store: Any, run_id: int, undo: Any) -> None:
     finish_failed(store, run_id)
 
 
-def depends_on_for(store: Any, year: str) -> dict[str, Any]:
+def depends_on_for(store: ResultsStore, year: str) -> dict[str, Any]:
     """The earlier year this year's run reads from the store (its designations, index, partners).
 
     ``{year−1: {"run_id", "checksum"}}`` from ``ResultsStore.dependency``; empty when
@@ -204,7 +205,7 @@ def depends_on_for(store: Any, year: str) -> dict[str, Any]:
     return {y1: dep} if dep else {}
 
 
-def finish_failed(store: Any, run_id: int) -> None:
+def finish_failed(store: ResultsStore, run_id: int) -> None:
     """Mark the run FAILED (releasing the lock); a second failure here is only logged."""
     try:
         store.finish_run(run_id, RunStatus.FAILED)

@@ -13,7 +13,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect.tasks import exponential_backoff
 
@@ -69,7 +69,7 @@ def ensure_pseudonym_key() -> None:
     try:
         from prefect.blocks.system import Secret
 
-        value = Secret.load(SECRET_BLOCK).get()
+        value = cast(Secret[str], Secret.load(SECRET_BLOCK)).get()  # sync: not a coroutine
     except Exception:  # no block: ingest refuses with MissingKeyError's clear message
         return
     if value:

@@ -21,7 +21,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from sqis import pipeline, runs
+from sqis import pipeline, run_control, runs
 from sqis.methodology import Methodology
 from tasks.common import (
     IO_RETRIES,
@@ -53,14 +53,15 @@ def transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-IO = dict(
+# the task options of I/O and of computed stages (dict[str, Any]: **-spread into @task)
+IO: dict[str, Any] = dict(
     cache_policy=NO_CACHE,
     retries=IO_RETRIES,
     retry_delay_seconds=IO_RETRY_DELAY,
     retry_jitter_factor=IO_RETRY_JITTER,
     retry_condition_fn=transient,
 )
-CACHED = dict(cache_key_fn=key_from_token, persist_result=True)
+CACHED: dict[str, Any] = dict(cache_key_fn=key_from_token, persist_result=True)
 
 
 @task(name="ingest", task_run_name="ingest-{year}", **IO)
@@ -271,14 +272,14 @@ def publish_public(
 
 
 @task(name="fail-run", task_run_name="fail-run-{year}", **IO)
-def fail_run(year: str, db_url: str, run_id: int, undo: Any) -> None:
+def fail_run(year: str, db_url: str, run_id: int, undo: run_control.Undo) -> None:
     """Put back what the failed run changed (``run_control.Undo``), then mark it FAILED."""
     runs.fail_run(pipeline.open_store(db_url), run_id, undo)
 
 
 @task(name="finish-run", task_run_name="finish-run-{year}-{status}", **IO)
 def finish_run(
-    year: str, db_url: str, run_id: Any, status: str, output_checksums: dict[str, str] | None
+    year: str, db_url: str, run_id: int, status: str, output_checksums: dict[str, str] | None
 ) -> None:
     """Record how the run ended (and, when it succeeded, its output checksums)."""
     pipeline.open_store(db_url).finish_run(run_id, status, output_checksums=output_checksums)
