@@ -30,7 +30,7 @@ from prefect.utilities.annotations import opaque
 from flows.params import AnnualCycleParams, as_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import pipeline, run_control, years
+from sqis import links, pipeline, run_control, years
 from sqis.codes import CONTRACT_FILES
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
@@ -524,7 +524,7 @@ def reports_artifacts(
     lines = [f"# Reports: {years.both(year)}", "", "| district | reports |", "|---|---|"]
 
     def link(key: str) -> str:
-        return pipeline.out_link(out_root, f"{year}/{key}")
+        return links.out_link(out_root, f"{year}/{key}")
 
     for d in districts:
         key = f"reports/districts/{d}.html"

@@ -21,7 +21,8 @@ from prefect.runtime import flow_run
 from flows.params import OversightParams, as_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import pipeline, reviews, years
+from sqis import links, pipeline, reviews, years
+from sqis import publish as publication
 from sqis.methodology import for_year
 from sqis.publish import public_root_for
 from sqis.settings import get_settings
@@ -75,7 +76,7 @@ def render_public(year: str, term: str, db_url: str) -> dict[str, bytes]:
 def publish(year: str, term: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
     """Add the report to the publication of the results year the meeting reviews (the staff
     edition under the out root, the public one under the public root)."""
-    return pipeline.publish_more(years.results_year(year), files, out_root)
+    return publication.publish_more(years.results_year(year), files, out_root)
 
 
 @flow(
@@ -114,7 +115,7 @@ def oversight_report(params: OversightParams = OversightParams()) -> dict[str, A
     for key in sorted(files):
         if key.endswith(".html"):
             create_link_artifact(
-                link=pipeline.out_link(out, f"{results}/{key}"),
+                link=links.out_link(out, f"{results}/{key}"),
                 link_text=f"Oversight Panel report, {term} {year} ({results} results)",
                 key=artifact_key("oversight", year, term),
             )

@@ -43,6 +43,7 @@ import pandas as pd
 from sqis import codes, memory, reviews, runs, years
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
+from sqis.publish import manifest_checksums, public_checksums, publish_more, publish_run
 from sqis.settings import get_settings
 from sqis.storage import open_storage
 
@@ -958,58 +959,6 @@ def _drop_year(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=["year"]) if "year" in df.columns else df
 
 
-def publish(year: str, files: dict[str, bytes], out_root: str, store_id: str = "") -> Any:
-    """Stage 6: write the files under ``<out>/<year>/``; staging first, ``manifest.json`` last."""
-    from sqis import publish as pub
-
-    return pub.publish_year(year, files, out_root, store_id=store_id)
-
-
-# What a year's publication gains between annual runs (METHODOLOGY.md "Oversight Panel":
-# "re-running a results year never removes a report of a meeting already held"):
-# checkpoint briefs and Oversight reports of the service year.
-CALENDAR_KEYS: tuple[str, ...] = ("checkpoints/", "reports/oversight-")
-
-
-def publish_run(year: str, files: dict[str, bytes], out_root: str, store_id: str = "") -> Any:
-    """Publish an annual run's files, keeping the calendar's files already published for
-    the year (``CALENDAR_KEYS``: checkpoint briefs and Oversight reports of meetings held),
-    so a re-run of a results year loses nothing of its service year. ``store_id``: the
-    results store it was made from (the manifest names it)."""
-    from sqis import publish as pub
-    from sqis.storage import StorageError
-
-    try:
-        before = _published(year, out_root)
-    except StorageError as e:  # the out root cannot be read (S3 down): nothing is written
-        raise pub.PublishError(
-            f"publishing {year} to {out_root}: the previous publication cannot be read to keep "
-            f"its checkpoint briefs and Oversight reports ({e}); nothing was published and the "
-            "previous publication is intact"
-        ) from e
-    kept = {k: v for k, v in before.items() if k.startswith(CALENDAR_KEYS)}
-    return publish(year, {**kept, **files}, out_root, store_id)
-
-
-def _published(year: str, out_root: str) -> dict[str, bytes]:
-    """The files of the year's current publication (by its manifest), read back."""
-    from sqis import publish as pub
-    from sqis.storage import ObjectNotFound
-
-    try:
-        previous = pub.read_manifest(out_root, year)
-    except (ObjectNotFound, FileNotFoundError):
-        return {}
-    if previous is None:
-        return {}
-    out = open_storage(out_root)
-    return {f.key: out.read_bytes(f"{year}/{f.key}") for f in previous.files if f.key != pub.INDEX}
-
-
-def checksum_of(files: dict[str, bytes]) -> dict[str, str]:
-    return {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())}
-
-
 # ---------------------------------------------------------------------------------
 # The run: lock, stages, one transaction, publish, finish
 # ---------------------------------------------------------------------------------
@@ -1363,14 +1312,6 @@ def educator_staff_files(
     return files
 
 
-PUBLIC_PREFIX = "public/"  # the public edition's files in a run's output checksums
-
-
-def public_checksums(manifest: Any, files: dict[str, bytes]) -> dict[str, str]:
-    """The public edition's output checksums, keyed ``public/<key>`` beside the staff's."""
-    return {PUBLIC_PREFIX + k: v for k, v in manifest_checksums(manifest, files).items()}
-
-
 def calendars(tables: YearTables, m: Methodology) -> dict[str, bytes]:
     """The service year's iCalendar files (``sqis.calendar``): each community's checkpoints
     (``communities/<community_id>.ics``) and each school's Reward School Symposium and
@@ -1381,79 +1322,6 @@ def calendars(tables: YearTables, m: Methodology) -> dict[str, bytes]:
     return cal.year_calendars(
         tables.year, tables.communities, tables.designations, tables.partnerships, m
     )
-
-
-def manifest_checksums(manifest: Any, files: dict[str, bytes] | None = None) -> dict[str, str]:
-    """``{key: sha256}`` of every file a publication wrote (``sqis.publish.Manifest``)."""
-    entries = getattr(manifest, "files", None)
-    if entries is None:
-        return checksum_of(files or {})
-    return {e.key: e.sha256 for e in entries}
-
-
-def publish_more(year: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
-    """Add files (checkpoint briefs, a spring Oversight report) to a year's publication.
-
-    The year is re-published whole with the files it already had plus these (a new
-    file of the same key replaces the old one), so the manifest still lists every file
-    and readers still never see half a publication. Returns the added files' checksums.
-    """
-    from sqis import publish as pub
-    from sqis.storage import ObjectNotFound
-
-    try:
-        store_id = pub.read_manifest(out_root, year).store_id
-    except (ObjectNotFound, FileNotFoundError):
-        store_id = ""
-    merged = {**_published(year, out_root), **files}
-    sums = manifest_checksums(pub.publish_year(year, merged, out_root, store_id=store_id))
-    return {k: v for k, v in sums.items() if k in files}
-
-
-# how long a presigned link in a run's artifact stays valid (S3's longest for SigV4)
-PRESIGNED_SECONDS = 7 * 24 * 3600
-
-
-def out_link(out_root: str, key: str) -> str:
-    """A link to a published file that opens from the Prefect UI (issue 21).
-
-    With ``SQIS_PUBLIC_BASE_URL`` (the https address the out roots are served at, e.g.
-    behind the staff's authenticating proxy): that base + the key. Otherwise an ``s3://``
-    out root gets a presigned https link (valid ``PRESIGNED_SECONDS``), and a local one a
-    ``file://`` link (it opens on the machine that ran the flow).
-    """
-    from urllib.parse import quote
-
-    base = get_settings().public_base_url
-    if base:
-        return f"{base.rstrip('/')}/{quote(key)}"
-    if out_root.startswith("s3://"):
-        import boto3
-        from botocore.config import Config
-
-        bucket, _, prefix = out_root.removeprefix("s3://").partition("/")
-        full = f"{prefix.strip('/')}/{key}" if prefix.strip("/") else key
-        s = get_settings()
-        try:
-            signer = boto3.client(
-                "s3",
-                endpoint_url=s.s3_endpoint_url,
-                region_name=s.s3_region,
-                config=Config(signature_version="s3v4"),
-            )
-            return str(
-                signer.generate_presigned_url(
-                    "get_object",
-                    Params={"Bucket": bucket, "Key": full},
-                    ExpiresIn=PRESIGNED_SECONDS,
-                )
-            )
-        except Exception:  # no credentials here: the location, at least
-            log.warning("could not presign a link to s3://%s/%s", bucket, full)
-            return f"s3://{bucket}/{full}"
-    from pathlib import Path
-
-    return (Path(out_root).resolve() / key).as_uri()
 
 
 def run_cycle(

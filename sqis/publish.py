@@ -385,3 +385,80 @@ def summary(m: Manifest) -> dict[str, Any]:
         "files": len(m.files),
         "bytes": sum(f.bytes for f in m.files),
     }
+
+
+# ---- a year's publication across runs (sqis.pipeline, tasks.stages, the flows) ----
+# What a year's publication gains between annual runs (METHODOLOGY.md "Oversight Panel":
+# "re-running a results year never removes a report of a meeting already held"):
+# checkpoint briefs and Oversight reports of the service year.
+CALENDAR_KEYS: tuple[str, ...] = ("checkpoints/", "reports/oversight-")
+
+
+def publish_run(year: str, files: dict[str, bytes], out_root: str, store_id: str = "") -> Any:
+    """Publish an annual run's files, keeping the calendar's files already published for
+    the year (``CALENDAR_KEYS``: checkpoint briefs and Oversight reports of meetings held),
+    so a re-run of a results year loses nothing of its service year. ``store_id``: the
+    results store it was made from (the manifest names it)."""
+    try:
+        before = published_files(year, out_root)
+    except StorageError as e:  # the out root cannot be read (S3 down): nothing is written
+        raise PublishError(
+            f"publishing {year} to {out_root}: the previous publication cannot be read to keep "
+            f"its checkpoint briefs and Oversight reports ({e}); nothing was published and the "
+            "previous publication is intact"
+        ) from e
+    kept = {k: v for k, v in before.items() if k.startswith(CALENDAR_KEYS)}
+    return publish_year(year, {**kept, **files}, out_root, store_id=store_id)
+
+
+def published_files(year: str, out_root: str) -> dict[str, bytes]:
+    """The files of the year's current publication (by its manifest), read back."""
+    from sqis.storage import ObjectNotFound
+
+    try:
+        previous = read_manifest(out_root, year)
+    except (ObjectNotFound, FileNotFoundError):
+        return {}
+    if previous is None:
+        return {}
+    out = open_storage(out_root)
+    return {f.key: out.read_bytes(f"{year}/{f.key}") for f in previous.files if f.key != INDEX}
+
+
+def checksum_of(files: dict[str, bytes]) -> dict[str, str]:
+    """``{key: sha256}`` of files, by key."""
+    return {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())}
+
+
+PUBLIC_PREFIX = "public/"  # the public edition's files in a run's output checksums
+
+
+def public_checksums(manifest: Any, files: dict[str, bytes]) -> dict[str, str]:
+    """The public edition's output checksums, keyed ``public/<key>`` beside the staff's."""
+    return {PUBLIC_PREFIX + k: v for k, v in manifest_checksums(manifest, files).items()}
+
+
+def manifest_checksums(manifest: Any, files: dict[str, bytes] | None = None) -> dict[str, str]:
+    """``{key: sha256}`` of every file a publication wrote (``sqis.publish.Manifest``)."""
+    entries = getattr(manifest, "files", None)
+    if entries is None:
+        return checksum_of(files or {})
+    return {e.key: e.sha256 for e in entries}
+
+
+def publish_more(year: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
+    """Add files (checkpoint briefs, a spring Oversight report) to a year's publication.
+
+    The year is re-published whole with the files it already had plus these (a new
+    file of the same key replaces the old one), so the manifest still lists every file
+    and readers still never see half a publication. Returns the added files' checksums.
+    """
+    from sqis.storage import ObjectNotFound
+
+    try:
+        store_id = read_manifest(out_root, year).store_id
+    except (ObjectNotFound, FileNotFoundError):
+        store_id = ""
+    merged = {**published_files(year, out_root), **files}
+    sums = manifest_checksums(publish_year(year, merged, out_root, store_id=store_id))
+    return {k: v for k, v in sums.items() if k in files}

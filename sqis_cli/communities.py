@@ -120,6 +120,7 @@ def calendars(
     checkpoints and each school's Symposium and Convening, under the results year's folder."""
     from sqis import methodology as meth
     from sqis import pipeline, years
+    from sqis import publish as publication
     from sqis.calendar import year_calendars
     from sqis.settings import get_settings
 
@@ -135,7 +136,7 @@ def calendars(
         store.read("partnerships", results),
         m,
     )
-    pipeline.publish_more(results, files, out or s.out_root)
+    publication.publish_more(results, files, out or s.out_root)
     for key in sorted(files):
         typer.echo(f"wrote {results}/{key}")
 

@@ -58,6 +58,7 @@ def action(
     """Record the district's action on an educator's TRIGGER (refused on anything else)."""
     from sqis import educators as edu
     from sqis import pipeline, years
+    from sqis import publish as publication
     from sqis.methodology import for_year
     from sqis.settings import get_settings
 
@@ -85,7 +86,7 @@ def action(
     inputs = dict(done.iloc[-1]["input_checksums"] or {}) if len(done) else {}
     produced = pipeline.produced_stamp(year, inputs, m)  # the stamp the year's run used
     files = pipeline.educator_staff_files(store, year, m, produced)
-    pipeline.publish_more(year, files, out or s.out_root)
+    publication.publish_more(year, files, out or s.out_root)
     until = f", in force through {row['in_force_until']}" if row["in_force_until"] else ""
     typer.echo(
         f"{year}: {what.value} recorded for educator {row['educator_key'][:12]}… at "

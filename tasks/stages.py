@@ -22,6 +22,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from sqis import pipeline, run_control, runs
+from sqis import publish as publication
 from sqis.methodology import Methodology
 from tasks.common import (
     IO_RETRIES,
@@ -244,8 +245,8 @@ def district_reports(
 def publish(year: str, files: dict[str, bytes], out_root: str, store_id: str) -> dict[str, str]:
     """Write the files under the out root (staging, manifest last), keeping the checkpoint
     briefs and Oversight reports already published for the year; returns the checksums."""
-    manifest = pipeline.publish_run(year, files, out_root, store_id)
-    return pipeline.manifest_checksums(manifest, files)
+    manifest = publication.publish_run(year, files, out_root, store_id)
+    return publication.manifest_checksums(manifest, files)
 
 
 @task(name="public-edition", task_run_name="public-edition-{year}", cache_policy=NO_CACHE)
@@ -267,8 +268,8 @@ def publish_public(
 ) -> dict[str, str]:
     """Write the public edition under the public root (its own manifest), keeping the
     public Oversight reports already published; checksums keyed ``public/<key>``."""
-    manifest = pipeline.publish_run(year, files, public_root, store_id)
-    return pipeline.public_checksums(manifest, files)
+    manifest = publication.publish_run(year, files, public_root, store_id)
+    return publication.public_checksums(manifest, files)
 
 
 @task(name="fail-run", task_run_name="fail-run-{year}", **IO)

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sqis import disclosure, methodology, pipeline
+from sqis import publish as publication
 from sqis.publish import read_manifest
 from sqis.synthetic import generate
 from tests import disclosure_attacks as attacks
@@ -82,8 +83,8 @@ def build(root: Path, students: int, districts: int, seed: int) -> dict[str, obj
     cfg = cfg.resolved()
     store = pipeline.open_store(db)
     service = "2016-17"
-    pipeline.publish_more(YEARS[-1], pipeline.oversight(service, "fall", store, M), cfg.out_root)
-    pipeline.publish_more(
+    publication.publish_more(YEARS[-1], pipeline.oversight(service, "fall", store, M), cfg.out_root)
+    publication.publish_more(
         YEARS[-1], pipeline.public_oversight(service, "fall", store, M), str(cfg.public_root)
     )
     return {

@@ -41,6 +41,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from sqis import publish as publication
 from tests.consortium import (
     KEY,
     RESULT_TABLES,
@@ -205,7 +206,7 @@ def test_killed_while_switching_over_a_previous_publication_then_rerun() -> None
         for k in clean.manifest
         if k != "index.html"
     }
-    pipeline.publish(YEAR, a_files, str(work / "out"))
+    publication.publish_year(YEAR, a_files, str(work / "out"))
     a_run = read_manifest(str(work / "out"), YEAR).run_id
 
     _killed_run("publish", work)
@@ -548,7 +549,7 @@ def test_s3_network_outage_mid_publish_never_leaves_a_mixed_publication(
         for k in clean.manifest
         if k != "index.html"
     }
-    pipeline.publish(YEAR, a_files, out)
+    publication.publish_year(YEAR, a_files, out)
     a_run = read_manifest(out, YEAR).run_id
 
     work = private_tmp("sqis-s3-outage-")

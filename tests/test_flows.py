@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from sqis import publish as publication
 from sqis import years
 from tests.test_pipeline import generate
 
@@ -167,7 +168,7 @@ def test_the_flow_and_run_year_walk_the_same_stages_to_the_same_bytes(
     state = _run(small, work / "flow")
     res = state.result()
     assert res["output_checksums"] == plain.output_checksums
-    staff = sorted(k for k in plain.output_checksums if not k.startswith(pipeline.PUBLIC_PREFIX))
+    staff = sorted(k for k in plain.output_checksums if not k.startswith(publication.PUBLIC_PREFIX))
     assert staff and len(staff) < len(plain.output_checksums)  # both editions compared
 
 

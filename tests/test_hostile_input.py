@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sqis import publish as publication
 from tests.consortium import KEY, YEAR, clean_run, copy_consortium, private_tmp, run_config
 
 HOSTILE_NAMES = {
@@ -140,7 +141,7 @@ def test_reports_for_a_school_code_with_dot_dot_are_refused_before_writing(
         return
     out = tmp_path / "x" / "y" / "out"
     with pytest.raises(PublishError):
-        pipeline.publish(YEAR, files, str(out))
+        publication.publish_year(YEAR, files, str(out))
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
 
