@@ -43,13 +43,13 @@ REPORT_HOUR = 7  # checkpoints and Oversight reports run at 07:00 local time
 
 
 def methodology_now():
-    from sqis import pipeline
+    from sqis import school_calendar
     from sqis.methodology import available, for_year
     from sqis.settings import get_settings
 
     today = datetime.now(ZoneInfo(TIMEZONE)).date()
     latest = available(get_settings().methodology_dir)[-1]
-    return for_year(pipeline.school_year_of(today, latest))
+    return for_year(school_calendar.school_year_of(today, latest))
 
 
 def checkpoint_crons(m) -> list[str]:

@@ -30,7 +30,7 @@ from prefect.utilities.annotations import opaque
 from flows.params import AnnualCycleParams, as_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import links, pipeline, run_control, years
+from sqis import links, pipeline, run_control, school_calendar, years
 from sqis.codes import CONTRACT_FILES
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
@@ -57,8 +57,8 @@ def resolve_year(
     latest = _any_methodology()
     day = as_of or datetime.now(ZoneInfo(latest.communities.timezone)).date()
     # the methodology that applies on the day knows when school years start
-    m = for_year(pipeline.school_year_of(day, latest), methodology)
-    return pipeline.year_just_ended(day, m)
+    m = for_year(school_calendar.school_year_of(day, latest), methodology)
+    return school_calendar.year_just_ended(day, m)
 
 
 def _any_methodology() -> Methodology:

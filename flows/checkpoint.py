@@ -23,7 +23,7 @@ from prefect.runtime import flow_run
 from flows.params import CheckpointParams, as_date, checkpoint_number
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import pipeline, years
+from sqis import pipeline, school_calendar, years
 from sqis.methodology import for_year
 from sqis.settings import get_settings
 from tasks.common import artifact_key, ensure_pseudonym_key
@@ -43,7 +43,7 @@ def resolve(
 
     m = _any_methodology()
     day = as_of or datetime.now(ZoneInfo(m.communities.timezone)).date()
-    due_year, due_number = pipeline.checkpoint_due(day, m)
+    due_year, due_number = school_calendar.checkpoint_due(day, m)
     return (year or due_year), (number or due_number)
 
 

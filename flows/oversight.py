@@ -21,7 +21,7 @@ from prefect.runtime import flow_run
 from flows.params import OversightParams, as_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import links, pipeline, reviews, years
+from sqis import links, pipeline, reviews, school_calendar, years
 from sqis import publish as publication
 from sqis.methodology import for_year
 from sqis.publish import public_root_for
@@ -42,7 +42,7 @@ def resolve(year: str | None, term: str | None, as_of: date | None = None) -> tu
 
     m = _any_methodology()
     day = _day(as_of) or datetime.now(ZoneInfo(m.communities.timezone)).date()
-    service, due_term = pipeline.term_due(day, m)
+    service, due_term = school_calendar.term_due(day, m)
     return (year or service), (term or due_term)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sqis import publish as publication
-from sqis import years
+from sqis import school_calendar, years
 from tests.test_pipeline import generate
 
 YEAR = "2015-16"
@@ -361,13 +361,13 @@ def test_scheduled_flows_without_a_year_take_it_from_the_date() -> None:
     from zoneinfo import ZoneInfo
 
     from flows import annual_cycle, checkpoint, oversight
-    from sqis import pipeline, years
+    from sqis import years
     from sqis.methodology import for_year
 
     m = for_year("2015-16")
     today = datetime.now(ZoneInfo("America/Los_Angeles")).date()
-    assert checkpoint.resolve(None, None) == pipeline.checkpoint_due(today, m)
-    assert oversight.resolve(None, None) == pipeline.term_due(today, m)
+    assert checkpoint.resolve(None, None) == school_calendar.checkpoint_due(today, m)
+    assert oversight.resolve(None, None) == school_calendar.term_due(today, m)
     assert checkpoint.resolve("2015-16", 3) == ("2015-16", 3)
     # a date to run as: the service year and the checkpoint or meeting due on it
     assert checkpoint.resolve(None, None, date(2016, 10, 15)) == ("2016-17", 1)

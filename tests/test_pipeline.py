@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sqis import pipeline, runs, years
+from sqis import pipeline, runs, school_calendar, years
 from sqis.methodology import for_year
 
 M = for_year("2015-16")
@@ -30,11 +30,11 @@ M = for_year("2015-16")
     ],
 )
 def test_school_year_of_a_day(day: date, year: str) -> None:
-    assert pipeline.school_year_of(day, M) == year
+    assert school_calendar.school_year_of(day, M) == year
 
 
 def test_the_annual_cycle_on_15_august_computes_the_year_that_ended() -> None:
-    assert pipeline.year_just_ended(date(2026, 8, 15), M) == "2025-26"
+    assert school_calendar.year_just_ended(date(2026, 8, 15), M) == "2025-26"
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_the_annual_cycle_on_15_august_computes_the_year_that_ended() -> None:
     ],
 )
 def test_checkpoint_due_on_a_day(day: date, expected: tuple[str, int]) -> None:
-    assert pipeline.checkpoint_due(day, M) == expected
+    assert school_calendar.checkpoint_due(day, M) == expected
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_checkpoint_due_on_a_day(day: date, expected: tuple[str, int]) -> None:
 )
 def test_oversight_term_due_on_a_day(day: date, expected: tuple[str, str]) -> None:
     """The service year whose meeting is due (it reviews the results of the year before)."""
-    assert pipeline.term_due(day, M) == expected
+    assert school_calendar.term_due(day, M) == expected
 
 
 # ---- the year lock --------------------------------------------------------------------
