@@ -296,21 +296,41 @@ def record_meeting(store: Any, service_year: str, term: str, m: Methodology) -> 
 
 def meeting_held(store: Any, service_year: str, term: str, out_root: str | None = None) -> bool:
     """Whether the meeting is held: noted in the store, or (a meeting reported before the
-    store noted meetings) its report is in the results year's publication under ``out_root``."""
+    store noted meetings) its report is in the results year's publication under ``out_root``
+    — a publication made from THIS store (the manifest's ``store_id`` is the store's
+    identity) whose report file is there with the checksum the manifest gives. A manifest
+    that cannot be read, names no store or another one, or lists a report that is missing
+    or altered holds no meeting."""
     held = store.read("oversight_meetings", service_year)
     if len(held) and (held["term"] == term).any():
         return True
     if not out_root:
         return False
-    from sqis import publish as pub
-    from sqis.storage import ObjectNotFound, StorageError
+    return _reported_in_publication(store, service_year, term, out_root)
 
-    try:
-        manifest = pub.read_manifest(out_root, years.results_year(service_year))
-    except (ObjectNotFound, FileNotFoundError, StorageError):
+
+def _reported_in_publication(store: Any, service_year: str, term: str, out_root: str) -> bool:
+    import hashlib
+
+    from sqis import publish as pub
+    from sqis.storage import open_storage
+
+    identity = store.identity()
+    if not identity or not str(identity.get("store_id") or ""):
         return False
+    results = years.results_year(service_year)
     key = f"reports/oversight-{service_year}-{term}.html"
-    return manifest is not None and any(f.key == key for f in manifest.files)
+    try:
+        manifest = pub.read_manifest(out_root, results)
+        if str(manifest.store_id or "") != str(identity["store_id"]):
+            return False
+        entries = [f for f in manifest.files if f.key == key]
+        if len(entries) != 1:
+            return False
+        data = open_storage(out_root).read_bytes(f"{results}/{key}")
+        return hashlib.sha256(data).hexdigest() == str(entries[0].sha256)
+    except Exception:  # unreadable, corrupt or incomplete: no meeting on its word
+        return False
 
 
 # ---- district peer reviews ----------------------------------------------------------------

@@ -8,6 +8,7 @@ alone still writes a meeting's report."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -82,15 +83,83 @@ def test_decisions_only_for_a_meeting_held_and_a_known_district(db_url, capsys, 
     s.dispose()
 
 
+REPORT_KEY = f"reports/oversight-{SERVICE}-fall.html"
+
+
 def test_a_meeting_reported_before_the_store_noted_meetings_is_held(db_url, capsys, tmp_path):
-    """A report already in the results year's publication (manifest) counts as held."""
+    """A report already in the results year's publication (manifest) of THIS store counts
+    as held."""
     from sqis import publish as pub
 
     s = _store(db_url)
     out = tmp_path / "out"
-    pub.publish_year(YEAR, {f"reports/oversight-{SERVICE}-fall.html": b"<html></html>"}, str(out))
+    store_id = s.claim("test")["store_id"]
+    pub.publish_year(YEAR, {REPORT_KEY: b"<html></html>"}, str(out), store_id=store_id)
     code, _, err = _decide(capsys, db_url, out=out)
     assert code == 0, err
+    s.dispose()
+
+
+def _manifest(out: Path) -> Path:
+    return out / YEAR / "manifest.json"
+
+
+def _other_store(path: Path) -> None:
+    doc = json.loads(path.read_text())
+    doc["store_id"] = "00000000-0000-0000-0000-000000000000"
+    path.write_text(json.dumps(doc))
+
+
+def _no_store(path: Path) -> None:
+    doc = json.loads(path.read_text())
+    doc.pop("store_id")
+    path.write_text(json.dumps(doc))
+
+
+def _report_gone(path: Path) -> None:
+    (path.parent / REPORT_KEY).unlink()
+
+
+def _report_altered(path: Path) -> None:
+    (path.parent / REPORT_KEY).write_bytes(b"<html>not the report the manifest lists</html>")
+
+
+def _not_json(path: Path) -> None:
+    path.write_text("{not json")
+
+
+def _fields_missing(path: Path) -> None:
+    path.write_text(json.dumps({"files": [{"key": REPORT_KEY}]}))
+
+
+def _files_not_a_list(path: Path) -> None:
+    path.write_text(json.dumps({"year": YEAR, "run_id": "x", "created": "x", "out_root": "x",
+                                "files": 7}))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [_other_store, _no_store, _report_gone, _report_altered, _not_json, _fields_missing,
+     _files_not_a_list],
+)  # fmt: skip
+def test_a_manifest_not_of_this_store_or_not_whole_holds_no_meeting(
+    db_url, capsys, tmp_path, tamper
+):
+    """The fallback to a publication is only for this store's own, intact report: a
+    manifest of another store (or none), a report missing or altered, or a manifest that
+    cannot be read is one refusal line, exit 1, nothing recorded."""
+    from sqis import publish as pub
+
+    s = _store(db_url)
+    out = tmp_path / "out"
+    store_id = s.claim("test")["store_id"]
+    pub.publish_year(YEAR, {REPORT_KEY: b"<html></html>"}, str(out), store_id=store_id)
+    tamper(_manifest(out))
+    before = records(s)
+    code, _, err = _decide(capsys, db_url, out=out)
+    assert code == 1, err
+    assert "the fall 2016-17 Oversight Panel meeting has not been held" in one_error(err)
+    assert records(s) == before
     s.dispose()
 
 
