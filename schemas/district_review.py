@@ -51,6 +51,9 @@ TEXT_RULE = "no_control_characters"
 # free text may hold line breaks and tabs, never another control character
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 TEXT_MAX_CHARS = 20_000
+LENGTH_RULE = f"max_length({TEXT_MAX_CHARS})"
+TEXT_COLUMNS: tuple[str, ...] = ("narrative", "evidence", "comments")
+NOT_TEXT_RULE = "value_must_be_text"
 
 
 class RatingsImportInvalid(ValueError, SqisError):
@@ -88,9 +91,13 @@ class DistrictRatings(ContractModel):
     class Config:
         unique = ["district_code", "item"]
 
-    @pa.check("narrative", "evidence", "comments", name=TEXT_RULE, error=TEXT_RULE)
+    @pa.check(*TEXT_COLUMNS, name=TEXT_RULE, error=TEXT_RULE)
     def _printable(cls, values: Series[str]) -> Series[bool]:
-        return ~values.str.contains(_CONTROL, regex=True) & (values.str.len() <= TEXT_MAX_CHARS)
+        return ~values.str.contains(_CONTROL, regex=True)
+
+    @pa.check(*TEXT_COLUMNS, name=LENGTH_RULE, error=LENGTH_RULE)
+    def _not_too_long(cls, values: Series[str]) -> Series[bool]:
+        return values.str.len() <= TEXT_MAX_CHARS
 
 
 COLUMNS: tuple[str, ...] = tuple(column_kinds(DistrictRatings))
@@ -116,26 +123,81 @@ def read_rows(path: str | Path) -> pd.DataFrame:
         raise RatingsImportInvalid(
             name, _file_error(name, f"file:not_utf8 (byte {e.start})")
         ) from None
+    if not text.strip():
+        raise RatingsImportInvalid(name, _file_error(name, "file:empty"))
     if p.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+        frame = _yaml_rows(name, text)
+    else:
+        frame = _csv_rows(name, text)
+    if frame.empty:
+        raise RatingsImportInvalid(name, _file_error(name, "file:no_rows"))
+    return frame
 
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise RatingsImportInvalid(name, _file_error(name, "file:yaml_syntax")) from None
-        if isinstance(doc, dict) and "ratings" in doc:
-            doc = doc["ratings"]
-        if not isinstance(doc, list) or not all(isinstance(x, dict) for x in doc):
-            raise RatingsImportInvalid(name, _file_error(name, "file:expected_a_list_of_mappings"))
-        frame = pd.DataFrame([{str(k): _cell(v) for k, v in x.items()} for x in doc])
-        frame = frame.fillna("")
-        frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
-        return frame
+
+# a cell's problem found while reading (row, column, value as delivered, rule): listed with
+# the other rows' errors by validate_ratings
+_PROBLEMS = "problems"
+
+
+def _yaml_rows(name: str, text: str) -> pd.DataFrame:
+    import yaml
+
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError):
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise RatingsImportInvalid(name, _file_error(name, "file:yaml_syntax")) from None
+    if isinstance(doc, dict) and "ratings" in doc:
+        doc = doc["ratings"]
+    if not isinstance(doc, list) or not all(isinstance(x, dict) for x in doc):
+        raise RatingsImportInvalid(name, _file_error(name, "file:expected_a_list_of_mappings"))
+    problems: list[tuple[int, str, str, str]] = []
+    records = []
+    for n, x in enumerate(doc, start=1):
+        rec = {}
+        for k, v in x.items():
+            if isinstance(v, list | dict | set | tuple):
+                # a list or mapping is not a cell's text: never stored as Python's repr
+                # (its cell is not blank: the row is not also one without that value)
+                problems.append((n, str(k), type(v).__name__, NOT_TEXT_RULE))
+                v = f"({type(v).__name__})"
+            rec[str(k)] = _cell(v)
+        records.append(rec)
+    frame = pd.DataFrame(records).fillna("")
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    frame.attrs[_PROBLEMS] = problems
+    return frame
+
+
+def _csv_rows(name: str, text: str) -> pd.DataFrame:
+    import csv
+
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
         raise RatingsImportInvalid(name, _file_error(name, "file:csv_syntax")) from None
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+    header = lines[0] if lines else []
+    if not any(h.strip() for h in header):
+        raise RatingsImportInvalid(name, _file_error(name, "file:no_header"))
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise RatingsImportInvalid(
+            name, concat_errors([_file_error(name, "column_duplicated", h) for h in twice])
+        )
+    problems: list[tuple[int, str, str, str]] = []
+    rows, index = [], []
+    width = len(header)
+    for n, cells in enumerate(lines[1:], start=2):  # the header is row 1
+        if not cells or all(not c.strip() for c in cells) and len(cells) <= 1:
+            continue  # a blank line
+        if len(cells) != width:
+            # never shift a row's cells into other columns: the row is an error
+            why = f"fields_match_the_header (row {n} has {len(cells)} fields, the header {width})"
+            problems.append((n, "", "", why))
+            cells = (cells + [""] * width)[:width]
+        rows.append(cells)
+        index.append(n)
+    frame = pd.DataFrame(rows, columns=header, index=pd.Index(index, name="row"), dtype=str)
+    frame.attrs[_PROBLEMS] = problems
     return frame
 
 
@@ -145,6 +207,13 @@ def _cell(v: Any) -> str:
     if isinstance(v, bool):
         return "Y" if v else "N"
     return str(v)
+
+
+def _given(raw: pd.DataFrame, column: str) -> pd.Series:
+    """Rows whose cell in ``column`` holds more than white space."""
+    if column not in raw.columns:
+        return pd.Series(False, index=raw.index)
+    return raw[column].astype(str).str.strip() != ""
 
 
 def _file_error(file: str, rule: str, column: str = "") -> pd.DataFrame:
@@ -159,6 +228,7 @@ def validate_ratings(
     """The typed rows, or :class:`RatingsImportInvalid` listing every failing row (file, row,
     column, value, rule): the model's checks, then the rubric's and the districts'."""
     header = [str(c) for c in raw.columns]
+    problems = list(raw.attrs.get(_PROBLEMS, []))
     parts = [
         _file_error(file, "column_missing", c)
         for c in COLUMNS
@@ -198,21 +268,34 @@ def validate_ratings(
     for col in ("district_code", "peer_district_code"):
         if col in t:
             rule(t[col].notna() & ~t[col].isin(sorted(districts)), col, "known_district")
-    has_self = t["self_rating"].notna() if "self_rating" in t else pd.Series(False, index=t.index)
-    has_peer = t["peer_rating"].notna() if "peer_rating" in t else pd.Series(False, index=t.index)
+    # a rating given, even one that does not parse (its own error says why): the rules
+    # below follow what the row says, so "three" is not also a row without a rating
+    has_self, has_peer = _given(raw, "self_rating"), _given(raw, "peer_rating")
+    blank = {
+        c: ~_given(raw, c) for c in ("narrative", "evidence", "peer_district_code", "comments")
+    }
+    rule(~has_self & ~has_peer, "self_rating", "a_rating_is_required (self_rating or peer_rating)")
     for col in ("narrative", "evidence"):
-        rule(has_self & t[col].isna(), col, "required_with_self_rating")
+        rule(has_self & blank[col], col, "required_with_self_rating")
+        rule(~has_self & ~blank[col], col, "only_with_self_rating")
     for col in ("peer_district_code", "comments"):
-        rule(has_peer & t[col].isna(), col, "required_with_peer_rating")
+        rule(has_peer & blank[col], col, "required_with_peer_rating")
+        rule(~has_peer & ~blank[col], col, "only_with_peer_rating")
     rule(
         t["peer_district_code"].notna() & (t["peer_district_code"] == t["district_code"]),
         "peer_district_code",
         "not_own_district (a district cannot peer-review itself)",
     )
+    for row, column, value, why in problems:
+        parts.append(make_errors(file, [row], column, value, why))
     if "district_code" in t and "item" in t:
         d = t["district_code"]
         some = has_self.groupby(d).transform("any")
-        rule(some & ~has_self, "self_rating", "self_rating_on_every_row_of_the_district_or_none")
+        rule(
+            some & ~has_self & has_peer,
+            "self_rating",
+            "self_rating_on_every_row_of_the_district_or_none",
+        )
         items = t["item"].groupby(d).agg(lambda s: set(s.dropna()))
         for code, got in items.items():
             rows = t.index[(d == code) & has_self]

@@ -276,6 +276,8 @@ def apply_rows(
                         r, peer, str(x["item"]), int(x["peer_rating"]),
                         str(x.get("comments") or ""), m, by, at,
                     )  # fmt: skip
+            if r.status is None:  # no row rated anything: no review to store
+                raise ReviewRefused("no self-rating or peer rating to record")
         except ReviewRefused as e:
             raise ReviewRefused(f"district {d}: {e}") from None
         changed[d] = r

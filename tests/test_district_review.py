@@ -236,3 +236,85 @@ def test_bad_import_rows_are_listed_and_nothing_is_imported(db_url, capsys, tmp_
     assert "peer-rate is not allowed" in one_error(err) and "nothing imported" in err
     assert records(s) == before
     s.dispose()
+
+
+# ---- the import: rows that say nothing, or say it wrongly, are row-level errors ------------
+HEADER = "district_code,item,self_rating,narrative,evidence,peer_district_code,peer_rating,comments"
+
+
+def _full(district: str, first: str = "3", narrative: str = "what we did") -> str:
+    """A CSV self-rating every item of ``district`` (the first item's rating ``first``)."""
+    lines = [HEADER]
+    for n, i in enumerate(ITEMS):
+        lines.append(f"{district},{i},{first if n == 0 else 3},{narrative},minutes,,,")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected", "not_expected"),
+    [
+        # a district not started, rows with no rating at all (was: IntegrityError traceback)
+        ("bare.csv", f"district_code,item\n{D3},{ITEMS[0]}\n",
+         "bare.csv row 2, column self_rating: rule a_rating_is_required", None),
+        ("noself.csv", f"district_code,item,narrative,evidence\n{D3},{ITEMS[0]},n,e\n",
+         "noself.csv row 2, column narrative (value 'n'): rule only_with_self_rating", None),
+        # a bare row of a review already started (was: accepted, updated_at rewritten)
+        ("bare_d1.csv", f"district_code,item\n{D1},{ITEMS[0]}\n",
+         "bare_d1.csv row 2, column self_rating: rule a_rating_is_required", None),
+        # the peer's code and comments without the peer's rating (was: accepted silently)
+        ("peer.csv", f"district_code,item,peer_district_code,comments\n{D1},{ITEMS[0]},{D2},c\n",
+         "peer.csv row 2, column comments (value 'c'): rule only_with_peer_rating", None),
+        # a header and no row, an empty file (was: accepted, "imported 0 row(s)")
+        ("header.csv", HEADER + "\r\n", "header.csv header: rule file:no_rows", None),
+        ("empty.csv", "", "empty.csv header: rule file:empty", None),
+        ("empty.yaml", "\n", "empty.yaml header: rule file:empty", None),
+        ("nolist.yaml", "ratings: []\n", "nolist.yaml header: rule file:no_rows", None),
+        # a YAML list or mapping where text belongs (was: stored as Python's repr)
+        ("list.yaml", f"- {{district_code: '{D3}', item: {ITEMS[0]}, self_rating: 3, "
+         "narrative: [a, b], evidence: e}\n",
+         "list.yaml row 1, column narrative (value 'list'): rule value_must_be_text",
+         "required_with_self_rating"),
+        ("dict.yaml", f"- {{district_code: '{D3}', item: {ITEMS[0]}, self_rating: 3, "
+         "narrative: n, evidence: {a: 1}}\n",
+         "dict.yaml row 1, column evidence (value 'dict'): rule value_must_be_text", None),
+        # white space only is no narrative: the row and column (was: a district-level error)
+        ("blank.csv", _full(D3, narrative="  "),
+         "blank.csv row 2, column narrative (value '  '): rule required_with_self_rating", None),
+        # more fields than the header: the row is an error, its cells never shifted
+        ("ragged.csv", f"district_code,item,self_rating\n{D3},{ITEMS[0]},3,x,y\n",
+         "ragged.csv row 2: rule fields_match_the_header (row 2 has 5 fields, the header 3)",
+         None),
+        # too long is its own rule, not "no_control_characters"
+        ("long.csv", _full(D3, narrative="x" * 20_001),
+         "long.csv row 2, column narrative (value", "no_control_characters"),
+        # a rating that does not parse: that error only
+        ("half.csv", _full(D3, first="3.5"),
+         "half.csv row 2, column self_rating (value '3.5'): rule integer",
+         "self_rating_on_every_row"),
+        ("word.csv", _full(D3, first="three"),
+         "word.csv row 2, column self_rating (value 'three'): rule integer",
+         "self_rating_on_every_row"),
+    ],
+)  # fmt: skip
+def test_import_rows_without_a_rating_or_text_are_row_errors(
+    db_url, capsys, tmp_path: Path, name, text, expected, not_expected
+):
+    s = _store(db_url)
+    code, _, err = _cli(capsys, db_url, "self-rate", "--district", D1, "--item", ITEMS[0],
+                        "--rating", "3", "--narrative", "n", "--evidence", "e")  # fmt: skip
+    assert code == 0, err
+    before = records(s)
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    code, out, err = sqis(capsys, "review", "district", "import", str(f), "--year", SERVICE,
+                          "--db", db_url)  # fmt: skip
+    assert code == 1, out
+    assert err.startswith(f"error: {name}:") and "nothing imported" in err, err
+    assert expected in err, err
+    if "long" in name:
+        assert "rule max_length(20000)" in err, err
+    if not_expected:
+        assert not_expected not in err, err
+    assert "Traceback" not in err
+    assert records(s) == before
+    s.dispose()
