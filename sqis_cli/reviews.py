@@ -17,6 +17,7 @@ itself, a meeting not held) is one ``error:`` line and exit 1, and nothing is ch
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -70,19 +71,74 @@ BY_HELP = "Who records it (default SQIS_RUN_BY, else the OS user)."
 SERVICE_YEAR_HELP = "Service year YYYY-YY of the reviews (the Oversight Panel's year)."
 
 
+# any control character (a line break too): never echoed raw to the terminal
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# ASCII digits only (``\d`` and strptime would take full-width ``２０１６``), the whole text
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _shown(text: str) -> str:
+    """``text`` on one line, each control character written as its escape (``\x1b``)."""
+    return _ANY_CONTROL.sub(lambda c: repr(c.group())[1:-1], text)
+
+
 def _refuse(message: str) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
+    typer.secho(f"error: {_shown(message)}", fg="red", err=True)
     raise typer.Exit(1)
+
+
+def _bad_value(message: str) -> None:
+    """A bad option value: one ``error:`` line, exit 2, nothing changed."""
+    typer.secho(f"error: {_shown(message)}", fg="red", err=True)
+    raise typer.Exit(2)
 
 
 def _day(text: str, option: str = "--date") -> date:
     try:
+        if not _DATE.fullmatch(text):
+            raise ValueError(text)
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
-        typer.secho(
-            f"error: {option} {text!r} is not a date of the form YYYY-MM-DD", fg="red", err=True
+        _bad_value(f"{option} {text!r} is not a date of the form YYYY-MM-DD")
+        raise  # unreachable: _bad_value exits
+
+
+def _text_option(value: str | None, option: str, one_line: bool = False) -> str | None:
+    """An option's free text under the import's rules (schemas.district_review): no control
+    character (line breaks and tabs allowed unless ``one_line``), at most TEXT_MAX_CHARS;
+    else exit 2."""
+    from schemas.district_review import _CONTROL, LENGTH_RULE, TEXT_MAX_CHARS, TEXT_RULE
+
+    if value is None:
+        return None
+    if re.search(_ANY_CONTROL if one_line else _CONTROL, value):
+        _bad_value(f"{option} holds a control character (rule {TEXT_RULE})")
+    if len(value) > TEXT_MAX_CHARS:
+        _bad_value(
+            f"{option} is {len(value):,} characters, at most {TEXT_MAX_CHARS:,} (rule "
+            f"{LENGTH_RULE})"
         )
-        raise typer.Exit(2) from None
+    return value
+
+
+def _shown_lines(text: str) -> str:
+    """Like :func:`_shown`, the line breaks of a listing kept."""
+    return "\n".join(_shown(line) for line in text.split("\n"))
+
+
+def _code(value: str, option: str) -> str:
+    """A district or school code as given, white space around it removed."""
+    return _text_option(value, option, one_line=True).strip()  # type: ignore[union-attr]
+
+
+def _in_scale(rating: int, m: Any, option: str = "--rating") -> int:
+    """A rating on the methodology's scale, else exit 2 (a bad value, like ``3.5``)."""
+    from sqis import district_review as dr
+
+    lo, hi = dr.spec_of(m).scale
+    if not lo <= rating <= hi:
+        _bad_value(f"{option} {rating} is not a whole number from {lo} to {hi}")
+    return rating
 
 
 def _results_of(store: Any, year: str) -> tuple[Any, Any]:
@@ -95,9 +151,18 @@ def _results_of(store: Any, year: str) -> tuple[Any, Any]:
 
 
 def _by(by: str | None) -> str:
-    from sqis.settings import get_settings
+    """``--by``, else SQIS_RUN_BY, else the OS user (a blank one falls back too); exit 2
+    when none names anyone."""
+    from sqis.settings import _default_user, get_settings
 
-    return (by or get_settings().run_by).strip() or "unknown"
+    for option, value in (("--by", by), ("SQIS_RUN_BY", get_settings().run_by)):
+        text = (_text_option(value, option, one_line=True) or "").strip()
+        if text:
+            return text
+    who = _default_user().strip()
+    if not who or who == "unknown" or _ANY_CONTROL.search(who):
+        _bad_value("--by is blank and neither SQIS_RUN_BY nor the OS user names anyone")
+    return who
 
 
 # ---- Priority peer reviews and escalation steps --------------------------------------------
@@ -123,21 +188,28 @@ def priority(
 
     years.start_of(year)
     day = _day(when)
+    code, who = _code(school, "--school"), _by(by)
+    findings = {
+        "leadership": _text_option(leadership, "--leadership"),
+        "strengths": _text_option(strengths, "--strengths"),
+        "improvement": _text_option(improvement, "--improvement"),
+    }
+    _text_option(reviewers, "--reviewers")
     store = open_store(db)
     m = for_year(year, None, get_settings().methodology_dir)
     try:
         schools, des = _results_of(store, year)
         row = reviews.priority_review_record(
             year,
-            school.strip(),
+            code,
             des,
             schools,
             store.read("priority_reviews", [year]),
             reviewers=reviewers,
             review_date=day,
-            findings={"leadership": leadership, "strengths": strengths, "improvement": improvement},
+            findings=findings,
             status=str(status),
-            by=_by(by),
+            by=who,
             m=m,
         )
     except reviews.RecordRefused as e:
@@ -169,20 +241,22 @@ def escalation(
 
     years.start_of(year)
     day = _day(when)
+    code, who = _code(school, "--school"), _by(by)
+    _text_option(decision, "--decision")
     store = open_store(db)
     m = for_year(year, None, get_settings().methodology_dir)
     try:
         schools, des = _results_of(store, year)
         row = reviews.escalation_step_record(
             year,
-            school.strip(),
+            code,
             str(step),
             des,
             schools,
             store.read("escalation_steps", [year]),
             decision=decision,
             decided_on=day,
-            by=_by(by),
+            by=who,
             m=m,
         )
         reviews.insert(store, "escalation_steps", row)
@@ -216,6 +290,7 @@ def _district_step(year: str, district: str, db: str | None, step: Any, done: st
     from sqis import district_review as dr
     from sqis import reviews
 
+    district = _code(district, "--district")
     store = open_store(db)
     try:
         m, districts, stored = _district_context(store, year)
@@ -245,13 +320,15 @@ def self_rate(
     from sqis import district_review as dr
     from sqis.reviews import now
 
-    _district_step(
-        year,
-        district,
-        db,
-        lambda r, m, _d: dr.self_rate(r, item, rating, narrative, evidence, m, _by(by), now()),
-        f"self-rated {item} {rating}",
-    )
+    item = _code(item, "--item")
+    _text_option(narrative, "--narrative")
+    _text_option(evidence, "--evidence")
+    who = _by(by)
+
+    def step(r: Any, m: Any, _d: set[str]) -> Any:
+        return dr.self_rate(r, item, _in_scale(rating, m), narrative, evidence, m, who, now())
+
+    _district_step(year, district, db, step, f"self-rated {item} {rating}")
 
 
 @district_app.command("submit")
@@ -266,9 +343,8 @@ def submit(
     from sqis import district_review as dr
     from sqis.reviews import now
 
-    _district_step(
-        year, district, db, lambda r, m, _d: dr.submit(r, m, _by(by), now()), "submitted"
-    )
+    who = _by(by)
+    _district_step(year, district, db, lambda r, m, _d: dr.submit(r, m, who, now()), "submitted")
 
 
 @district_app.command("resubmit")
@@ -283,8 +359,9 @@ def resubmit(
     from sqis import district_review as dr
     from sqis.reviews import now
 
+    who = _by(by)
     _district_step(
-        year, district, db, lambda r, m, _d: dr.resubmit(r, m, _by(by), now()), "resubmitted"
+        year, district, db, lambda r, m, _d: dr.resubmit(r, m, who, now()), "resubmitted"
     )
 
 
@@ -305,10 +382,14 @@ def peer_rate(
     from sqis import district_review as dr
     from sqis.reviews import RecordRefused, now
 
+    peer, item = _code(peer, "--peer"), _code(item, "--item")
+    _text_option(comments, "--comments")
+    who = _by(by)
+
     def step(r: Any, m: Any, districts: set[str]) -> Any:
         if peer not in districts:
             raise RecordRefused(f"peer district {peer} is not a district of the consortium")
-        return dr.peer_rate(r, peer, item, rating, comments, m, _by(by), now())
+        return dr.peer_rate(r, peer, item, _in_scale(rating, m), comments, m, who, now())
 
     _district_step(year, district, db, step, f"peer-rated {item} {rating} by district {peer}")
 
@@ -324,13 +405,17 @@ def show(
     from sqis import district_review as dr
     from sqis import reviews
 
+    if district is not None:
+        district = _code(district, "--district")
     store = open_store(db)
     try:
         m, districts, stored = _district_context(store, year)
-    except reviews.RecordRefused as e:
+        if district is not None and district not in districts:
+            raise reviews.RecordRefused(f"district {district} is not a district of the consortium")
+        spec = dr.spec_of(m)
+    except (reviews.RecordRefused, dr.ReviewRefused) as e:
         _refuse(str(e))
-    spec = dr.spec_of(m)
-    wanted = [district] if district else sorted(districts)
+    wanted = [district] if district is not None else sorted(districts)
     typer.echo(f"{year}: district peer review, rubric of {m.version} (meets {spec.meets})")
     for d in wanted:
         r = stored.get(d)
@@ -361,6 +446,7 @@ def import_(
     from sqis import district_review as dr
     from sqis import reviews
 
+    who = _by(by)
     store = open_store(db)
     try:
         m, districts, stored = _district_context(store, year)
@@ -370,13 +456,13 @@ def import_(
     try:
         rows = validate_ratings(read_rows(file), file.name, spec, districts)
     except RatingsImportInvalid as e:
-        typer.secho(f"error: {e}", fg="red", err=True)
+        typer.secho(f"error: {_shown_lines(str(e))}", fg="red", err=True)
         raise typer.Exit(1) from None
     records = [
         {k: (None if _missing(v) else v) for k, v in rec.items()} for rec in rows.to_dict("records")
     ]
     try:
-        changed = dr.apply_rows(stored, records, year, m, districts, _by(by), reviews.now())
+        changed = dr.apply_rows(stored, records, year, m, districts, who, reviews.now())
     except dr.ReviewRefused as e:
         _refuse(f"{file.name}: {e}; nothing imported")
     reviews.save_reviews(store, changed)
@@ -416,6 +502,8 @@ def decide(
     from sqis.settings import get_settings
 
     years.start_of(year)
+    code, who = _code(district, "--district"), _by(by)
+    _text_option(note, "--note")
     store = open_store(db)
     try:
         results = years.results_year(year)
@@ -423,13 +511,13 @@ def decide(
         row = reviews.decision_record(
             year,
             str(term),
-            district.strip(),
+            code,
             str(decision),
             note,
             held=reviews.meeting_held(store, year, str(term), out or get_settings().out_root),
             districts=set(schools["district_code"].astype(str)),
             existing=store.read("oversight_decisions", [year]),
-            by=_by(by),
+            by=who,
         )
         reviews.insert(store, "oversight_decisions", row)
     except reviews.RecordRefused as e:

@@ -318,3 +318,109 @@ def test_import_rows_without_a_rating_or_text_are_row_errors(
     assert "Traceback" not in err
     assert records(s) == before
     s.dispose()
+
+
+# ---- the commands' options: the import's text rules, a bad value is exit 2 ------------------
+ESC = "\x1b[31m"  # a terminal escape: refused, and never echoed raw
+LONG = "x" * 20_001
+
+
+def _self(*extra: str, district: str = D1, rating: str = "3") -> list[str]:
+    return ["review", "district", "self-rate", "--year", SERVICE, "--district", district,
+            "--item", ITEMS[0], "--rating", rating, "--narrative", "n", "--evidence", "e",
+            *extra]  # fmt: skip
+
+
+def _peer(*extra: str, rating: str = "3") -> list[str]:
+    return ["review", "district", "peer-rate", "--year", SERVICE, "--district", D1,
+            "--peer", D2, "--item", ITEMS[0], "--rating", rating, "--comments", "c",
+            *extra]  # fmt: skip
+
+
+def _priority(*extra: str, when: str = "2016-10-20") -> list[str]:
+    return ["review", "priority", "--year", YEAR, "--school", "x", "--reviewers", "r",
+            "--date", when, "--status", "PLANNED", *extra]  # fmt: skip
+
+
+def _decide(*extra: str) -> list[str]:
+    return ["oversight", "decide", "--year", SERVICE, "--term", "fall", "--district", D1,
+            "--decision", "NONE", "--note", "n", *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (_self("--narrative", f"a{ESC}b"), "--narrative holds a control character (rule "
+         "no_control_characters)"),
+        (_self("--evidence", LONG), "--evidence is 20,001 characters, at most 20,000 (rule "
+         "max_length(20000))"),
+        (_self("--by", "a\nb"), "--by holds a control character"),
+        (_self(district=f"{D1}{ESC}"), "--district holds a control character"),
+        (_self(rating="5"), "--rating 5 is not a whole number from 1 to 4"),
+        (_self(rating="0"), "--rating 0 is not a whole number from 1 to 4"),
+        (_peer("--comments", f"c{ESC}"), "--comments holds a control character"),
+        (_peer(rating="5"), "--rating 5 is not a whole number from 1 to 4"),
+        (_decide("--note", "\x1b]0;title\x07"), "--note holds a control character"),
+        (_decide("--note", LONG), "rule max_length(20000)"),
+        (_decide("--by", ESC), "--by holds a control character"),
+        (_priority("--leadership", LONG), "--leadership is 20,001 characters"),
+        (["review", "priority", "--year", YEAR, "--school", "x", "--reviewers", f"r{ESC}",
+          "--date", "2016-10-20", "--status", "PLANNED"], "--reviewers holds a control"),
+        (["review", "escalation", "--year", YEAR, "--school", "x", "--step",
+          "DISTRICT_ACTION", "--decision", f"d{ESC}", "--date", "2016-09-01"],
+         "--decision holds a control character"),
+        (_priority(when="２０１６-10-20"), "is not a date of the form YYYY-MM-DD"),
+    ],
+)  # fmt: skip
+def test_command_options_follow_the_import_text_rules(db_url, capsys, args, message):
+    s = _store(db_url)
+    before = records(s)
+    code, out, err = sqis(capsys, *args, "--db", db_url)
+    assert code == 2, (out, err)
+    assert message in one_error(err)
+    assert "\x1b" not in err and "\x07" not in err
+    assert records(s) == before
+    s.dispose()
+
+
+def test_show_refuses_an_unknown_district_and_codes_are_stripped(db_url, capsys):
+    s = _store(db_url)
+    code, out, err = _cli(capsys, db_url, "show", "--district", "0999999")
+    assert code == 1 and "district 0999999 is not a district" in one_error(err), out
+    code, out, err = sqis(capsys, *_self(district=f" {D1} "), "--db", db_url)
+    assert code == 0, err
+    code, out, err = _cli(capsys, db_url, "show", "--district", f" {D1}")
+    assert code == 0 and f"{D1}  DRAFT  round 1" in out, err
+    assert s.read("district_reviews", SERVICE)["district_code"].tolist() == [D1]
+    s.dispose()
+
+
+def test_a_blank_by_falls_back_to_sqis_run_by_then_the_os_user(db_url, capsys, monkeypatch):
+    from sqis import settings
+    from sqis.settings import reset_settings_cache
+
+    s = _store(db_url)
+    monkeypatch.setenv("SQIS_RUN_BY", "review-staff")
+    reset_settings_cache()
+    try:
+        code, _, err = sqis(capsys, *_self("--by", "   "), "--db", db_url)
+        assert code == 0, err
+        monkeypatch.setenv("SQIS_RUN_BY", "  ")
+        monkeypatch.setattr(settings, "_default_user", lambda: "os-user")
+        reset_settings_cache()
+        code, _, err = sqis(capsys, *_self("--by", " ", district=D2), "--db", db_url)
+        assert code == 0, err
+        monkeypatch.setattr(settings, "_default_user", lambda: "unknown")
+        code, _, err = sqis(capsys, *_self("--by", " ", district=D3), "--db", db_url)
+        assert code == 2 and "--by is blank" in one_error(err)
+    finally:
+        reset_settings_cache()
+    by = {r.district_code: r.history[0]["by"] for r in _load(s).values()}
+    assert by == {D1: "review-staff", D2: "os-user"}
+    s.dispose()
+
+
+def _load(s):
+    from sqis import reviews
+
+    return reviews.load_reviews(s, SERVICE)
