@@ -201,7 +201,7 @@ PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
     # evidence, comment, note or name: staff only; docs/reports.md "Two editions")
     "district_reviews": (
         "year", "district_code", "status", "round", "item", "self_rating", "peer_rating",
-        "peer_district_code",
+        "peer_district_code", "peer_district_name",
     ),
     "panel_decisions": ("year", "term", "district_code", "decision"),
 }  # fmt: skip

@@ -426,9 +426,11 @@ DISTRICT_REVIEW_COLUMNS: tuple[str, ...] = (
     "self_rating",
     "peer_rating",
     "peer_district_code",
+    "peer_district_name",
     "narrative",
     "evidence",
     "comments",
+    "rated_round",
 )
 DECISION_COLUMNS: tuple[str, ...] = (
     "year",
@@ -441,9 +443,15 @@ DECISION_COLUMNS: tuple[str, ...] = (
 )
 
 
-def district_review_rows(reviews: dict[str, dr.Review] | list[dr.Review]) -> pd.DataFrame:
+def district_review_rows(
+    reviews: dict[str, dr.Review] | list[dr.Review], names: dict[str, str] | None = None
+) -> pd.DataFrame:
     """One row per district review × rubric item of the round a peer rated last (or the
-    current round, before any peer rating), with the review's status and round."""
+    current round, before any peer rating), with the review's status and CURRENT round
+    (``round``: a RESUBMITTED review is in its next round) and the round whose ratings
+    the row holds (``rated_round``, staff only). ``names``: the districts' names, so the
+    peer is named on a page rendered with its own district's schools only."""
+    names = names or {}
     rows = []
     for r in reviews.values() if isinstance(reviews, dict) else reviews:
         shown = dr.last_peer_ratings(r)
@@ -454,9 +462,11 @@ def district_review_rows(reviews: dict[str, dr.Review] | list[dr.Review]) -> pd.
                     "year": r.year,
                     "district_code": r.district_code,
                     "status": r.status,
-                    "round": rnd,
+                    "round": r.round,
                     "item": item,
                     **{k: v.get(k) for k in dr.ITEM_FIELDS},
+                    "peer_district_name": names.get(str(v.get("peer_district_code") or "")),
+                    "rated_round": rnd,
                 }
             )
     return pd.DataFrame(rows, columns=list(DISTRICT_REVIEW_COLUMNS))
@@ -468,6 +478,16 @@ def _years_upto(frame: pd.DataFrame, last: str) -> pd.DataFrame:
     start = years.start_of(last)
     keep = pd.to_numeric(frame["year"].astype(str).str.slice(0, 4)) <= start
     return frame[keep.to_numpy()].reset_index(drop=True)
+
+
+def _district_names(store: Any, results_year: str) -> dict[str, str]:
+    """The districts' names in the schools of ``results_year`` ({} when it has none)."""
+    schools = store.read("schools", [results_year])
+    if schools.empty:
+        return {}
+    return dict(
+        zip(schools["district_code"].astype(str), schools["district_name"].astype(str), strict=True)
+    )
 
 
 def _decisions(store: Any) -> pd.DataFrame:
@@ -489,7 +509,7 @@ def review_frames(
     reviews = []
     for y in sorted(set(heads["year"].astype(str)), key=years.start_of):
         reviews += list(load_reviews(store, y).values())
-    dreviews = district_review_rows(reviews)
+    dreviews = district_review_rows(reviews, _district_names(store, year))
     decisions = _years_upto(_decisions(store), service)
     if district is not None:
         dreviews = dreviews[(dreviews["district_code"] == district).to_numpy()]
@@ -520,6 +540,8 @@ def oversight_frames(store: Any, service_year: str, term: str) -> dict[str, pd.D
     return {
         "priority_reviews": pr,
         "escalation_steps": store.read("escalation_steps", [results]),
-        "district_reviews": district_review_rows(load_reviews(store, service_year)),
+        "district_reviews": district_review_rows(
+            load_reviews(store, service_year), _district_names(store, results)
+        ),
         "panel_decisions": decisions,
     }

@@ -424,3 +424,74 @@ def _load(s):
     from sqis import reviews
 
     return reviews.load_reviews(s, SERVICE)
+
+
+# ---- what the reports show ------------------------------------------------------------------
+def _row_cells(html: str, table: str) -> list[list[str]]:
+    """The body rows' cells (text) of the table with id ``table``."""
+    body = html.split(f'<table id="{table}">', 1)[1].split("<tbody>", 1)[1].split("</tbody>")[0]
+    rows = [r for r in body.split("</tr>") if "<td" in r]
+    return [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", re.sub(r"</?strong>", "", r)) for r in rows]
+
+
+def test_the_reports_put_each_rating_under_its_rubric_item(db_url):
+    """A partly self-rated review: each cell under its own item (rubric order, not the
+    rows' alphabetical one), "–" where an item has no rating; both editions' tables."""
+    from sqis import reviews
+    from sqis.reports import reviews as rr
+    from sqis.reports.render import render_template
+
+    s = _store(db_url)
+    r = dr.new_review(SERVICE, D1, M)
+    rated = {ITEMS[1]: 2, ITEMS[3]: 4}  # not the first items alphabetically
+    for item, rating in rated.items():
+        r = dr.self_rate(r, item, rating, "n", "e", M, "d", AT)
+    reviews.save_reviews(s, {D1: r})
+    frames = reviews.oversight_frames(s, SERVICE, "fall")
+    schools = s.read("schools", [YEAR])
+    des = s.read("designations", [YEAR])
+    for public in (False, True):
+        section = rr.oversight_section(frames, YEAR, "fall", schools, des, M, public)
+        (block,) = section["districts"]
+        assert [i["code"] for i in block["ratings"]] == list(ITEMS)
+        want = [f"{rated.get(i, '–')} / –" for i in ITEMS]
+        assert [f"{i['self']} / {i['peer']}" for i in block["ratings"]] == want
+        html = render_template("_reviews_oversight.html", {"reviews": section,
+                                                           "report": {"year": YEAR}})  # fmt: skip
+        (cells,) = _row_cells(html, "district-reviews")
+        assert cells[-len(ITEMS) :] == want
+        page = render_template(
+            "_district_history.html",
+            {"district": {"name": "District 1"},
+             "district_history": {"edition": section["edition"], "reviews": [block],
+                                  "decisions": [], "rubric": section["rubric"],
+                                  "scale": section["scale"]}},
+        )  # fmt: skip
+        (cells,) = _row_cells(page, "district-history-reviews")
+        assert cells[-len(ITEMS) :] == want
+    s.dispose()
+
+
+def test_the_reports_name_the_peer_and_show_the_current_round(db_url):
+    """A resubmitted review is in its second round; the peer is named (code in
+    parentheses) even on a page that knows only its own district's schools."""
+    from sqis import reviews
+    from sqis.disclosure import PUBLIC_COLUMNS
+    from sqis.reports import reviews as rr
+
+    s = _store(db_url)
+    r = dr.submit(_rated(dr.new_review(SERVICE, D1, M)), M, "d", AT)
+    for n, i in enumerate(ITEMS):
+        r = dr.peer_rate(r, D2, i, 2 if n == 0 else 3, "comments", M, "p", AT)
+    r = dr.resubmit(r, M, "d", AT)
+    assert (r.status, r.round) == (dr.RESUBMITTED, 2)
+    reviews.save_reviews(s, {D1: r})
+    rows = reviews.review_frames(s, YEAR, district=D1)["district_reviews"]
+    own_page = {D1: "District 1"}  # the district page's own schools only
+    (block,) = rr.district_review_blocks(rows, own_page, M, staff=True)
+    assert block["peer"] == f"District 2 ({D2})"
+    assert block["round"] == "2" and block["rated_round"] == "1"
+    public_rows = rows[[c for c in PUBLIC_COLUMNS["district_reviews"] if c in rows]]
+    (block,) = rr.district_review_blocks(public_rows, own_page, M, staff=False)
+    assert block["peer"] == f"District 2 ({D2})" and block["round"] == "2"
+    s.dispose()

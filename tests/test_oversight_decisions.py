@@ -259,6 +259,9 @@ def test_the_next_report_shows_the_decision_and_the_records(year_run, capsys, tm
     out = Path(cfg.out_root) / YEAR / "reports"
     assert "LEADERSHIP-FINDING" in (out / "schools" / f"{peer[0]}.html").read_text()
     assert NOTE in (out / "districts" / f"{a}.html").read_text()
+    # the peer by name on the district's page, rendered with its own schools only
+    name_b = str(schools.loc[schools["district_code"] == b, "district_name"].iloc[0])
+    assert f"{name_b} ({b})" in (out / "districts" / f"{a}.html").read_text()
     public_page = Path(cfg.out_root) / "public" / YEAR / "reports" / "districts" / f"{a}.html"
     text = public_page.read_text()
     assert "Intervention" in text and NOTE not in text and "PEER-COMMENT" not in text

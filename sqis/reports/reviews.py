@@ -86,19 +86,24 @@ def district_review_blocks(
     rows: pd.DataFrame, names: dict[str, str], m: Methodology, staff: bool
 ) -> list[dict[str, Any]]:
     """Per district review (service year × district): status, round and the ratings per
-    rubric item (with the peer's comments and the district's narrative for staff)."""
+    rubric item — one cell per item of the rubric, in the rubric's order (the templates'
+    columns), "–" where the item has no rating — with the peer's comments and the
+    district's narrative for staff. ``round`` is the review's current round,
+    ``rated_round`` the round whose ratings are shown (the last a peer rated)."""
     if rows is None or rows.empty:
         return []
-    titles = dict(_items(m))
+    rubric = _items(m)
     out = []
     for (y, d), g in rows.groupby(["year", "district_code"], sort=True):
         status = _t(g["status"].iloc[0])
+        by_item = {_t(r["item"]): r for r in g.to_dict("records")}
         items = []
-        for r in g.to_dict("records"):
+        for code, title in rubric:
+            r = by_item.get(code, {})
             items.append(
                 {
-                    "code": _t(r["item"]),
-                    "title": titles.get(_t(r["item"]), _t(r["item"])),
+                    "code": code,
+                    "title": title,
                     "self": _rating(r.get("self_rating")),
                     "peer": _rating(r.get("peer_rating")),
                     "below": _t(r.get("peer_rating")) != ""
@@ -110,6 +115,13 @@ def district_review_blocks(
                 }
             )
         peers = sorted({_t(x) for x in g["peer_district_code"] if _t(x)})
+        if "peer_district_name" in g:  # the rows' names: a page knows its own district's
+            names = {
+                **{_t(c): _t(n) for c, n in zip(g["peer_district_code"], g["peer_district_name"],
+                                                strict=True) if _t(c) and _t(n)},
+                **{c: n for c, n in names.items() if n},
+            }  # fmt: skip
+        rated = g["rated_round"] if "rated_round" in g else g["round"]
         out.append(
             {
                 "year": str(y),
@@ -118,11 +130,18 @@ def district_review_blocks(
                 "status": status,
                 "status_label": STATUS_LABELS.get(status, status),
                 "round": _rating(g["round"].iloc[0]),
-                "peer": ", ".join(names.get(p, p) for p in peers),
+                "rated_round": _rating(rated.iloc[0]),
+                "peer": ", ".join(_district_label(p, names) for p in peers),
                 "ratings": items,
             }
         )
     return out
+
+
+def _district_label(code: str, names: dict[str, str]) -> str:
+    """``District 2 (0110002)``; the code alone when the name is not known."""
+    name = names.get(code, "")
+    return f"{name} ({code})" if name and name != code else code
 
 
 def decision_rows(
