@@ -16,6 +16,12 @@ and rubric item:
 | comments | free text, required with a peer rating |
 | | (district_code, item) unique; a district's rows self-rate every row or none, |
 | | and then every item of the rubric |
+| | every row gives a self-rating or a peer rating (``a_rating_is_required``); |
+| | narrative/evidence only with a self-rating, peer code/comments only with a peer |
+| | rating (``only_with_…``); white space alone is no text; text holds no control |
+| | character but line breaks and tabs (``no_control_characters``) and at most |
+| | 20,000 characters (``max_length(20000)``); a YAML cell is text |
+| | (``value_must_be_text``); a CSV row has the header's number of fields |
 
 Checked with the pandera model :class:`DistrictRatings` and the rules below it, every
 problem at once (``file, row, column, value, rule``, as the validation report writes
