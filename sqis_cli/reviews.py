@@ -21,7 +21,7 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -82,12 +82,12 @@ def _shown(text: str) -> str:
     return _ANY_CONTROL.sub(lambda c: repr(c.group())[1:-1], text)
 
 
-def _refuse(message: str) -> None:
+def _refuse(message: str) -> NoReturn:
     typer.secho(f"error: {_shown(message)}", fg="red", err=True)
     raise typer.Exit(1)
 
 
-def _bad_value(message: str) -> None:
+def _bad_value(message: str) -> NoReturn:
     """A bad option value: one ``error:`` line, exit 2, nothing changed."""
     typer.secho(f"error: {_shown(message)}", fg="red", err=True)
     raise typer.Exit(2)
@@ -100,7 +100,6 @@ def _day(text: str, option: str = "--date") -> date:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         _bad_value(f"{option} {text!r} is not a date of the form YYYY-MM-DD")
-        raise  # unreachable: _bad_value exits
 
 
 def _text_option(value: str | None, option: str, one_line: bool = False) -> str | None:
