@@ -509,7 +509,9 @@ def review_frames(
     reviews = []
     for y in sorted(set(heads["year"].astype(str)), key=years.start_of):
         reviews += list(load_reviews(store, y).values())
-    dreviews = district_review_rows(reviews, _district_names(store, year))
+    # the peers' names (a district's pages know only its own schools); none to read
+    # before any district review is recorded
+    dreviews = district_review_rows(reviews, _district_names(store, year) if reviews else {})
     decisions = _years_upto(_decisions(store), service)
     if district is not None:
         dreviews = dreviews[(dreviews["district_code"] == district).to_numpy()]
