@@ -193,8 +193,8 @@ def _csv_rows(name: str, text: str) -> pd.DataFrame:
     rows, index = [], []
     width = len(header)
     for n, cells in enumerate(lines[1:], start=2):  # the header is row 1
-        if not cells or all(not c.strip() for c in cells) and len(cells) <= 1:
-            continue  # a blank line
+        if len(cells) <= 1 and not "".join(cells).strip():
+            continue  # a blank line (a row of empty fields is a row: it has the commas)
         if len(cells) != width:
             # never shift a row's cells into other columns: the row is an error
             why = f"fields_match_the_header (row {n} has {len(cells)} fields, the header {width})"
