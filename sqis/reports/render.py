@@ -57,14 +57,19 @@ class _ReportEnvironment(jinja2.Environment):
 
 
 @lru_cache(maxsize=4)
-def environment(path: str = str(REPORT_TEMPLATES)) -> jinja2.Environment:
-    """The reports' Jinja environment: autoescape always on, undefined names are errors."""
+def environment(path: str = str(REPORT_TEMPLATES), *, trim: bool = False) -> jinja2.Environment:
+    """The reports' Jinja environment: autoescape always on, undefined names are errors.
+
+    Built once per process for each ``trim``: with ``trim``, a line holding only a block
+    tag leaves nothing behind (Jinja's ``trim_blocks`` and ``lstrip_blocks``), as
+    ``checkpoint_brief.html`` is written for; the other templates are written without it.
+    """
     return _ReportEnvironment(
         loader=jinja2.FileSystemLoader(path),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
-        trim_blocks=False,
-        lstrip_blocks=False,
+        trim_blocks=trim,
+        lstrip_blocks=trim,
         auto_reload=False,
         cache_size=100,
     )
