@@ -71,7 +71,7 @@ def hold_checkpoint(
 ) -> tuple[int, list[str], str, bool]:
     """Record checkpoint ``number`` of service year ``year`` and publish the briefs;
     returns counts and the summary."""
-    from sqis.checkpoints import brief_markdown
+    from sqis.checkpoints.markdown import brief_markdown
 
     ensure_pseudonym_key()
     m = for_year(years.results_year(year), None, get_settings().methodology_dir)

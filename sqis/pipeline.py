@@ -1294,7 +1294,7 @@ def run_cycle(
 class CheckpointHeld:
     """A checkpoint held and published: the rule module's result and the briefs' checksums."""
 
-    held: Any  # sqis.checkpoints.HeldCheckpoint
+    held: Any  # sqis.checkpoints.io.HeldCheckpoint
     published: dict[str, str]
 
     @property
@@ -1317,17 +1317,17 @@ def checkpoint(
     """METHODOLOGY.md "Communities of practice and checkpoints": hold checkpoint ``number``
     of ``service_year`` for the communities formed from the year before's results.
 
-    ``sqis.checkpoints.hold_checkpoint`` records it in the results store; its briefs join
+    ``sqis.checkpoints.io.hold_checkpoint`` records it in the results store; its briefs join
     the results year's publication (``<out>/<results year>/checkpoints/…``, in the
     manifest, kept by later re-runs of the year). Interim files under
     ``<data root>/<service year>/interim/checkpoint-<n>/`` are read when delivered (they
     need the pseudonym key).
     """
-    from sqis import checkpoints as cp
+    from sqis.checkpoints.io import hold_checkpoint
 
     s = get_settings()
     key = s.require_pseudonym_key() if data_root else None
-    held = cp.hold_checkpoint(
+    held = hold_checkpoint(
         store,
         service_year,
         number,

@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 
 from schemas.interim import InterimError, read_csv_text, validate_interim
-from sqis.checkpoints import (
+from sqis.checkpoints.markdown import brief_markdown
+from sqis.checkpoints.rules import (
     CheckpointError,
-    brief_markdown,
     checkpoint_flags,
     compare_to_identification,
     identification_year,
     interim_indicators,
-    render_brief,
-    run_checkpoint,
 )
+from sqis.checkpoints.run import run_checkpoint
 from sqis.methodology import for_year
+from sqis.reports.checkpoint_briefs import render_brief
 
 M = for_year("2015-16")
 A, B = "01611190000001", "01611190000002"
@@ -456,8 +456,8 @@ def test_checkpoint_command_refuses_a_year_without_communities(tmp_path):  # noq
 
 
 def test_groups_for_interim_data_come_from_the_latest_ingested_year(monkeypatch):
-    from sqis import checkpoints as cp
     from sqis import ingest
+    from sqis.checkpoints.io import _latest_groups
     from sqis.yeardata import YearData
 
     students = pd.DataFrame(
@@ -482,7 +482,7 @@ def test_groups_for_interim_data_come_from_the_latest_ingested_year(monkeypatch)
         return YearData(year, empty, students, empty, empty, empty, empty)
 
     monkeypatch.setattr(ingest, "load_year", load_year)
-    g = cp._latest_groups("2015-16", M, None)
+    g = _latest_groups("2015-16", M, None)
     assert asked == ["2015-16", "2014-15"]
     got = set(zip(g["student_id"], g["student_group"], strict=True))
     assert got == {
