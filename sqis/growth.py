@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from sqis import groups as groups_mod
+from sqis.indicator_frame import empty_indicators
 from sqis.methodology import Methodology
 from sqis.student_keys import student_keys_linking
 from sqis.yeardata import YearData
@@ -260,8 +261,6 @@ def growth_indicators(
     """
     gg = group_growth(residuals, m)
     if gg.empty:
-        from sqis.indicators import empty_indicators  # indicators imports this module
-
         return empty_indicators()
     school_type = schools.set_index("school_code")["school_type"]
     gg["school_type"] = gg["school_code"].map(school_type)

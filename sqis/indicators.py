@@ -32,19 +32,11 @@ from sqis import codes, years
 from sqis import groups as groups_mod
 from sqis.errors import SqisError
 from sqis.growth import fit_growth, growth_indicators
+from sqis.indicator_frame import COLUMNS as COLUMNS
+from sqis.indicator_frame import empty_indicators
 from sqis.methodology import Methodology
 from sqis.student_keys import STUDENT_KEY, student_keys
 from sqis.yeardata import YearData
-
-COLUMNS = [
-    "school_code",
-    "student_group",
-    "indicator",
-    "numerator",
-    "denominator",
-    "value",
-    "meets_nsize",
-]
 
 # Vocabulary: the indicator measuring each subject's achievement, and each survey.
 MET_INDICATOR: dict[str, str] = {"ELA": "ELA_MET", "MATH": "MATH_MET", "SCI": "SCI_MET"}
@@ -58,20 +50,6 @@ PERCENT = 100.0
 # Days are integers and shares decimals: 0.10 × 30 is 3.0000000000000004 in binary
 # floating point, so "absent ≥ 10% of 30 days" must allow for that rounding.
 FLOAT_TOLERANCE = 1e-9
-
-
-def empty_indicators() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "school_code": pd.Series([], dtype="str"),
-            "student_group": pd.Series([], dtype="str"),
-            "indicator": pd.Series([], dtype="str"),
-            "numerator": pd.Series([], dtype="Int64"),
-            "denominator": pd.Series([], dtype="int64"),
-            "value": pd.Series([], dtype="float64"),
-            "meets_nsize": pd.Series([], dtype="bool"),
-        }
-    )
 
 
 @dataclass
