@@ -33,6 +33,7 @@ from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import links, pipeline, run_control, school_calendar, years
 from sqis.codes import CONTRACT_FILES
 from sqis.errors import SqisError
+from sqis.indicators import BySchool
 from sqis.methodology import Methodology, for_year
 from sqis.settings import get_settings
 from sqis.year_stages import walk_year
@@ -317,16 +318,17 @@ class TaskSteps:
         prior: pipeline.Prior,
         districts: list[str],
     ) -> Iterator[tuple[str, tuple[pd.DataFrame, pd.DataFrame]]]:
+        by_school = BySchool(growth)  # every district takes its schools' rows: grouped once
         futures = [
             stages.district_index.submit(
                 self.year,
                 whole(inputs),
-                whole(growth),
+                whole(by_school),
                 whole(prior),
                 whole(self.m),
                 d,
                 self.token("index", d),
-            )  # fmt: skip
+            )
             for d in districts
         ]
         for d, f in zip(districts, futures, strict=True):

@@ -34,7 +34,7 @@ import pandas as pd
 from sqis import groups as groups_mod
 from sqis.indicator_frame import empty_indicators
 from sqis.methodology import Methodology
-from sqis.student_keys import student_keys_linking
+from sqis.student_keys import YearKeys
 from sqis.yeardata import YearData
 
 # Vocabulary, not methodology numbers: the subjects growth is measured in, the other
@@ -59,7 +59,9 @@ def _empty_residuals() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="object") for c in RESIDUAL_COLUMNS})
 
 
-def fit_growth(cur: YearData, prior: YearData | None, m: Methodology) -> pd.DataFrame:
+def fit_growth(
+    cur: YearData, prior: YearData | None, m: Methodology, keys: YearKeys | None = None
+) -> pd.DataFrame:
     """Per student-row residuals of the growth model (METHODOLOGY "Growth").
 
     One row per assessment row of ``cur`` (ELA, MATH) whose student has last year's score
@@ -68,7 +70,12 @@ def fit_growth(cur: YearData, prior: YearData | None, m: Methodology) -> pd.Data
     index is ``cur.assessments``' index; columns ``school_code, subject, grade,
     scale_score, predicted, residual`` and the enrolment row's demographics (for student
     groups). No student ID is carried.
+
+    ``keys``: ``cur``'s student keys as the caller shares them with the district tasks
+    (``sqis.student_keys.YearKeys``; default: computed here, for this call).
     """
+    if keys is not None and keys.year_data is not cur:
+        raise ValueError("fit_growth: the student keys given are of another year's frames")
     if prior is None or cur.assessments.empty or prior.assessments.empty:
         return _empty_residuals()
     in_growth = cur.assessments["subject"].isin(list(GROWTH_SUBJECTS)).to_numpy(dtype=bool)
@@ -76,12 +83,12 @@ def fit_growth(cur: YearData, prior: YearData | None, m: Methodology) -> pd.Data
     if a.empty:
         return _empty_residuals()
 
-    # student IDs as the year's integer codes (the district tasks reuse them), last year's
-    # in the same dictionary: one hash pass for both years
+    # student IDs as the year's integer codes (the district tasks reuse them, through
+    # ``keys``), last year's in the same dictionary: one hash pass for both years
     pa = prior.assessments
-    keys, sid_p = student_keys_linking(cur, pa["student_id"])
-    sid_a = keys["assessments"][in_growth]
-    sid_s = keys["students"]
+    codes, sid_p = (keys or YearKeys(cur)).linking(pa["student_id"])
+    sid_a = codes["assessments"][in_growth]
+    sid_s = codes["students"]
     # last year's score per subject, by student (any school; the first row if several)
     prior_subject = pa["subject"].to_numpy(dtype=object)
     prior_values = pa["scale_score"].to_numpy(dtype=float)

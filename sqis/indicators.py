@@ -20,8 +20,6 @@ indicator is then two ``np.bincount`` over an integer key school × group.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -35,7 +33,8 @@ from sqis.growth import fit_growth, growth_indicators
 from sqis.indicator_frame import COLUMNS as COLUMNS
 from sqis.indicator_frame import empty_indicators
 from sqis.methodology import Methodology
-from sqis.student_keys import STUDENT_KEY, student_keys
+from sqis.once import Once
+from sqis.student_keys import STUDENT_KEY, YearKeys
 from sqis.yeardata import YearData
 
 # Vocabulary: the indicator measuring each subject's achievement, and each survey.
@@ -201,7 +200,11 @@ def graduation(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
 
 
 def persistence(
-    ctx: _Context, cur: YearData, prior2: YearData | None, rows: np.ndarray | None = None
+    ctx: _Context,
+    cur: YearData,
+    prior2: YearData | None,
+    rows: np.ndarray | None = None,
+    enrolled: np.ndarray | None = None,
 ) -> list[pd.DataFrame]:
     """MS_PERSIST (METHODOLOGY "Indicators"): of the students promoted from grade
     ``rules.persist_from_grade`` at this school ``rules.persist_years_back`` years ago, the %
@@ -210,13 +213,16 @@ def persistence(
     school whose grade span in this year's schools file includes ``persist_from_grade``
     (K-8 and 6-12 schools too); under ``type``, at the types listed for it.
 
-    ``rows``: positions of the earlier enrolment rows to count (a district's); the "anywhere
-    this year" look-up is done once for the whole earlier year and reused.
+    ``rows``: positions of the earlier enrolment rows to count (a district's);
+    ``enrolled``: the "anywhere this year" look-up for the whole earlier year
+    (``YearLookups.enrolled_later``, done once a year and handed to every district;
+    default: done here).
     """
     if prior2 is None or prior2.students.empty:
         return []
     r = ctx.m.rules
-    enrolled = enrolled_in_grade(prior2.students, cur.students, r.persist_to_grade)
+    if enrolled is None:
+        enrolled = enrolled_in_grade(prior2.students, cur.students, r.persist_to_grade)
     p = prior2.students
     if rows is not None:
         p = p.take(rows).reset_index(drop=True)
@@ -227,29 +233,17 @@ def persistence(
     return [ctx.aggregate("MS_PERSIST", pos, bits, promoted, enrolled)]
 
 
-# (id(earlier), id(later), grade) → per earlier row: enrolled in that grade later
-_ENROLLED_LATER: dict[tuple[int, int, int], np.ndarray] = {}
-
-
 def enrolled_in_grade(earlier: pd.DataFrame, later: pd.DataFrame, grade: int) -> np.ndarray:
     """For each row of ``earlier``: is its student enrolled in ``grade`` anywhere in ``later``.
 
-    Computed once per pair of frames (cached like ``_rows_by_school``; frames are never
-    mutated), so that every district's MS_PERSIST does not hash the whole year again.
+    One hash pass over both years: the district tasks share it through
+    ``YearLookups.enrolled_later`` (computed once a year), so that every district's
+    MS_PERSIST does not hash the whole year again.
     """
-    key = (id(earlier), id(later), int(grade))
-    # computed under the lock: district tasks on other threads wait for it, not redo it
-    with _ROWS_LOCK:
-        hit = _ENROLLED_LATER.get(key)
-        if hit is not None and len(hit) == len(earlier):
-            return hit
-        in_grade = later.loc[later["grade"] == grade, "student_id"]
-        out = groups_mod.is_in(earlier["student_id"], in_grade)
-        out.setflags(write=False)
-        _ENROLLED_LATER[key] = out
-        for frame in (earlier, later):
-            weakref.finalize(frame, _ENROLLED_LATER.pop, key, None)
-        return out
+    in_grade = later.loc[later["grade"] == grade, "student_id"]
+    out = groups_mod.is_in(earlier["student_id"], in_grade)
+    out.setflags(write=False)
+    return out
 
 
 def attendance_and_discipline(
@@ -532,8 +526,9 @@ def compute_indicators(
     prior: YearData | None,
     prior2: YearData | None,
     m: Methodology,
-    growth: pd.DataFrame | None = None,
+    growth: pd.DataFrame | BySchool | None = None,
     schools: Iterable[str] | None = None,
+    lookups: YearLookups | None = None,
 ) -> pd.DataFrame:
     """Every indicator of METHODOLOGY.md "Indicators" for every school and student group.
 
@@ -541,35 +536,48 @@ def compute_indicators(
     ``rules.persist_years_back`` back (MS_PERSIST); either may be ``None``, and then the
     indicators needing it have no rows. ``growth`` takes precomputed ELA_GROWTH and
     MATH_GROWTH rows (``sqis.growth.growth_indicators``, fitted once over the whole
-    consortium); without it they are fitted on ``cur`` and ``prior`` as given.
+    consortium; as ``BySchool`` when every district is handed the same rows); without it
+    they are fitted on ``cur`` and ``prior`` as given.
     ``schools`` restricts the output to those school codes (a district's task): pass the
     whole year's data, since MS_PERSIST looks for grade-10 students anywhere.
+    ``lookups``: the year's look-ups over ``cur`` and ``prior2`` that every district of the
+    year shares (``YearLookups``, made once by the caller holding the years); default:
+    this call's own.
     """
     for yd in (cur, prior, prior2):
         if yd is not None:
             check_columns(yd, m)
+    if lookups is None:
+        lookups = YearLookups(cur, prior2)
+    elif not lookups.serves(cur, prior2):
+        raise ValueError("compute_indicators: the look-ups given are of other frames")
     ctx = _context(cur.schools, m, schools)
     # A district's task reads only its schools' rows (every rule but MS_PERSIST's "grade
     # 10 anywhere" is per school): so the districts together cost one pass, not one each.
-    here = with_student_keys(cur) if schools is None else at_schools(cur, ctx.school_codes, m)
-    rows2 = (
-        None
-        if schools is None or prior2 is None
-        else rows_at_schools(prior2.students, ctx.school_codes)
+    here = (
+        with_student_keys(cur, lookups.keys)
+        if schools is None
+        else at_schools(cur, ctx.school_codes, m, lookups)
     )
+    rows2 = None
+    enrolled2 = None
+    if prior2 is not None and not prior2.students.empty:
+        enrolled2 = lookups.enrolled_later(m.rules.persist_to_grade)
+        if schools is not None:
+            rows2 = lookups.prior2_students().rows(ctx.school_codes)
     student_pos = ctx.positions(here.students["school_code"])
     student_bits = groups_mod.group_bits(here.students, m)
     parts: list[pd.DataFrame] = []
     parts += achievement(ctx, here, student_bits)
     parts += graduation(ctx, here)
-    parts += persistence(ctx, cur, prior2, rows2)
+    parts += persistence(ctx, cur, prior2, rows2, enrolled2)
     parts += attendance_and_discipline(ctx, here, student_bits, student_pos)
     parts += sel(ctx, here, student_bits)
     parts += climate(ctx, here)
     parts += redesignation(ctx, here, student_bits, student_pos)
     parts += sped_disproportionality(ctx, here, student_bits, student_pos)
     if growth is None:  # fitted over the whole consortium, never one district
-        growth = growth_indicators(fit_growth(cur, prior, m), cur.schools, m)
+        growth = growth_indicators(fit_growth(cur, prior, m, lookups.keys), cur.schools, m)
     parts.append(_growth_parts(ctx, growth))
     return _finish(ctx, parts)
 
@@ -578,60 +586,115 @@ def compute_indicators(
 
 # The files whose rows belong to a school (``school_code``); ``schools`` is the universe.
 _SCHOOL_FILES: tuple[str, ...] = ("students", "assessments", "graduation", "sel", "climate")
-# id(frame) → (the frame's school codes in sorted order, row order sorted by school,
-# start of each school's run in that order); dropped when the frame is collected.
-_ROWS_BY_SCHOOL: dict[int, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
-_ROWS_LOCK = threading.Lock()
 
 
-def _rows_by_school(frame: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-    """The frame's rows grouped by school, computed once per frame (one sort).
+class BySchool:
+    """A frame and its rows grouped by school, to take any schools' rows without a pass
+    over the frame: one stable sort, on first use (frames are never mutated,
+    ``sqis.yeardata``). Whoever hands the same frame to every district wraps it once."""
 
-    Returns ``(codes, order, starts)``: ``codes`` the distinct school codes, ``order`` row
-    positions grouped by school (stable), and school ``codes[i]``'s rows are
-    ``order[starts[i]:starts[i + 1]]``. Cached on the frame's identity: frames are never
-    mutated (``sqis.yeardata``), and the entry goes when the frame is garbage-collected.
-    """
-    key = id(frame)
-    with _ROWS_LOCK:
-        hit = _ROWS_BY_SCHOOL.get(key)
-        if hit is not None and len(hit[1]) == len(frame):
-            return hit
-        idx, codes_ = pd.factorize(frame["school_code"])
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._once = Once()
+
+    def groups(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        """``(codes, order, starts)``: ``codes`` the distinct school codes, ``order`` row
+        positions grouped by school (stable), and school ``codes[i]``'s rows are
+        ``order[starts[i]:starts[i + 1]]``."""
+        return self._once.get("groups", self._group)
+
+    def _group(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        idx, codes_ = pd.factorize(self.frame["school_code"])
         order = np.argsort(idx, kind="stable")
         starts = np.searchsorted(idx[order], np.arange(len(codes_) + 1))
-        entry = (pd.Index(codes_), order, starts)
-        _ROWS_BY_SCHOOL[key] = entry
-        weakref.finalize(frame, _ROWS_BY_SCHOOL.pop, key, None)
-        return entry
+        return pd.Index(codes_), order, starts
+
+    def rows(self, school_codes: Iterable[str]) -> np.ndarray:
+        """Positions (ascending) of the rows whose ``school_code`` is one of these."""
+        codes_, order, starts = self.groups()
+        at = codes_.get_indexer(pd.Index(list(dict.fromkeys(school_codes)), dtype=codes_.dtype))
+        at = at[at >= 0]
+        if len(at) == 0:
+            return np.zeros(0, dtype=np.int64)
+        pieces = [order[starts[i] : starts[i + 1]] for i in at]  # a loop over schools
+        return np.sort(np.concatenate(pieces))
 
 
-def rows_at_schools(frame: pd.DataFrame, school_codes: Iterable[str]) -> np.ndarray:
-    """Positions (ascending) of the frame's rows whose ``school_code`` is one of these."""
-    codes_, order, starts = _rows_by_school(frame)
-    at = codes_.get_indexer(pd.Index(list(dict.fromkeys(school_codes)), dtype=codes_.dtype))
-    at = at[at >= 0]
-    if len(at) == 0:
-        return np.zeros(0, dtype=np.int64)
-    pieces = [order[starts[i] : starts[i + 1]] for i in at]  # a loop over schools
-    return np.sort(np.concatenate(pieces))
+class YearLookups:
+    """The look-ups over a whole year that every district's ``compute_indicators`` shares,
+    each computed once, on first use, by the first district needing it: the year's
+    student keys (``sqis.student_keys.YearKeys``, which growth fills when it runs first),
+    each school file's rows by school (``BySchool``) and, for MS_PERSIST, each enrolment
+    of ``prior2`` (the year ``rules.persist_years_back`` back) enrolled in a grade anywhere
+    in ``cur``. The caller holding the years (``sqis.pipeline.Inputs``) makes one and
+    hands it down; nothing is kept anywhere else.
+    """
+
+    def __init__(
+        self, cur: YearData, prior2: YearData | None = None, keys: YearKeys | None = None
+    ) -> None:
+        if keys is not None and keys.year_data is not cur:
+            raise ValueError("YearLookups: the student keys given are of another year's frames")
+        self.cur = cur
+        self.prior2 = prior2
+        self.keys = keys if keys is not None else YearKeys(cur)
+        self._once = Once()
+
+    def serves(self, cur: YearData, prior2: YearData | None) -> bool:
+        """Whether these are the look-ups of these years' frames."""
+        return self.cur is cur and self.prior2 is prior2
+
+    def by_school(self, name: str) -> BySchool:
+        """``cur``'s file ``name`` (one of ``_SCHOOL_FILES``) grouped by school."""
+        return self._once.get(("by_school", name), lambda: BySchool(self.cur.frame(name)))
+
+    def prior2_students(self) -> BySchool:
+        """``prior2``'s enrolment grouped by school."""
+        assert self.prior2 is not None
+        return self._once.get("prior2_students", lambda: BySchool(self.prior2.students))
+
+    def enrolled_later(self, grade: int) -> np.ndarray:
+        """Per enrolment row of ``prior2``: its student is enrolled in ``grade`` anywhere in
+        ``cur`` (``enrolled_in_grade``)."""
+        assert self.prior2 is not None
+        return self._once.get(
+            ("enrolled_later", int(grade)),
+            lambda: enrolled_in_grade(self.prior2.students, self.cur.students, grade),
+        )
 
 
-def at_schools(yd: YearData, school_codes: Iterable[str], m: Methodology | None = None) -> YearData:
+def rows_at_schools(frame: pd.DataFrame | BySchool, school_codes: Iterable[str]) -> np.ndarray:
+    """Positions (ascending) of the frame's rows whose ``school_code`` is one of these
+    (a frame handed to many districts: as ``BySchool``, grouped once)."""
+    grouped = frame if isinstance(frame, BySchool) else BySchool(frame)
+    return grouped.rows(school_codes)
+
+
+def at_schools(
+    yd: YearData,
+    school_codes: Iterable[str],
+    m: Methodology | None = None,
+    lookups: YearLookups | None = None,
+) -> YearData:
     """The year restricted to the rows of the given schools (every school-level file).
 
     What a district's indicators read: each rule aggregates per school, and an
     assessment or survey row links only to an enrolment at the same school. Only the
     columns the rules read (``reads(m)``) are taken, with the student ID as the year's
-    integer code (``STUDENT_KEY``) instead of its 64-character pseudonym.
+    integer code (``STUDENT_KEY``) instead of its 64-character pseudonym. ``lookups``:
+    the year's, shared by its districts (default: this call's own).
     """
+    if lookups is None:
+        lookups = YearLookups(yd)
+    elif lookups.cur is not yd:
+        raise ValueError("at_schools: the look-ups given are of another year's frames")
     codes_ = list(school_codes)
-    keys = student_keys(yd)
+    keys = lookups.keys.keys()
     columns = reads(m)
     frames = {}
     for name in _SCHOOL_FILES:
         frame = yd.frame(name)
-        rows = rows_at_schools(frame, codes_)
+        rows = lookups.by_school(name).rows(codes_)
         part = frame[[c for c in columns[name] if c != "student_id"]].take(rows)
         part = part.reset_index(drop=True)
         if name in keys:
@@ -640,22 +703,26 @@ def at_schools(yd: YearData, school_codes: Iterable[str], m: Methodology | None 
     return YearData(year=yd.year, schools=yd.schools, checksums=yd.checksums, **frames)
 
 
-def with_student_keys(yd: YearData) -> YearData:
-    """The whole year with ``STUDENT_KEY`` beside ``student_id`` (see ``at_schools``)."""
-    keys = student_keys(yd)
+def with_student_keys(yd: YearData, keys: YearKeys | None = None) -> YearData:
+    """The whole year with ``STUDENT_KEY`` beside ``student_id`` (see ``at_schools``);
+    ``keys``: the year's, when shared (default: computed here)."""
+    if keys is not None and keys.year_data is not yd:
+        raise ValueError("with_student_keys: the student keys given are of another year")
+    codes_ = (keys if keys is not None else YearKeys(yd)).keys()
     return replace(
-        yd, **{name: yd.frame(name).assign(**{STUDENT_KEY: k}) for name, k in keys.items()}
+        yd, **{name: yd.frame(name).assign(**{STUDENT_KEY: k}) for name, k in codes_.items()}
     )
 
 
-def _growth_parts(ctx: _Context, growth: pd.DataFrame) -> pd.DataFrame:
+def _growth_parts(ctx: _Context, growth: pd.DataFrame | BySchool) -> pd.DataFrame:
     """Precomputed growth rows, re-keyed to the selected schools (others dropped)."""
-    if len(growth):  # the consortium's rows, once grouped by school (see at_schools)
-        growth = growth.take(rows_at_schools(growth, ctx.school_codes))
-    pos = ctx.positions(growth["school_code"])
-    gcode = pd.Index(list(ctx.m.student_groups)).get_indexer(growth["student_group"])
+    rows = growth.frame if isinstance(growth, BySchool) else growth
+    if len(rows):  # the consortium's rows, grouped by school once (see BySchool)
+        rows = rows.take(rows_at_schools(growth, ctx.school_codes))
+    pos = ctx.positions(rows["school_code"])
+    gcode = pd.Index(list(ctx.m.student_groups)).get_indexer(rows["student_group"])
     keep = (pos >= 0) & (gcode >= 0)
-    g = growth[keep]
+    g = rows[keep]
     return pd.DataFrame(
         {
             "school_pos": pos[keep],

@@ -89,6 +89,19 @@ class Inputs:
     # what ingesting this year wrote to the validated store (sqis.ingest.IngestResult,
     # without its report): a failed run puts it back (sqis.run_control.Undo)
     ingested: Any | None = None
+    # the look-ups over the whole year that growth and every district's indicators share,
+    # each computed once, on first use (sqis.indicators.YearLookups); made from the frames
+    lookups: Any | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.lookups is None or not self.lookups.serves(self.cur, self.prior2):
+            self.renew_lookups()
+
+    def renew_lookups(self) -> None:
+        """New look-ups for the frames held now (those of frames let go go with them)."""
+        from sqis.indicators import YearLookups
+
+        self.lookups = YearLookups(self.cur, self.prior2)
 
     def checksums(self) -> dict[str, str]:
         """Input checksums by ``<year>/<file>``: what the run recorded it read."""
@@ -144,6 +157,7 @@ def release_after_index(inputs: Inputs) -> None:
         inputs.prior = emptied(inputs.prior, ())
     if inputs.prior2 is not None:
         inputs.prior2 = emptied(inputs.prior2, ())
+    inputs.renew_lookups()
     memory.release_unused()
 
 
@@ -214,6 +228,10 @@ def ingest(
 # ---------------------------------------------------------------------------------
 # Earlier determinations, from the results store
 # ---------------------------------------------------------------------------------
+# last year's frames a district reads its schools' rows of (``district_index``)
+PRIOR_BY_SCHOOL: tuple[str, ...] = ("indicators", "index_scores")
+
+
 @dataclass
 class Prior:
     """Last year's results as the store holds them (empty frames where none)."""
@@ -223,6 +241,18 @@ class Prior:
     index_scores: pd.DataFrame
     designations: pd.DataFrame
     partnerships: pd.DataFrame
+    # the frames every district takes its schools' rows of, grouped by school once
+    # (sqis.indicators.BySchool; ``district_index``); made from the frames
+    by_school: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from sqis.indicators import BySchool
+
+        held = self.by_school or {}
+        if set(held) != set(PRIOR_BY_SCHOOL) or any(
+            g.frame is not getattr(self, name) for name, g in held.items()
+        ):
+            self.by_school = {name: BySchool(getattr(self, name)) for name in PRIOR_BY_SCHOOL}
 
 
 def prior_results(store: ResultsStore, year: str) -> Prior:
@@ -252,7 +282,7 @@ def growth(inputs: Inputs, m: Methodology) -> pd.DataFrame:
     """
     from sqis import growth as g
 
-    residuals = g.fit_growth(inputs.cur, inputs.prior, m)
+    residuals = g.fit_growth(inputs.cur, inputs.prior, m, inputs.lookups.keys)
     return g.growth_indicators(residuals, inputs.cur.schools, m)
 
 
@@ -264,7 +294,7 @@ def growth_and_educators(inputs: Inputs, m: Methodology) -> tuple[pd.DataFrame, 
     the measures are empty for a year without educator files."""
     from sqis import growth as g
 
-    residuals = g.fit_growth(inputs.cur, inputs.prior, m)
+    residuals = g.fit_growth(inputs.cur, inputs.prior, m, inputs.lookups.keys)
     indicators = g.growth_indicators(residuals, inputs.cur.schools, m)
     return indicators, educator_measures(inputs, residuals, m)
 
@@ -333,7 +363,7 @@ def _by_school(df: pd.DataFrame | None, codes: pd.Index | set[str] | None) -> pd
 
 def district_index(
     inputs: Inputs,
-    growth_frame: pd.DataFrame | None,
+    growth_frame: Any,
     prior: Prior,
     m: Methodology,
     district: str | None = None,
@@ -341,8 +371,10 @@ def district_index(
     """METHODOLOGY.md "Indicators", "Index levels", "SQII" for one district's schools.
 
     ``district=None`` computes every school at once. Every rule here is per school
-    (growth percentiles come consortium-wide in ``growth_frame``), so the district
-    results concatenated equal the consortium's.
+    (growth percentiles come consortium-wide in ``growth_frame``: a frame, or as
+    ``sqis.indicators.BySchool`` when every district is handed it), so the district
+    results concatenated equal the consortium's. The look-ups over the whole year are
+    the ones ``inputs`` and ``prior`` hold, computed once for all districts.
     Returns ``(indicators, index_scores)``.
     """
     from sqis import index as idx
@@ -353,20 +385,30 @@ def district_index(
     codes = set(schools["school_code"]) if district is not None else None
     # the whole year's data goes in: MS_PERSIST looks for grade-10 students anywhere
     ind = ind_mod.compute_indicators(
-        inputs.cur, inputs.prior, inputs.prior2, m, growth=growth_frame, schools=codes
+        inputs.cur,
+        inputs.prior,
+        inputs.prior2,
+        m,
+        growth=growth_frame,
+        schools=codes,
+        lookups=inputs.lookups,
     )
 
-    def prior_rows(df: pd.DataFrame) -> pd.DataFrame | None:
-        """The district's rows of last year's results (grouped by school once per frame,
-        not filtered by ``isin`` per district: 200 districts × every row at 6M)."""
-        df = _or_none(df)
+    def prior_rows(name: str) -> pd.DataFrame | None:
+        """The district's rows of last year's results (``Prior.by_school``: grouped by
+        school once per frame, not filtered by ``isin`` per district: 200 districts ×
+        every row at 6M)."""
+        df = _or_none(getattr(prior, name))
         if df is None or codes is None:
             return df
-        return df.take(ind_mod.rows_at_schools(df, codes)).reset_index(drop=True)
+        grouped = (prior.by_school or {}).get(name)
+        if grouped is None or grouped.frame is not df:  # a frame put in after: this call's
+            grouped = ind_mod.BySchool(df)
+        return df.take(grouped.rows(codes)).reset_index(drop=True)
 
     ind = levels.assign_levels(ind, schools, m)
-    ind = levels.add_change(ind, prior_rows(prior.indicators))
-    index = idx.compute_index(ind, schools, m, prior_rows(prior.index_scores))
+    ind = levels.add_change(ind, prior_rows("indicators"))
+    index = idx.compute_index(ind, schools, m, prior_rows("index_scores"))
     return ind.reset_index(drop=True), index.reset_index(drop=True)
 
 
@@ -390,10 +432,14 @@ def compute_index(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage 2: growth consortium-wide, then indicators, levels and SQII per district
     (``growth_frame``: the growth indicators, when ``growth_and_educators`` made them)."""
+    from sqis.indicators import BySchool
+
     g = growth(inputs, m) if growth_frame is None else growth_frame
     if not by_district:
         ind, index = district_index(inputs, g, prior, m, None)
     else:
+        if not isinstance(g, BySchool):  # every district takes its schools' rows
+            g = BySchool(g)
         parts = [district_index(inputs, g, prior, m, d) for d in inputs.districts()]
         ind = combine((p[0] for p in parts), ["school_code", "student_group", "indicator"])
         index = combine((p[1] for p in parts), ["school_code"])
@@ -1055,11 +1101,14 @@ class PlainSteps:
     def district_index(
         self, inputs: Inputs, growth: pd.DataFrame, prior: Prior, districts: list[str]
     ) -> Iterator[tuple[str, tuple[pd.DataFrame, pd.DataFrame]]]:
+        from sqis.indicators import BySchool
+
         if not self.by_district:
             yield "*", district_index(inputs, growth, prior, self.m, None)
             return
+        by_school = BySchool(growth)  # every district takes its schools' rows: grouped once
         for d in districts:
-            yield d, district_index(inputs, growth, prior, self.m, d)
+            yield d, district_index(inputs, by_school, prior, self.m, d)
 
     def educators(
         self, inputs: Inputs, measures: pd.DataFrame, districts: list[str]

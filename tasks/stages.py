@@ -122,13 +122,14 @@ def growth(
 def district_index(
     year: str,
     inputs: pipeline.Inputs,
-    growth_frame: pd.DataFrame | None,
+    growth_frame: Any,
     prior: pipeline.Prior,
     m: Methodology,
     district: str,
     token: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Indicators, levels and SQII for one district's schools."""
+    """Indicators, levels and SQII for one district's schools (``growth_frame``: the
+    growth rows, as ``sqis.indicators.BySchool`` when every district is handed them)."""
     return pipeline.district_index(inputs, growth_frame, prior, m, district)
 
 

@@ -348,3 +348,54 @@ def test_sped_disproportionality_without_other_students_is_empty() -> None:
     y = make_year(students=[student(f"s{i}", sed=i < 5, swd=i in (0, 1, 7)) for i in range(25)])
     r = value(compute_indicators(y, None, None, M), "A", "SED", "SPED_DISPROP")
     assert r["value"] == pytest.approx((2 / 5) / (1 / 20)) and r["numerator"] == 2
+
+
+def test_districts_share_the_years_look_ups_computed_once() -> None:
+    """``YearLookups``: made once by the caller holding the years and handed to every
+    district; each look-up computed once, on first use, and the districts' rows are
+    those of the whole year (the persistence look-up over both years too)."""
+    import pickle
+
+    from sqis.indicators import BySchool, YearLookups
+
+    prior2 = make_year(
+        "2013-14",
+        schools=[school("M", "MS"), school("N", "MS")],
+        students=[
+            student("p1", "M", grade=8, promoted=True),
+            student("p2", "N", grade=8, promoted=True),
+        ],
+    )
+    cur = make_year(
+        "2015-16",
+        schools=[school("M", "MS"), school("N", "MS"), school("H", "HS")],
+        students=[student("p1", "H", grade=10), student("p2", "H", grade=9)]
+        + students(2, "M", prefix="m")
+        + students(3, "N", prefix="n"),
+    )
+    whole = compute_indicators(cur, None, prior2, M)
+    lookups = YearLookups(cur, prior2)
+    parts = [
+        compute_indicators(cur, None, prior2, M, schools=[code(s)], lookups=lookups)
+        for s in ("M", "N", "H")
+    ]
+    together = pd.concat(parts, ignore_index=True)
+    together = together.sort_values(["school_code", "student_group", "indicator"])
+    expected = whole.sort_values(["school_code", "student_group", "indicator"])
+    pd.testing.assert_frame_equal(together.reset_index(drop=True), expected.reset_index(drop=True))
+    # computed once: the same arrays on every ask
+    grade = M.rules.persist_to_grade
+    assert lookups.enrolled_later(grade) is lookups.enrolled_later(grade)
+    assert lookups.keys.keys() is lookups.keys.keys()
+    assert lookups.by_school("students") is lookups.by_school("students")
+    assert lookups.by_school("students").groups() is lookups.by_school("students").groups()
+    # a copy (a Dask worker's) starts empty and computes the same
+    copy = pickle.loads(pickle.dumps(lookups))
+    assert copy._once._values == {} and copy.keys._once._values == {}
+    np.testing.assert_array_equal(copy.enrolled_later(grade), lookups.enrolled_later(grade))
+    # look-ups of other frames are refused, never silently used
+    with pytest.raises(ValueError, match="other frames"):
+        compute_indicators(cur, None, None, M, schools=[code("M")], lookups=lookups)
+    grouped = BySchool(cur.students)
+    assert grouped.rows([code("N")]).tolist() == [4, 5, 6]
+    assert grouped.rows(["99999999999999"]).tolist() == []

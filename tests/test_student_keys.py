@@ -36,3 +36,15 @@ def test_linking_another_year_codes_its_ids_in_the_same_dictionary() -> None:
     st = keys["students"]
     assert other[0] == st[2] and other[2] == st[0]
     assert other[1] == other[3] and other[1] not in set(st.tolist())
+
+
+def test_year_keys_are_computed_once_and_linking_fills_them() -> None:
+    """``YearKeys``: growth's linking pass gives the year's keys the districts reuse."""
+    from sqis.student_keys import YearKeys
+
+    yd = _year()
+    shared = YearKeys(yd)
+    keys, _ = shared.linking(pd.Series(["s3"], dtype="str"))
+    assert shared.keys() is keys  # the linking pass is kept, not redone
+    for name, codes in student_keys(yd).items():
+        np.testing.assert_array_equal(codes, keys[name])
