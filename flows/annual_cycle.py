@@ -15,9 +15,8 @@ distribution, the designations, and one table of links to every district's repor
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from prefect import flow, get_run_logger
@@ -27,14 +26,14 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import opaque
 
-from flows.params import AnnualCycleParams, as_date
+from flows.params import AnnualCycleParams, as_date, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import links, pipeline, run_control, school_calendar, years
 from sqis.codes import CONTRACT_FILES
 from sqis.errors import SqisError
 from sqis.indicators import BySchool
-from sqis.methodology import Methodology, for_year
+from sqis.methodology import Methodology, for_year, latest
 from sqis.settings import get_settings
 from sqis.year_stages import walk_year
 from tasks import stages
@@ -55,17 +54,11 @@ def resolve_year(
     today's local date in the methodology's time zone)."""
     if year:
         return year
-    latest = _any_methodology()
-    day = as_of or datetime.now(ZoneInfo(latest.communities.timezone)).date()
+    newest = latest(get_settings().methodology_dir)
+    day = as_of or newest.today()
     # the methodology that applies on the day knows when school years start
-    m = for_year(school_calendar.school_year_of(day, latest), methodology)
+    m = for_year(school_calendar.school_year_of(day, newest), methodology)
     return school_calendar.year_just_ended(day, m)
-
-
-def _any_methodology() -> Methodology:
-    from sqis.methodology import available
-
-    return available(get_settings().methodology_dir)[-1]
 
 
 def _run_name() -> str:
@@ -73,9 +66,7 @@ def _run_name() -> str:
     if not isinstance(p, dict):
         p = p.model_dump()
     try:
-        from flows.checkpoint import _day
-
-        year = resolve_year(p.get("year"), p.get("methodology"), _day(p.get("as_of")))
+        year = resolve_year(p.get("year"), p.get("methodology"), parameter_date(p.get("as_of")))
         return f"annual-cycle-{year}"
     except Exception:
         return "annual-cycle"

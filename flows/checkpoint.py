@@ -12,19 +12,18 @@ Markdown summary artifact.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from flows.params import CheckpointParams, as_date, checkpoint_number
+from flows.params import CheckpointParams, as_date, checkpoint_number, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import pipeline, school_calendar, years
-from sqis.methodology import for_year
+from sqis.methodology import for_year, latest
 from sqis.settings import get_settings
 from tasks.common import artifact_key, ensure_pseudonym_key
 from tasks.stages import IO
@@ -39,10 +38,8 @@ def resolve(
     if year and number:
         years.start_of(year)
         return year, number
-    from flows.annual_cycle import _any_methodology
-
-    m = _any_methodology()
-    day = as_of or datetime.now(ZoneInfo(m.communities.timezone)).date()
+    m = latest(get_settings().methodology_dir)
+    day = as_of or m.today()
     due_year, due_number = school_calendar.checkpoint_due(day, m)
     return (year or due_year), (number or due_number)
 
@@ -52,17 +49,10 @@ def _run_name() -> str:
     if not isinstance(p, dict):
         p = p.model_dump()
     try:
-        y, n = resolve(p.get("year"), p.get("number"), _day(p.get("as_of")))
+        y, n = resolve(p.get("year"), p.get("number"), parameter_date(p.get("as_of")))
     except Exception:
         return "community-checkpoint"
     return f"community-checkpoint-{y}-{n}"
-
-
-def _day(value: Any) -> date | None:
-    """A flow parameter's date (the UI and API send ISO text; empty: none)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)) if str(value) else None
 
 
 @task(name="hold-checkpoint", task_run_name="checkpoint-{year}-{number}", **IO)

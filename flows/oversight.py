@@ -10,20 +10,19 @@ report reads the results store only and joins the results year's publication as
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact
 from prefect.runtime import flow_run
 
-from flows.params import OversightParams, as_date
+from flows.params import OversightParams, as_date, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
 from sqis import links, pipeline, reviews, school_calendar, years
 from sqis import publish as publication
-from sqis.methodology import for_year
+from sqis.methodology import for_year, latest
 from sqis.publish import public_root_for
 from sqis.settings import get_settings
 from tasks.common import artifact_key
@@ -37,11 +36,8 @@ def resolve(year: str | None, term: str | None, as_of: date | None = None) -> tu
     if year and term:
         years.start_of(year)
         return year, term
-    from flows.annual_cycle import _any_methodology
-    from flows.checkpoint import _day
-
-    m = _any_methodology()
-    day = _day(as_of) or datetime.now(ZoneInfo(m.communities.timezone)).date()
+    m = latest(get_settings().methodology_dir)
+    day = parameter_date(as_of) or m.today()
     service, due_term = school_calendar.term_due(day, m)
     return (year or service), (term or due_term)
 

@@ -68,6 +68,14 @@ def as_date(text: str) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+def parameter_date(value: Any) -> date | None:
+    """A flow run's raw ``as_of`` parameter as a date (the UI and API send ISO text;
+    empty: none), for the run names, which read parameters before validation."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)) if str(value) else None
+
+
 YEAR_HELP = "Empty: derived from the run date ({})."
 AS_OF = Field(
     default="",

@@ -12,7 +12,7 @@ METHODOLOGY.md (``docs/methodology.md``) explains each setting.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -584,6 +584,13 @@ class Methodology(_Model):
         """The date of the Symposium or Convening of (service) school year ``year``."""
         return self._in_year(year, getattr(self.events, event))
 
+    def today(self) -> date:
+        """Today's local date in the methodology's time zone (``communities.timezone``):
+        the day a scheduled run without a year is for."""
+        from zoneinfo import ZoneInfo
+
+        return datetime.now(ZoneInfo(self.communities.timezone)).date()
+
     def _in_year(self, year: str, when: OversightTerm) -> date:
         start = years.start_of(year)
         month = self.communities.school_year_starts_month
@@ -636,6 +643,13 @@ def _available(extra: str | None) -> tuple[Methodology, ...]:
 
 def available(extra_dir: str | None = None) -> list[Methodology]:
     return list(_available(extra_dir))
+
+
+def latest(extra_dir: str | None = None) -> Methodology:
+    """The methodology with the latest ``applies_from``: where a run given no year reads
+    its time zone and when school years start, before it knows the year (the flows,
+    ``deployments/deploy.py``)."""
+    return _available(extra_dir)[-1]
 
 
 def for_year(year: str, choice: str | None = None, extra_dir: str | None = None) -> Methodology:
