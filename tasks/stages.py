@@ -78,7 +78,7 @@ def ingest(
 def begin_run(year: str, m: Methodology, cfg: pipeline.RunConfig) -> runs.Began:
     """Check the run may go ahead and take the year's lock, before anything is ingested
     (``sqis.runs.begin_run``; a lock left by a dead run is taken over)."""
-    from flows.liveness import flow_run_alive
+    from tasks.liveness import flow_run_alive
 
     ensure_pseudonym_key()
     store = pipeline.open_store(cfg.db_url, upgrade=True)
