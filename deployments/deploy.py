@@ -10,7 +10,8 @@ Run by ``make deploy`` (through ``deployments/deploy.sh``) against ``PREFECT_API
 - ``oversight-report/twice-yearly`` (``flows/oversight.py``): the methodology's
   Oversight Panel dates (1 November, 1 May), 07:00, meetings of the service year;
 
-all in America/Los_Angeles.
+all in the methodology's time zone (``communities.timezone``: America/Los_Angeles), the
+one the flows read the run's date in.
 
 Checkpoint and Oversight dates are read from the methodology that applies to the
 current school year, so the calendar follows the methodology file, never this script.
@@ -28,28 +29,26 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-TIMEZONE = "America/Los_Angeles"  # CORE's districts; also communities.timezone of the methodology
 WORK_POOL = os.environ.get("SQIS_WORK_POOL", "sqis-process")
 ANNUAL_CRON = os.environ.get("SQIS_ANNUAL_CRON", "0 6 15 8 *")
 REPORT_HOUR = 7  # checkpoints and Oversight reports run at 07:00 local time
 
 
 def methodology_now():
+    """The methodology of today's school year, today as the flows see it (``resolve`` in
+    ``flows/``: the local date in the latest methodology's time zone)."""
     from sqis import school_calendar
-    from sqis.methodology import available, for_year
+    from sqis.methodology import for_year, latest
     from sqis.settings import get_settings
 
-    today = datetime.now(ZoneInfo(TIMEZONE)).date()
-    latest = available(get_settings().methodology_dir)[-1]
-    return for_year(school_calendar.school_year_of(today, latest))
+    newest = latest(get_settings().methodology_dir)
+    return for_year(school_calendar.school_year_of(newest.today(), newest))
 
 
 def checkpoint_crons(m) -> list[str]:
@@ -66,6 +65,7 @@ def deploy() -> list[str]:
     from prefect.schedules import Cron
 
     m = methodology_now()
+    timezone = m.communities.timezone  # the calendar's and the flows' local time
     data_root = os.environ.get("SQIS_DATA_ROOT", "./data")
     out_root = os.environ.get("SQIS_OUT_ROOT") or ""
     # one run of each deployment at a time: a second yearly run waits for the first (the
@@ -84,7 +84,7 @@ def deploy() -> list[str]:
     ids.append(
         annual.deploy(
             name="yearly",
-            schedules=[Cron(ANNUAL_CRON, timezone=TIMEZONE)],
+            schedules=[Cron(ANNUAL_CRON, timezone=timezone)],
             parameters={"params": {"data_root": data_root, "out_root": out_root}},
             description=(
                 "The results of the school year that just ended, deciding the service year "
@@ -98,7 +98,7 @@ def deploy() -> list[str]:
     ids.append(
         checkpoint.deploy(
             name="quarterly",
-            schedules=[Cron(c, timezone=TIMEZONE) for c in checkpoint_crons(m)],
+            schedules=[Cron(c, timezone=timezone) for c in checkpoint_crons(m)],
             parameters={"params": {"data_root": data_root, "out_root": out_root}},
             description="The community checkpoint of the service year due on the run date.",
             tags=["sqis", "checkpoint"],
@@ -109,7 +109,7 @@ def deploy() -> list[str]:
     ids.append(
         oversight.deploy(
             name="twice-yearly",
-            schedules=[Cron(c, timezone=TIMEZONE) for c in oversight_crons(m)],
+            schedules=[Cron(c, timezone=timezone) for c in oversight_crons(m)],
             parameters={"params": {"out_root": out_root}},
             description="The Oversight Panel meeting of the service year due on the run date.",
             tags=["sqis", "oversight"],

@@ -15,7 +15,7 @@ import hashlib
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -56,7 +56,9 @@ class SuppressionSpec(_Model):
     min_count: int = 1
     max_count: int = 10
     suppressed_label: str = "*"
-    under_nsize_label: str = "n<20"
+    # a file without it (or empty): "n<" and the methodology's n-size
+    # (``Methodology._nsize_label``)
+    under_nsize_label: str = ""
 
     @model_validator(mode="after")
     def _floor(self) -> SuppressionSpec:
@@ -297,8 +299,14 @@ class EventsSpec(_Model):
     minutes: int = Field(ge=1)
 
 
+# The Oversight Panel's meetings of a service year, in calendar order (METHODOLOGY.md
+# "Oversight Panel"): the vocabulary of ``oversight.terms``.
+OversightTermName = Literal["fall", "spring"]
+OVERSIGHT_TERMS: tuple[str, ...] = get_args(OversightTermName)
+
+
 class OversightSpec(_Model):
-    terms: dict[Literal["fall", "spring"], OversightTerm]
+    terms: dict[OversightTermName, OversightTerm]
     comparison_n_size: int = Field(ge=1)
 
 
@@ -510,6 +518,20 @@ class Methodology(_Model):
                 "cannot count for accountability"
             )
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nsize_label(cls, data: object) -> object:
+        """The label of a group under the n-size, unless the file sets one: ``n<`` and the
+        n-size (``n<20``), so that it never says another number than the rule."""
+        if not isinstance(data, dict):
+            return data
+        supp = data.get("suppression")
+        if isinstance(supp, SuppressionSpec):
+            supp = supp.model_dump()
+        if isinstance(supp, dict) and not supp.get("under_nsize_label") and "n_size" in data:
+            data = {**data, "suppression": {**supp, "under_nsize_label": f"n<{data['n_size']}"}}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Methodology:

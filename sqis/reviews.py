@@ -27,14 +27,13 @@ import sqlalchemy as sa
 from sqis import district_review as dr
 from sqis import years
 from sqis.errors import SqisError
-from sqis.methodology import Methodology
+from sqis.methodology import OVERSIGHT_TERMS, Methodology
 from sqis.store.models import TABLES
 
 PRIORITY_STATUSES: tuple[str, ...] = ("PLANNED", "COMPLETED")
 AREAS: tuple[str, ...] = ("leadership", "strengths", "improvement")
 STEPS: tuple[str, ...] = ("DISTRICT_TURNAROUND", "DISTRICT_ACTION")
 DECISIONS: tuple[str, ...] = ("NONE", "ADDITIONAL_SUPPORT", "INTERVENTION")
-TERMS: tuple[str, ...] = ("fall", "spring")
 
 
 class RecordRefused(ValueError, SqisError):
@@ -189,7 +188,7 @@ def escalation_step_record(
 # ---- the Oversight Panel ------------------------------------------------------------------
 def meeting_order(year: str, term: str) -> tuple[int, int]:
     """Meetings in calendar order: service year, then fall before spring."""
-    return years.start_of(year), TERMS.index(term)
+    return years.start_of(year), OVERSIGHT_TERMS.index(term)
 
 
 def decision_record(
@@ -208,8 +207,8 @@ def decision_record(
     """The ``oversight_decisions`` row of the Panel's decision on a district at the
     ``term`` meeting of ``service_year``: only for a meeting held (its report produced),
     a district of the results year it reviewed, once per meeting and district."""
-    if term not in TERMS:
-        raise RecordRefused(f"term {term!r}: use fall or spring")
+    if term not in OVERSIGHT_TERMS:
+        raise RecordRefused(f"term {term!r}: use {' or '.join(OVERSIGHT_TERMS)}")
     if not held:
         raise RecordRefused(
             f"the {term} {service_year} Oversight Panel meeting has not been held (its report "

@@ -6,6 +6,9 @@ import re
 
 from sqis.errors import USAGE, SqisError
 
+# The reports' trends: this year and the ones before it, at most this many school years.
+TREND_YEARS = 5
+
 # ASCII digits only, the whole text (``\d`` would take ``２０１５-１６``, ``$`` a trailing
 # line break)
 _YEAR = re.compile(r"([0-9]{4})-([0-9]{2})")

@@ -368,7 +368,7 @@ def _rows_shown(
     on_record = sorted(
         {y for y in pd.unique(ind_years) if years.start_of(y) <= start}, key=years.start_of
     )
-    years_shown = tuple(on_record[-5:]) or (year,)
+    years_shown = tuple(on_record[-years.TREND_YEARS :]) or (year,)
     # the prior year of the first year shown is kept: it decides whether a change is shown
     keep = set(years_shown) | {years.shift(years_shown[0], -1)}
     ind = ind[ind_years.isin(keep)].reset_index(drop=True)

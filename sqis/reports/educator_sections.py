@@ -252,7 +252,7 @@ def oversight_section(
     hist = hist[hist["entity_type"].astype("str").isin(["CONSORTIUM", "DISTRICT"]).to_numpy()]
     if hist.empty:
         return None
-    ys = sorted(set(hist["year"].astype("str")), key=years.start_of)[-5:]
+    ys = sorted(set(hist["year"].astype("str")), key=years.start_of)[-years.TREND_YEARS :]
     hist = hist[hist["year"].astype("str").isin(ys).to_numpy()]
     dnames = (
         schools[["district_code", "district_name"]]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from sqis import codes, years
 from sqis.disclosure import PublicFrames, require_public
-from sqis.methodology import Methodology
+from sqis.methodology import OVERSIGHT_TERMS, Methodology
 from sqis.reports import charts
 from sqis.reports import reviews as review_sections
 from sqis.reports import support as support_section
@@ -36,10 +36,8 @@ from sqis.reports.educator_sections import oversight_section
 from sqis.reports.render import ReportError, environment
 from sqis.suppression import NO_DATA, is_small, suppress_count
 
-TERMS = ("fall", "spring")
 
-
-def _years_upto(frame: pd.DataFrame, year: str, n: int = 5) -> pd.DataFrame:
+def _years_upto(frame: pd.DataFrame, year: str, n: int = years.TREND_YEARS) -> pd.DataFrame:
     if "year" not in frame.columns:
         return frame.assign(year=year)
     start = years.start_of(year)
@@ -447,7 +445,9 @@ def _render(
 ) -> dict[str, bytes]:
     years.start_of(year)
     if term not in m.oversight.terms:
-        raise ReportError(f"unknown Oversight Panel term {term!r}: use one of {list(TERMS)}")
+        raise ReportError(
+            f"unknown Oversight Panel term {term!r}: use one of {list(OVERSIGHT_TERMS)}"
+        )
     service = years.service_year(year)
     as_of = m.oversight_date(service, term)
     ind = _years_upto(indicators, year)
