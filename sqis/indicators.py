@@ -650,16 +650,18 @@ class YearLookups:
 
     def prior2_students(self) -> BySchool:
         """``prior2``'s enrolment grouped by school."""
-        assert self.prior2 is not None
-        return self._once.get("prior2_students", lambda: BySchool(self.prior2.students))
+        prior2 = self.prior2
+        assert prior2 is not None
+        return self._once.get("prior2_students", lambda: BySchool(prior2.students))
 
     def enrolled_later(self, grade: int) -> np.ndarray:
         """Per enrolment row of ``prior2``: its student is enrolled in ``grade`` anywhere in
         ``cur`` (``enrolled_in_grade``)."""
-        assert self.prior2 is not None
+        prior2 = self.prior2
+        assert prior2 is not None
         return self._once.get(
             ("enrolled_later", int(grade)),
-            lambda: enrolled_in_grade(self.prior2.students, self.cur.students, grade),
+            lambda: enrolled_in_grade(prior2.students, self.cur.students, grade),
         )
 
 

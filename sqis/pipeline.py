@@ -91,7 +91,7 @@ class Inputs:
     ingested: Any | None = None
     # the look-ups over the whole year that growth and every district's indicators share,
     # each computed once, on first use (sqis.indicators.YearLookups); made from the frames
-    lookups: Any | None = field(default=None, repr=False, compare=False)
+    lookups: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.lookups is None or not self.lookups.serves(self.cur, self.prior2):
@@ -438,9 +438,9 @@ def compute_index(
     if not by_district:
         ind, index = district_index(inputs, g, prior, m, None)
     else:
-        if not isinstance(g, BySchool):  # every district takes its schools' rows
-            g = BySchool(g)
-        parts = [district_index(inputs, g, prior, m, d) for d in inputs.districts()]
+        # every district takes its schools' rows of the growth rows: grouped once
+        grouped = g if isinstance(g, BySchool) else BySchool(g)
+        parts = [district_index(inputs, grouped, prior, m, d) for d in inputs.districts()]
         ind = combine((p[0] for p in parts), ["school_code", "student_group", "indicator"])
         index = combine((p[1] for p in parts), ["school_code"])
     return ind, index
