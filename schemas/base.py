@@ -9,6 +9,14 @@ then checks codes, ranges, nullability and key uniqueness on the typed frame, la
 (every failure, not the first), with the frame's index holding the row number as
 delivered, so that every failure names the row a person can find in the file.
 
+Two of the models' checks are registered pandera checks (``pandera.extensions``) with a
+vectorised Arrow implementation, because the plain ones are slow on millions of rows: a
+code or an ID of exactly ``n`` ASCII digits (``pa.Field(ascii_digits=n_digits(14))``, rule
+``str_matches('^[0-9]{14}\\Z')``, as the regular expression it replaces) and the uniqueness
+of a file's key (``unique_key = key_columns("student_id", "school_code")`` in the model's
+``Config``, rule ``unique(student_id, school_code)``). The models declare them; nothing
+edits a schema at run time.
+
 Errors are a DataFrame with the columns of ``ERROR_COLUMNS``: ``file, row, column, value,
 rule``. Student IDs in ``value`` are masked (``mask_student_ids``): the validation report
 is shared with operations staff and must not carry raw IDs. So is any run of ten or more
@@ -22,7 +30,6 @@ and ends with ``\\Z`` (``$`` also matches before a trailing line break).
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 
@@ -31,6 +38,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_
 import pyarrow.compute as pc
+from pandera import extensions
 
 from schemas.limits import CONTROL_CHARACTERS, REPORT_MAX_VALUE_CHARS
 
@@ -324,18 +332,13 @@ def parse_columns(
 def contract_schema(
     model: type[pa.DataFrameModel], present: list[str] | None = None
 ) -> pa.DataFrameSchema:
-    """A model's schema, reduced to the columns ``present`` (a missing column is reported apart)."""
+    """A model's schema, reduced to the columns ``present`` (a missing column is reported
+    apart; a key with a missing column is not checked, ``unique_key``)."""
     schema = model.to_schema()
     if present is None:
         return schema
     absent = [c for c in schema.columns if c not in present]
-    if not absent:
-        return schema
-    schema = schema.remove_columns(absent)
-    if schema.unique and any(k in absent for k in schema.unique):
-        schema = copy.copy(schema)
-        schema.unique = None
-    return schema
+    return schema.remove_columns(absent) if absent else schema
 
 
 def schema_errors(
@@ -349,25 +352,26 @@ def schema_errors(
 
     Returns the coerced frame when it validates, else ``None``, and the failures. With
     ``raw`` (the delivered text, same index), a failing value is shown as delivered
-    (``1e999``, ``-0.0``, ``+7``), not as parsed (``inf``, ``0``, ``7``).
+    (``1e999``, ``-0.0``, ``+7``), not as parsed (``inf``, ``0``, ``7``). A key that
+    repeats (``unique_key``) is reported once per row, naming the key's columns and
+    showing its parts (``******1234|12345678901234``).
     """
-    keys = list(schema.unique or [])
-    key_errors = empty_errors()
-    if keys:  # the key's uniqueness, checked here with one hashed key (pandera's is slower)
-        key_errors = _uniqueness_errors(file, keys, typed)
-        schema = copy.copy(schema)
-        schema.unique = None
-    schema = _without_passing_digit_checks(schema, typed)
     try:
-        coerced = schema.validate(typed, lazy=True)
-        return (coerced, key_errors) if not len(key_errors) else (None, key_errors)
+        return schema.validate(typed, lazy=True), empty_errors()
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
+        key_checks = [err for err in e.schema_errors if _is_key_check(err.check)]
+    parts: list[pd.DataFrame] = [
+        _key_errors(file, err.check.statistics["columns"], typed, err.check_output)
+        for err in key_checks
+    ]
+    key_rules = {err.check.error for err in key_checks}
     fc = fc[~fc["check"].astype("str").str.match(r"^(coerce_dtype|dtype)\(")]
     fc = fc[fc["index"].notna()]
-    parts: list[pd.DataFrame] = [key_errors]
     wide = (fc["schema_context"] == "DataFrameSchema").to_numpy()
     for check, g in fc[wide].groupby("check", sort=False):  # a row-wise check: once per row
+        if check in key_rules:
+            continue  # its rows are in its output (``_key_errors``); pandera lists one
         rows = pd.Index(sorted(set(g["index"].astype("int64"))))
         parts.append(make_errors(file, rows, "", "", str(check)))
     for (column, check), g in fc[~wide].groupby(["column", "check"], sort=False):
@@ -380,47 +384,75 @@ def schema_errors(
     errors = concat_errors(parts)
     if len(parse_errors) and len(errors):
         seen = pd.MultiIndex.from_frame(parse_errors[["row", "column"]].astype({"row": "int64"}))
-        key = pd.MultiIndex.from_frame(errors[["row", "column"]].astype({"row": "int64"}))
-        errors = errors[~(key.isin(seen) & (errors["rule"] == MISSING_RULE).to_numpy())]
+        where = pd.MultiIndex.from_frame(errors[["row", "column"]].astype({"row": "int64"}))
+        errors = errors[~(where.isin(seen) & (errors["rule"] == MISSING_RULE).to_numpy())]
     return None, errors
 
 
-_DIGITS_PATTERN = re.compile(r"\^\[0-9\]\{([0-9]+)\}\\Z")  # ``digits(n)``: ``^[0-9]{n}\Z``
+# ---- the registered checks ----------------------------------------------------------------
+# pandera's extension API (``pandera.extensions.register_check_method``): each is a check
+# method of ``pa.Check``, with its statistics, that a model declares like a built-in one.
+
+DIGITS_CHECK = "ascii_digits"
+KEY_CHECK = "unique_key"
 
 
-def _without_passing_digit_checks(
-    schema: pa.DataFrameSchema, typed: pd.DataFrame
-) -> pa.DataFrameSchema:
-    """The schema without its ``str_matches(digits(n))`` checks that no value can fail.
-
-    When every present value of a text column is exactly ``n`` ASCII digits, it matches
-    ``^[0-9]{n}\\Z``, so the check would report nothing:
-    one vectorised Arrow pass replaces the regex over millions of IDs and codes. A column
-    with any other value keeps the check, which then reports exactly as before.
-    """
-    updates: dict[str, dict[str, list]] = {}
-    for name, col in schema.columns.items():
-        if name not in typed.columns or str(typed[name].dtype) != "str":
-            continue
-        keep, dropped = [], False
-        for check in col.checks:
-            m = None
-            if check.name == "str_matches":
-                m = _DIGITS_PATTERN.fullmatch(str((check.statistics or {}).get("pattern", "")))
-            if m is not None and _all_digits(typed[name], int(m.group(1))):
-                dropped = True
-            else:
-                keep.append(check)
-        if dropped:
-            updates[name] = {"checks": keep}
-    return schema.update_columns(updates) if updates else schema
-
-
-def _all_digits(values: pd.Series, n: int) -> bool:
-    """Whether every present value is exactly ``n`` ASCII digits (missing values ignored)."""
-    arr = pa_.array(values.array, pa_.large_string())
+def ascii_digits(values: pd.Series, *, n: int) -> pd.Series:
+    """True where a text value is exactly ``n`` ASCII digits: what ``str_matches`` with
+    ``digits(n)`` (``^[0-9]{n}\\Z``) says, in one Arrow pass instead of a regular
+    expression per value (millions of IDs and codes). Not ``１２３``, not a trailing line
+    break: a byte beyond ASCII is not a decimal digit, and ``n`` digits are ``n`` bytes."""
+    arr = _one_array(pa_.array(values.astype("str").array, pa_.large_string()))
     ok = pc.and_(pc.ascii_is_decimal(arr), pc.equal(pc.binary_length(arr), n))
-    return bool(pc.all(ok, skip_nulls=True).as_py() is not False)
+    return pd.Series(np.asarray(pc.fill_null(ok, False), dtype=bool), index=values.index)
+
+
+def n_digits(n: int) -> dict[str, object]:
+    """A field of exactly ``n`` ASCII digits: ``pa.Field(ascii_digits=n_digits(14))``.
+
+    The rule (the check's ``error``) is the one pandera's ``str_matches(digits(n))`` has,
+    ``str_matches('^[0-9]{14}\\Z')``: the report reads as before the check was fast.
+    """
+    return {"n": n, "error": f"str_matches('{digits(n)}')"}
+
+
+def unique_key(frame: pd.DataFrame, *, columns: list[str]) -> pd.Series:
+    """True where a row's key (``columns``) is not repeated: every part present and no
+    other row with the same parts (``_duplicated_keys``: one hashed key, not pandera's
+    ``unique``). A key with a column the file lacks is not checked: the missing column is
+    reported (``column_missing``) and the key cannot be told."""
+    if any(c not in frame.columns for c in columns):
+        return pd.Series(True, index=frame.index)
+    return pd.Series(~_duplicated_keys(frame, list(columns)), index=frame.index)
+
+
+def key_columns(*columns: str) -> dict[str, object]:
+    """A model's key: ``unique_key = key_columns("student_id", "school_code")`` in its ``Config``.
+
+    Rule ``unique(student_id, school_code)``. Its failing rows are read from the check's
+    output (``schema_errors``), so pandera lists one example only (``n_failure_cases``)
+    rather than every column of every repeated row; a row with a missing part is never a
+    repeat (``not_nullable`` reports it), so pandera's own handling of missing values is
+    not needed (``ignore_na``).
+    """
+    return {
+        "columns": list(columns),
+        "error": f"unique({', '.join(columns)})",
+        "n_failure_cases": 1,
+        "ignore_na": False,
+    }
+
+
+def _is_key_check(check: object) -> bool:
+    return isinstance(check, pa.Check) and check.name == KEY_CHECK
+
+
+if not hasattr(pa.Check, DIGITS_CHECK):  # registered once per process
+    extensions.register_check_method(ascii_digits, statistics=["n"], supported_types=pd.Series)
+if not hasattr(pa.Check, KEY_CHECK):
+    extensions.register_check_method(
+        unique_key, statistics=["columns"], supported_types=pd.DataFrame
+    )
 
 
 def _uniqueness_errors(file: str, keys: list[str], typed: pd.DataFrame) -> pd.DataFrame:
@@ -429,7 +461,21 @@ def _uniqueness_errors(file: str, keys: list[str], typed: pd.DataFrame) -> pd.Da
     dup = _duplicated_keys(typed, keys)
     if not dup.any():
         return _EMPTY
-    sub = typed.loc[dup, keys]
+    return _key_errors(file, keys, typed, pd.Series(~dup, index=typed.index))
+
+
+def _key_errors(
+    file: str, keys: list[str], typed: pd.DataFrame, passed: pd.Series | None
+) -> pd.DataFrame:
+    """The rows where ``passed`` (``unique_key``'s output) is False, rule ``unique(k1, k2, …)``,
+    column ``k1,k2,…``, value the key's parts joined by ``|`` (student IDs masked)."""
+    if passed is None:  # the check itself failed to run: never let that pass as valid
+        raise RuntimeError(f"{file}: the key's uniqueness could not be checked")
+    keys = list(keys)
+    rows = passed.index[~passed.to_numpy(dtype=bool)]
+    if not len(rows):
+        return _EMPTY
+    sub = typed.loc[rows, keys]
     shown = [
         mask_student_ids(sub[k].astype("str")) if k in STUDENT_ID_COLUMNS else sub[k].astype("str")
         for k in keys

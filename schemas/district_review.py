@@ -43,8 +43,9 @@ from schemas.base import (
     column_kinds,
     concat_errors,
     contract_schema,
-    digits,
+    key_columns,
     make_errors,
+    n_digits,
     parse_columns,
     schema_errors,
     shown_name,
@@ -83,19 +84,19 @@ class RatingsImportInvalid(ValueError, SqisError):
 class DistrictRatings(ContractModel):
     """One district × rubric item: self-rating, narrative, evidence; peer rating, comments."""
 
-    district_code: Series[str] = pa.Field(str_matches=digits(DISTRICT_CODE_DIGITS))
+    district_code: Series[str] = pa.Field(ascii_digits=n_digits(DISTRICT_CODE_DIGITS))
     item: Series[str] = pa.Field(str_matches=r"^[A-Z][A-Z0-9_]{1,31}\Z")
     self_rating: Series[int] = pa.Field(nullable=True)
     narrative: Series[str] = pa.Field(nullable=True)
     evidence: Series[str] = pa.Field(nullable=True)
     peer_district_code: Series[str] = pa.Field(
-        nullable=True, str_matches=digits(DISTRICT_CODE_DIGITS)
+        nullable=True, ascii_digits=n_digits(DISTRICT_CODE_DIGITS)
     )
     peer_rating: Series[int] = pa.Field(nullable=True)
     comments: Series[str] = pa.Field(nullable=True)
 
     class Config:
-        unique = ["district_code", "item"]
+        unique_key = key_columns("district_code", "item")
 
     @pa.check(*TEXT_COLUMNS, name=TEXT_RULE, error=TEXT_RULE)
     def _printable(cls, values: Series[str]) -> Series[bool]:

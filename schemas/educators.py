@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.base import ContractModel, digits
+from schemas.base import ContractModel, key_columns, n_digits
 from schemas.limits import SCHOOL_CODE_DIGITS
 from sqis import codes
 
@@ -26,9 +26,9 @@ PRACTICE_RANGE = (1.0, 4.0)
 
 class Educators(ContractModel):
     educator_id: Series[str] = pa.Field(str_matches=EDUCATOR_ID_PATTERN)
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     role: Series[str] = pa.Field(isin=list(codes.EDUCATOR_ROLES))
     practice: Series[float] = pa.Field(ge=PRACTICE_RANGE[0], le=PRACTICE_RANGE[1])
 
     class Config:
-        unique = ["educator_id", "school_code"]
+        unique_key = key_columns("educator_id", "school_code")

@@ -9,14 +9,14 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.base import ContractModel, digits, year_pattern
+from schemas.base import ContractModel, key_columns, n_digits, year_pattern
 from schemas.limits import SCHOOL_CODE_DIGITS, STUDENT_ID_DIGITS
 from sqis import codes
 
 
 class Graduation(ContractModel):
-    student_id: Series[str] = pa.Field(str_matches=digits(STUDENT_ID_DIGITS))
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    student_id: Series[str] = pa.Field(ascii_digits=n_digits(STUDENT_ID_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     cohort: Series[str] = pa.Field(str_matches=year_pattern())
     outcome: Series[str] = pa.Field(isin=list(codes.GRAD_OUTCOMES))
     grad_year: Series[str] = pa.Field(str_matches=year_pattern(), nullable=True)
@@ -28,4 +28,4 @@ class Graduation(ContractModel):
     homeless: Series[bool]
 
     class Config:
-        unique = ["student_id", "cohort"]
+        unique_key = key_columns("student_id", "cohort")

@@ -49,7 +49,9 @@ from schemas.base import (
     concat_errors,
     contract_schema,
     digits,
+    key_columns,
     make_errors,
+    n_digits,
     no_control_characters,
     parse_columns,
     schema_errors,
@@ -92,31 +94,31 @@ class InterimError(ValueError, SqisError):
 class InterimAttendance(ContractModel):
     """``attendance.csv``: days enrolled and absent so far, per student per school."""
 
-    student_id: Series[str] = pa.Field(str_matches=digits(STUDENT_ID_DIGITS))
-    school_code: Series[str] = pa.Field(str_matches=SCHOOL_CODE_PATTERN)
+    student_id: Series[str] = pa.Field(ascii_digits=n_digits(STUDENT_ID_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     days_enrolled: Series[int] = pa.Field(ge=DAYS_ENROLLED_RANGE[0], le=DAYS_ENROLLED_RANGE[1])
     days_absent: Series[int] = pa.Field(ge=DAYS_ENROLLED_RANGE[0], le=DAYS_ENROLLED_RANGE[1])
 
     class Config:
-        unique = ["student_id", "school_code"]
+        unique_key = key_columns("student_id", "school_code")
 
 
 class InterimAssessments(ContractModel):
     """``interim_assessments.csv``: the latest interim result per student and subject."""
 
-    student_id: Series[str] = pa.Field(str_matches=digits(STUDENT_ID_DIGITS))
-    school_code: Series[str] = pa.Field(str_matches=SCHOOL_CODE_PATTERN)
+    student_id: Series[str] = pa.Field(ascii_digits=n_digits(STUDENT_ID_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     subject: Series[str] = pa.Field(isin=list(INTERIM_SUBJECTS))
     performance_level: Series[int] = pa.Field(isin=list(codes.PERFORMANCE_LEVELS))
 
     class Config:
-        unique = ["student_id", "school_code", "subject"]
+        unique_key = key_columns("student_id", "school_code", "subject")
 
 
 class Participation(ContractModel):
     """``participation.csv``: which schools attended the checkpoint, and who came."""
 
-    school_code: Series[str] = pa.Field(str_matches=SCHOOL_CODE_PATTERN, unique=True)
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS), unique=True)
     attended: Series[bool]
     attendees: Series[str] = pa.Field(nullable=True)
 

@@ -20,7 +20,8 @@ from schemas.base import (
     column_kinds,
     concat_errors,
     contract_schema,
-    digits,
+    key_columns,
+    n_digits,
     parse_columns,
     schema_errors,
 )
@@ -32,7 +33,7 @@ SQII_RANGE = (10.0, 100.0)  # METHODOLOGY.md, *SQII* step 3
 
 
 class Indicators(ContractModel):
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     student_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS))
     indicator: Series[str] = pa.Field(isin=list(codes.INDICATORS))
     numerator: Series[float] = pa.Field(ge=0, nullable=True)  # empty for means, ratios
@@ -42,7 +43,7 @@ class Indicators(ContractModel):
     meets_nsize: Series[bool]
 
     class Config:
-        unique = ["school_code", "student_group", "indicator"]
+        unique_key = key_columns("school_code", "student_group", "indicator")
 
     @pa.dataframe_check(name="level empty where meets_nsize is N")
     @classmethod
@@ -51,7 +52,7 @@ class Indicators(ContractModel):
 
 
 class Index(ContractModel):
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS), unique=True)
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS), unique=True)
     academic: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
     social_emotional: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
     culture_climate: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
@@ -62,34 +63,34 @@ class Index(ContractModel):
 
 
 class Designations(ContractModel):
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS), unique=True)
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS), unique=True)
     designation: Series[str] = pa.Field(isin=list(codes.DESIGNATIONS))
     reason_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS), nullable=True)
     reason_indicator: Series[str] = pa.Field(isin=list(codes.INDICATORS), nullable=True)
     years_in_status: Series[int] = pa.Field(ge=0)
     escalation: Series[str] = pa.Field(isin=list(codes.ESCALATIONS))
     partner_school_code: Series[str] = pa.Field(
-        str_matches=digits(SCHOOL_CODE_DIGITS), nullable=True
+        ascii_digits=n_digits(SCHOOL_CODE_DIGITS), nullable=True
     )
     exited: Series[bool]
 
 
 class Communities(ContractModel):
     community_id: Series[str] = pa.Field(str_matches=r"\s*\S")
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     reason_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS), nullable=True)
     checkpoint: Series[int] = pa.Field(ge=1)
     date: Series[str] = pa.Field(str_matches=r"^\d{4}-\d{2}-\d{2}$")
     status: Series[str] = pa.Field(isin=list(codes.PLAN_STATUSES))
 
     class Config:
-        unique = ["community_id", "school_code", "checkpoint"]
+        unique_key = key_columns("community_id", "school_code", "checkpoint")
 
 
 class Districts(ContractModel):
     """METHODOLOGY.md "District index": enrolment-weighted means of the schools' scores."""
 
-    district_code: Series[str] = pa.Field(str_matches=digits(DISTRICT_CODE_DIGITS), unique=True)
+    district_code: Series[str] = pa.Field(ascii_digits=n_digits(DISTRICT_CODE_DIGITS), unique=True)
     academic: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
     social_emotional: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
     culture_climate: Series[float] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
@@ -104,10 +105,10 @@ class GoalSupport(ContractModel):
     its goal that is not PRIORITY or FOCUS; ``support_school_code`` empty where none
     qualifies (and ``weakest_indicator`` empty for a school without a level)."""
 
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS), unique=True)
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS), unique=True)
     weakest_indicator: Series[str] = pa.Field(isin=list(codes.INDICATORS), nullable=True)
     support_school_code: Series[str] = pa.Field(
-        str_matches=digits(SCHOOL_CODE_DIGITS), nullable=True
+        ascii_digits=n_digits(SCHOOL_CODE_DIGITS), nullable=True
     )
 
     @pa.dataframe_check(name="a school does not support itself")
@@ -119,18 +120,18 @@ class GoalSupport(ContractModel):
 class PartnershipFlags(ContractModel):
     """METHODOLOGY.md "Escalation": each school required to partner that got none."""
 
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     flag: Series[str] = pa.Field(isin=list(codes.PARTNERSHIP_FLAGS))
 
     class Config:
-        unique = ["school_code", "flag"]
+        unique_key = key_columns("school_code", "flag")
 
 
 class Educators(ContractModel):
     """``educators.csv`` (staff edition only; METHODOLOGY.md "Educator effectiveness")."""
 
     educator_key: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}\Z")  # the pseudonym
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     role: Series[str] = pa.Field(isin=list(codes.EDUCATOR_ROLES))
     practice: Series[float] = pa.Field(ge=1.0, le=4.0)
     growth: Series[float] = pa.Field(nullable=True)
@@ -140,7 +141,7 @@ class Educators(ContractModel):
     flag: Series[str] = pa.Field(isin=list(codes.EDUCATOR_FLAGS))
 
     class Config:
-        unique = ["educator_key", "school_code"]
+        unique_key = key_columns("educator_key", "school_code")
 
     @pa.dataframe_check(name="NO_GROWTH exactly where there is no growth rating")
     @classmethod
@@ -161,7 +162,7 @@ class EducatorDistribution(ContractModel):
     level_4: Series[int] = pa.Field(ge=0)
 
     class Config:
-        unique = ["entity_type", "entity_code", "role"]
+        unique_key = key_columns("entity_type", "entity_code", "role")
 
     @pa.dataframe_check(name="rated is the sum of the levels")
     @classmethod

@@ -11,17 +11,17 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.base import ContractModel, digits
+from schemas.base import ContractModel, key_columns, n_digits
 from schemas.educators import EDUCATOR_ID_PATTERN
 from schemas.limits import SCHOOL_CODE_DIGITS, STUDENT_ID_DIGITS
 from sqis import codes
 
 
 class Rosters(ContractModel):
-    student_id: Series[str] = pa.Field(str_matches=digits(STUDENT_ID_DIGITS))
+    student_id: Series[str] = pa.Field(ascii_digits=n_digits(STUDENT_ID_DIGITS))
     educator_id: Series[str] = pa.Field(str_matches=EDUCATOR_ID_PATTERN)
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     subject: Series[str] = pa.Field(isin=list(codes.ROSTER_SUBJECTS))
 
     class Config:
-        unique = ["student_id", "educator_id", "subject"]
+        unique_key = key_columns("student_id", "educator_id", "subject")

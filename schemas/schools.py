@@ -13,8 +13,8 @@ from schemas.base import (
     CONTROL_RULE,
     ContractModel,
     at_most,
-    digits,
     max_length_rule,
+    n_digits,
     no_control_characters,
 )
 from schemas.limits import DISTRICT_CODE_DIGITS, GRADE_RANGE, NAME_MAX_CHARS, SCHOOL_CODE_DIGITS
@@ -22,8 +22,8 @@ from sqis import codes
 
 
 class Schools(ContractModel):
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS), unique=True)
-    district_code: Series[str] = pa.Field(str_matches=digits(DISTRICT_CODE_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS), unique=True)
+    district_code: Series[str] = pa.Field(ascii_digits=n_digits(DISTRICT_CODE_DIGITS))
     school_name: Series[str] = pa.Field(str_matches=r"\s*\S")
     district_name: Series[str] = pa.Field(str_matches=r"\s*\S")
     school_type: Series[str] = pa.Field(isin=list(codes.SCHOOL_TYPES))

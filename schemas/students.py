@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.base import ContractModel, digits
+from schemas.base import ContractModel, key_columns, n_digits
 from schemas.limits import (
     DAYS_ENROLLED_RANGE,
     GRADE_RANGE,
@@ -21,8 +21,8 @@ from sqis import codes
 
 
 class Students(ContractModel):
-    student_id: Series[str] = pa.Field(str_matches=digits(STUDENT_ID_DIGITS))
-    school_code: Series[str] = pa.Field(str_matches=digits(SCHOOL_CODE_DIGITS))
+    student_id: Series[str] = pa.Field(ascii_digits=n_digits(STUDENT_ID_DIGITS))
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
     grade: Series[int] = pa.Field(ge=GRADE_RANGE[0], le=GRADE_RANGE[1])
     race_ethnicity: Series[str] = pa.Field(isin=list(codes.RACE_CODES))
     gender: Series[str] = pa.Field(isin=list(codes.GENDERS))
@@ -39,4 +39,4 @@ class Students(ContractModel):
     promoted: Series[bool]
 
     class Config:
-        unique = ["student_id", "school_code"]
+        unique_key = key_columns("student_id", "school_code")

@@ -1,16 +1,17 @@
 """The fast paths of validation and ingest give exactly what the plain definitions give.
 
-Each fast path (integer keys for uniqueness and enrolment, Arrow pseudonyms, skipping a
-digit check that cannot fail) is compared on random data, with the awkward values that
-could tell them apart (the key separator inside a value, leading zeros, non-ASCII digits,
-a trailing line break, very long numbers, missing values), against the definition it
-replaces, written here the slow, obvious way.
+Each fast path (integer keys for uniqueness and enrolment, Arrow pseudonyms, the registered
+Arrow check of a code's digits and the key check the models declare) is compared on random
+data, with the awkward values that could tell them apart (the key separator inside a
+value, leading zeros, non-ASCII digits, a trailing line break, very long numbers, missing
+values), against the definition it replaces, written here the slow, obvious way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from pandera.pandas import Check, DataFrameSchema
 
 import schemas.base as base
+import sqis.validation
 from schemas import CONTRACT_MODELS
-from schemas.base import _uniqueness_errors, mask_student_ids, parse_columns
+from schemas.base import (
+    _uniqueness_errors,
+    column_kinds,
+    contract_schema,
+    mask_student_ids,
+    parse_columns,
+)
 from schemas.cross_file import students_enrolled
 from sqis.ingest import _parquet_bytes, pseudonymised_frames
 from sqis.pseudonym import pseudonymise, pseudonymise_arrow
@@ -225,11 +234,25 @@ def test_stored_frames_are_byte_identical_to_pseudonymising_each_id(tmp_path: Pa
         assert _parquet_bytes(frames[name]) == _parquet_bytes(expected), name
 
 
-# ---- the digit checks ----------------------------------------------------------------------
+# ---- the registered checks: what the plain definitions say ---------------------------------
+
+
+def _with_regex_digit_checks(schema: DataFrameSchema) -> DataFrameSchema:
+    """``schema`` with pandera's own ``str_matches(digits(n))`` wherever a model declares
+    ``ascii_digits`` (the definition the fast check stands for)."""
+    updates = {}
+    for name, col in schema.columns.items():
+        checks = [
+            Check.str_matches(base.digits(c.statistics["n"])) if c.name == base.DIGITS_CHECK else c
+            for c in col.checks
+        ]
+        if any(c.name == base.DIGITS_CHECK for c in col.checks):
+            updates[name] = {"checks": checks}
+    return schema.update_columns(updates) if updates else schema
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_skipping_digit_checks_that_cannot_fail_changes_no_failure(
+def test_the_fast_digit_check_reports_what_the_regular_expression_reports(
     seed: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     rng = np.random.default_rng(200 + seed)
@@ -243,7 +266,12 @@ def test_skipping_digit_checks_that_cannot_fail_changes_no_failure(
     write_year(tmp_path, frames)
     raw = read_contract_file(str(tmp_path), YEAR, "students")
     fast = validate_file(raw)
-    monkeypatch.setattr(base, "_without_passing_digit_checks", lambda schema, typed: schema)
+    plain = sqis.validation.contract_schema
+    monkeypatch.setattr(
+        sqis.validation,
+        "contract_schema",
+        lambda model, present: _with_regex_digit_checks(plain(model, present)),
+    )
     slow = validate_file(raw)
     pd.testing.assert_frame_equal(fast[0], slow[0])
     pd.testing.assert_frame_equal(fast[1], slow[1])
@@ -252,20 +280,91 @@ def test_skipping_digit_checks_that_cannot_fail_changes_no_failure(
         pd.testing.assert_frame_equal(fast[2], slow[2])
 
 
-def test_digit_check_is_skipped_only_when_every_value_is_plain_digits() -> None:
-    schema = CONTRACT_MODELS["students"].to_schema()
-    kinds = {"student_id": "str", "school_code": "str"}
+@pytest.mark.parametrize("n", [7, 10, 14])
+def test_ascii_digits_agrees_with_str_matches_on_awkward_values(n: int) -> None:
+    rng = np.random.default_rng(n)
+    values = [
+        *AWKWARD,
+        "1" * n,
+        "0" * n,
+        "1" * (n - 1),
+        "1" * (n + 1),
+        "1" * n + "\n",
+        "１" * n,
+        "٣" * n,
+        " " + "1" * (n - 1),
+        "+" + "1" * (n - 1),
+        "-" + "1" * (n - 1),
+        *[f"{int(x):0{n}d}" for x in rng.integers(0, 10**n - 1, 50, dtype=np.int64)],
+    ]
+    s = pd.Series([*values, None], dtype="str", index=pd.RangeIndex(2, len(values) + 3))
+    fast = Check.ascii_digits(**base.n_digits(n))
+    regex = Check.str_matches(base.digits(n))
+    assert fast.error == regex.error == f"str_matches('^[0-9]{{{n}}}\\Z')"
+    assert fast.statistics == {"n": n}
+    got, expected = fast(s), regex(s)
+    pd.testing.assert_series_equal(
+        got.check_output.astype(bool), expected.check_output.astype(bool), check_names=False
+    )
+    assert got.failure_cases.tolist() == expected.failure_cases.tolist()
+    assert got.failure_cases.index.tolist() == expected.failure_cases.index.tolist()
 
-    def checks(ids: list[str]) -> list[str]:
-        raw = pd.DataFrame({"student_id": ids, "school_code": ["12345678901234"] * len(ids)})
-        typed, _ = parse_columns("students", raw.astype("str"), kinds)
-        reduced = base._without_passing_digit_checks(schema, typed)
-        return [c.name for c in reduced.columns["student_id"].checks]
 
-    assert checks(["1234567890", ""]) == []
-    assert checks(["1234567890", "１２３４５６７８９０"]) == ["str_matches"]
-    assert checks(["1234567890", "1234567890\n"]) == ["str_matches"]
-    assert checks(["123456789"]) == ["str_matches"]
+def test_the_models_declare_their_checks_and_nothing_removes_them() -> None:
+    """Every key is a declared ``unique_key`` check (pandera's ``unique`` is never set), and
+    the schema that validates a file is the model's, less only the columns it lacks."""
+    for name, model in CONTRACT_MODELS.items():
+        schema = model.to_schema()
+        assert schema.unique is None, name
+        keys = [c for c in schema.checks if c.name == base.KEY_CHECK]
+        assert len(keys) == (0 if name == "schools" else 1), name  # schools: the code alone
+        for k in keys:
+            assert k.error == f"unique({', '.join(k.statistics['columns'])})"
+        digit_columns = {
+            c for c, col in schema.columns.items()
+            if any(ch.name == base.DIGITS_CHECK for ch in col.checks)
+        }  # fmt: skip
+        assert "school_code" in digit_columns, name
+        assert not any(
+            ch.name == "str_matches"
+            and re.fullmatch(r"\^\[0-9\]\{[0-9]+\}\\Z", ch.statistics["pattern"])
+            for col in schema.columns.values()
+            for ch in col.checks
+        ), name
+    students = CONTRACT_MODELS["students"]
+    reduced = contract_schema(students, [c for c in column_kinds(students) if c != "school_code"])
+    assert [c.error for c in reduced.checks] == ["unique(student_id, school_code)"]
+
+
+def test_a_key_is_not_checked_without_all_its_columns() -> None:
+    """``student_id`` repeats, but the key is (student, school) and the school column is
+    missing: only ``column_missing`` (reported by validation) can be said."""
+    students = CONTRACT_MODELS["students"]
+    present = ["student_id", "grade"]
+    raw = pd.DataFrame(
+        {"student_id": ["1234567890", "1234567890"], "grade": ["3", "4"]},
+        index=pd.RangeIndex(2, 4, name="row"),
+    ).astype("str")
+    typed, parse_errors = parse_columns("students", raw, column_kinds(students))
+    coerced, errors = base.schema_errors(
+        "students", contract_schema(students, present), typed, parse_errors, raw
+    )
+    assert len(errors) == 0 and coerced is not None
+    full = raw.assign(school_code="12345678901234")
+    typed, parse_errors = parse_columns("students", full, column_kinds(students))
+    present = [*present, "school_code"]
+    _, errors = base.schema_errors(
+        "students", contract_schema(students, present), typed, parse_errors, full
+    )
+    assert errors[["row", "column", "value", "rule"]].values.tolist() == [
+        [
+            r,
+            "student_id,school_code",
+            "******7890|12345678901234",
+            "unique(student_id, school_code)",
+        ]
+        for r in (2, 3)
+    ]
 
 
 # ---- memory: the delivered text is released once validated ------------------------------
