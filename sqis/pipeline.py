@@ -47,7 +47,10 @@ from sqis.settings import get_settings
 from sqis.storage import open_storage
 
 if TYPE_CHECKING:
+    from sqis.indicators import BySchool, YearLookups
+    from sqis.ingest import IngestResult
     from sqis.store import ResultsStore
+    from sqis.yeardata import YearData
 
 log = logging.getLogger("sqis.pipeline")
 
@@ -83,15 +86,15 @@ class Inputs:
     """The year's validated delivery and the two years before (when delivered)."""
 
     year: str
-    cur: Any  # YearData
-    prior: Any | None = None
-    prior2: Any | None = None
+    cur: YearData
+    prior: YearData | None = None
+    prior2: YearData | None = None
     # what ingesting this year wrote to the validated store (sqis.ingest.IngestResult,
     # without its report): a failed run puts it back (sqis.run_control.Undo)
-    ingested: Any | None = None
+    ingested: IngestResult | None = None
     # the look-ups over the whole year that growth and every district's indicators share,
     # each computed once, on first use (sqis.indicators.YearLookups); made from the frames
-    lookups: Any = field(default=None, repr=False, compare=False)
+    lookups: YearLookups = field(default=None, repr=False, compare=False)  # type: ignore[assignment]  # made in __post_init__
 
     def __post_init__(self) -> None:
         if self.lookups is None or not self.lookups.serves(self.cur, self.prior2):
@@ -363,7 +366,7 @@ def _by_school(df: pd.DataFrame | None, codes: pd.Index | set[str] | None) -> pd
 
 def district_index(
     inputs: Inputs,
-    growth_frame: Any,
+    growth_frame: pd.DataFrame | BySchool | None,
     prior: Prior,
     m: Methodology,
     district: str | None = None,

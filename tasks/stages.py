@@ -23,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from sqis import pipeline, run_control, runs
 from sqis import publish as publication
+from sqis.indicators import BySchool
 from sqis.methodology import Methodology
 from tasks.common import (
     IO_RETRIES,
@@ -122,7 +123,7 @@ def growth(
 def district_index(
     year: str,
     inputs: pipeline.Inputs,
-    growth_frame: Any,
+    growth_frame: pd.DataFrame | BySchool,
     prior: pipeline.Prior,
     m: Methodology,
     district: str,

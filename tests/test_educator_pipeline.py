@@ -41,9 +41,9 @@ def cycle():
     real = growth.fit_growth
     stages: dict[str, dict] = {}
 
-    def counted(cur, prior, m):
+    def counted(cur, *args, **kwargs):
         fits.append(cur.year)
-        return real(cur, prior, m)
+        return real(cur, *args, **kwargs)
 
     growth.fit_growth = counted
     try:
