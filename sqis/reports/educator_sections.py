@@ -31,7 +31,12 @@ import numpy as np
 import pandas as pd
 
 from sqis import codes, years
-from sqis.educator_reports import distribution_rows, educator_display, school_bounds
+from sqis.educator_reports import (
+    distribution_rows,
+    educator_display,
+    rows_by_entity,
+    school_bounds,
+)
 from sqis.methodology import Methodology
 
 if TYPE_CHECKING:
@@ -153,7 +158,8 @@ def prepare_staff(
     # the school rows of this year's distribution, grouped once
     now = hist[(hist["year"].astype("str") == year).to_numpy()
                & (hist["entity_type"].astype("str") == "SCHOOL").to_numpy()]  # fmt: skip
-    dist_by = {str(c): g for c, g in now.groupby(now["entity_code"].astype("str"), sort=False)}
+    # the schools' display rows, built once for the year and split by school
+    dist_rows = rows_by_entity(now, dict.fromkeys(now["entity_code"].astype("str"), "school"))
     res, display = educator_display(results)
     options = res.groupby(res["school_code"].astype(str), sort=False)[
         ["option", "growth_weight"]
@@ -162,6 +168,7 @@ def prepare_staff(
     res_t = res[teacher].reset_index(drop=True)
     disp_t = display.loc[teacher, list(TEACHER_COLUMNS)].reset_index(drop=True)
     flags = res_t["flag"].astype(str).to_numpy()
+    teachers = disp_t.to_dict("records")
     by_school = {
         str(res_t["school_code"].iloc[lo]): (lo, hi)
         for lo, hi in school_bounds(res_t["school_code"])
@@ -172,8 +179,8 @@ def prepare_staff(
             **sec.common,
             "href": PAGE_HREF.format(code=code),
             "option": _option_text(opt["option"], opt["growth_weight"]),
-            "distribution": distribution_rows(dist_by.get(code, now.iloc[0:0]), {code: "school"}),
-            "teachers": disp_t.iloc[lo:hi].to_dict("records"),
+            "distribution": dist_rows.get(code, []),
+            "teachers": teachers[lo:hi],
             "triggers": int((flags[lo:hi] == "TRIGGER").sum()),
             "no_growth": int((flags[lo:hi] == "NO_GROWTH").sum()),
         }
