@@ -21,18 +21,11 @@ import pandas as pd
 
 from sqis import years
 from sqis.errors import SqisError
+from sqis.indicator_frame import COLUMNS as INDICATOR_FRAME_COLUMNS
 from sqis.methodology import Methodology
 from sqis.plans import APPROVED, DRAFT
 
-INDICATOR_COLUMNS = [
-    "school_code",
-    "student_group",
-    "indicator",
-    "numerator",
-    "denominator",
-    "value",
-    "meets_nsize",
-]
+INDICATOR_COLUMNS = INDICATOR_FRAME_COLUMNS  # interim indicators: the indicators frame
 COMPARISON_COLUMNS = [
     "school_code",
     "reason_group",
