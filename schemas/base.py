@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -225,6 +227,19 @@ def concat_errors(parts: list[pd.DataFrame]) -> pd.DataFrame:
         return empty_errors()
     out = pd.concat(parts, ignore_index=True)
     return out[list(ERROR_COLUMNS)]
+
+
+def listed_errors(errors: pd.DataFrame, describe: Callable[[Any], str], shown: int = 20) -> str:
+    """The first ``shown`` errors of an error frame, one indented line each — ``<file> row
+    <n>, column <c>`` (``header`` for a file-level one) followed by ``describe(row)``, the
+    value and rule as the message words them — and how many more there are."""
+    lines = []
+    for r in errors.head(shown).itertuples(index=False):
+        where = f"row {r.row}" if not pd.isna(r.row) else "header"
+        col = f", column {r.column}" if r.column else ""
+        lines.append(f"{r.file} {where}{col}{describe(r)}")
+    more = f"\n  … and {len(errors) - shown} more" if len(errors) > shown else ""
+    return "\n  " + "\n  ".join(lines) + more
 
 
 def mask_student_ids(values: pd.Series) -> pd.Series:

@@ -44,6 +44,7 @@ from schemas.base import (
     concat_errors,
     contract_schema,
     key_columns,
+    listed_errors,
     make_errors,
     n_digits,
     parse_columns,
@@ -69,16 +70,12 @@ class RatingsImportInvalid(ValueError, SqisError):
     def __init__(self, file: str, errors: pd.DataFrame, shown: int = 20):
         self.file = file
         self.errors = errors
-        lines = []
-        for r in errors.head(shown).itertuples(index=False):
-            where = f"row {r.row}" if not pd.isna(r.row) else "header"
-            col = f", column {r.column}" if r.column else ""
-            val = f" (value {r.value!r})" if r.value else ""
-            lines.append(f"{r.file} {where}{col}{val}: rule {r.rule}")
-        more = f"\n  … and {len(errors) - shown} more" if len(errors) > shown else ""
-        super().__init__(
-            f"{file}: {len(errors)} problem(s), nothing imported\n  " + "\n  ".join(lines) + more
+        listed = listed_errors(
+            errors,
+            lambda r: (f" (value {r.value!r})" if r.value else "") + f": rule {r.rule}",
+            shown,
         )
+        super().__init__(f"{file}: {len(errors)} problem(s), nothing imported{listed}")
 
 
 class DistrictRatings(ContractModel):

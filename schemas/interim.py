@@ -50,6 +50,7 @@ from schemas.base import (
     contract_schema,
     digits,
     key_columns,
+    listed_errors,
     make_errors,
     n_digits,
     no_control_characters,
@@ -81,14 +82,12 @@ class InterimError(ValueError, SqisError):
     def __init__(self, file: str, errors: pd.DataFrame, shown: int = 20):
         self.file = file
         self.errors = errors
-        lines = []
-        for r in errors.head(shown).itertuples(index=False):
-            where = f"row {r.row}" if not pd.isna(r.row) else "header"
-            col = f", column {r.column}" if r.column else ""
-            val = f": value {r.value!r}" if r.value else ""
-            lines.append(f"{r.file} {where}{col}{val} breaks rule {r.rule}")
-        more = f"\n  … and {len(errors) - shown} more" if len(errors) > shown else ""
-        super().__init__(f"{file}: {len(errors)} problem(s)\n  " + "\n  ".join(lines) + more)
+        listed = listed_errors(
+            errors,
+            lambda r: (f": value {r.value!r}" if r.value else "") + f" breaks rule {r.rule}",
+            shown,
+        )
+        super().__init__(f"{file}: {len(errors)} problem(s){listed}")
 
 
 class InterimAttendance(ContractModel):
