@@ -22,10 +22,13 @@ import pandas as pd
 from sqis import years
 from sqis.errors import SqisError
 from sqis.indicator_frame import COLUMNS as INDICATOR_FRAME_COLUMNS
+from sqis.indicator_frame import empty_indicators as empty_indicator_frame
 from sqis.methodology import Methodology
 from sqis.plans import APPROVED, DRAFT
 
 INDICATOR_COLUMNS = INDICATOR_FRAME_COLUMNS  # interim indicators: the indicators frame
+# ... with its counts as floats (as the interim rules compute them)
+INTERIM_TYPES = {"numerator": "float64", "denominator": "float64", "value": "float64"}
 COMPARISON_COLUMNS = [
     "school_code",
     "reason_group",
@@ -169,22 +172,13 @@ def interim_indicators(
     if not parts:
         return empty_indicators()
     out = pd.concat(parts, ignore_index=True)
-    out = out.astype({"numerator": "float64", "denominator": "float64", "value": "float64"})
+    out = out.astype(INTERIM_TYPES)
     return out.sort_values(["school_code", "indicator", "student_group"]).reset_index(drop=True)
 
 
 def empty_indicators() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "school_code": pd.Series(dtype="str"),
-            "student_group": pd.Series(dtype="str"),
-            "indicator": pd.Series(dtype="str"),
-            "numerator": pd.Series(dtype="float64"),
-            "denominator": pd.Series(dtype="float64"),
-            "value": pd.Series(dtype="float64"),
-            "meets_nsize": pd.Series(dtype="bool"),
-        }
-    )
+    """No interim indicators: the indicators frame's shape, counts as floats."""
+    return empty_indicator_frame().astype(INTERIM_TYPES)
 
 
 # ---- 2. comparison with the identification year --------------------------------------------
