@@ -414,8 +414,7 @@ def _educators(
     from sqis import educators as edu
 
     schools = inputs.cur.schools
-    if measures.empty:
-        pipeline.educator_note(inputs, measures, m)  # logs why there are none
+    if measures.empty:  # walk_year's note says why there are none
         return pipeline.educators_stage(measures, schools, m)
     futures = [
         stages.district_educators.submit(
@@ -426,8 +425,7 @@ def _educators(
     results = pipeline.combine(
         (f.result() for f in futures), ["school_code", "role", "educator_key"]
     )
-    pipeline.educator_note(inputs, results, m)  # logs the counts by flag
-    return results, edu.distribution(results, schools)
+    return results, edu.distribution(results, schools)  # walk_year logs the counts by flag
 
 
 def whole(value: Any) -> Any:
