@@ -51,6 +51,7 @@ from sqis import groups as groups_mod
 from sqis.errors import SqisError
 from sqis.growth import GROWTH_SUBJECTS, percentile_rank
 from sqis.methodology import EducatorSpec, Methodology
+from sqis.student_keys import YearKeys
 
 # summative scores are compared with the level cut points at this many decimals
 # (floating-point noise only; a unit conversion, not a methodology number)
@@ -111,10 +112,16 @@ def empty_measures() -> pd.DataFrame:
 def _residual_students(residuals: pd.DataFrame, assessments: pd.DataFrame) -> pd.Series:
     """The (pseudonymised) student of each residual row: ``fit_growth``'s index is the
     year's assessments' index."""
+    pos = _residual_rows(residuals, assessments)
+    return pd.Series(assessments["student_id"].astype("str").array.take(pos))
+
+
+def _residual_rows(residuals: pd.DataFrame, assessments: pd.DataFrame) -> np.ndarray:
+    """The position in ``assessments`` of each residual row (its index is theirs)."""
     pos = assessments.index.get_indexer(residuals.index)
     if (pos < 0).any():
         raise ValueError("residuals do not come from this year's assessments")
-    return pd.Series(assessments["student_id"].astype("str").array.take(pos))
+    return pos
 
 
 def _distinct_per(owner: np.ndarray, member: np.ndarray, n_owners: int) -> np.ndarray:
@@ -198,10 +205,21 @@ def shrink_toward_zero(n: np.ndarray, total: np.ndarray, sumsq: np.ndarray) -> n
 
 
 def student_codes(
-    residuals: pd.DataFrame, assessments: pd.DataFrame, rosters: pd.DataFrame | None
+    residuals: pd.DataFrame,
+    assessments: pd.DataFrame,
+    rosters: pd.DataFrame | None,
+    keys: YearKeys | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The residuals' students and the rosters' as integer codes of one dictionary (one
-    Arrow hash pass over both)."""
+    """The residuals' students and the rosters' as integer codes of one dictionary: the
+    year's keys (``keys``: ``sqis.student_keys.YearKeys`` of the year these frames are,
+    already computed once for growth), else one Arrow hash pass over both."""
+    if keys is not None:
+        yd = keys.year_data
+        if yd.assessments is not assessments or yd.rosters is not rosters:
+            raise ValueError("student_codes: the student keys given are of other frames")
+        pos = _residual_rows(residuals, assessments)
+        ros = keys.rosters() if rosters is not None and not rosters.empty else np.zeros(0, np.int64)
+        return keys.keys()["assessments"][pos], ros
     res_student = _residual_students(residuals, assessments)
     if rosters is None or rosters.empty:
         (res_code,) = groups_mod.shared_codes(res_student)
@@ -258,6 +276,7 @@ def growth_measures(
     educators: pd.DataFrame | None,
     rosters: pd.DataFrame | None,
     m: Methodology,
+    keys: YearKeys | None = None,
 ) -> pd.DataFrame:
     """Every educator assignment's growth measure and rating, consortium-wide (steps 1–2).
 
@@ -265,6 +284,7 @@ def growth_measures(
     fit), ``assessments`` the year's (its index is the residuals'), ``educators`` and
     ``rosters`` the year's pseudonymised files (``None``: the year has none, no rows).
     Columns :data:`MEASURE_COLUMNS`; ``educator_key`` is the pseudonymised educator ID.
+    ``keys``: the year's student keys, when the caller holds them (no second hash pass).
     """
     e = _spec(m)
     if educators is None or educators.empty:
@@ -272,7 +292,7 @@ def growth_measures(
     ed = educators.reset_index(drop=True)
     role = ed["role"].astype("str")
     teacher = (role == "TEACHER").to_numpy()
-    codes = student_codes(residuals, assessments, rosters) if len(residuals) else None
+    codes = student_codes(residuals, assessments, rosters, keys) if len(residuals) else None
     t = teacher_sums(residuals, assessments, rosters, ed, codes)
     schools = pd.Series(pd.unique(ed["school_code"].astype("str")))
     p = principal_sums(residuals, assessments, schools, codes[0] if codes else None)

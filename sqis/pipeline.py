@@ -312,7 +312,9 @@ def educator_measures(inputs: Inputs, residuals: pd.DataFrame, m: Methodology) -
         return edu.empty_measures()
     if m.educators.stage(inputs.year) == "none":
         return edu.empty_measures()
-    return edu.growth_measures(residuals, cur.assessments, cur.educators, cur.rosters, m)
+    return edu.growth_measures(
+        residuals, cur.assessments, cur.educators, cur.rosters, m, inputs.lookups.keys
+    )
 
 
 def district_educators(

@@ -12,6 +12,8 @@ hands it to growth and to every district (``sqis.indicators.YearLookups``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -37,16 +39,29 @@ class YearKeys:
     def keys(self) -> dict[str, np.ndarray]:
         """The year's ``student_id`` as integer codes, for the rows of students,
         assessments and sel (one dictionary across the three)."""
-        return self._once.get("keys", lambda: _codes(self.year_data, None)[0])
+        return self._kept(lambda: _codes(self.year_data, None))[0]
+
+    def rosters(self) -> np.ndarray:
+        """The year's rosters' ``student_id`` as codes of ``keys()``'s dictionary, from the
+        same hash pass (a rostered student with no row in the three files has a code no row
+        of theirs has); empty when the year has no rosters. Educator growth links roster
+        rows to the growth model's residuals by these (``sqis.educators``)."""
+        return self._kept(lambda: _codes(self.year_data, None))[1]
 
     def linking(self, other: pd.Series) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """``keys()``, and the codes of ``other`` (another year's IDs) in the same
         dictionary, in one hash pass: a student of both years has one code; a student of
         ``other`` only, a code no row of the year has. Codes follow first appearance, so
         the year's codes are those of ``keys()`` either way: the pass is kept as them."""
-        keys, codes = _codes(self.year_data, other)
+        keys, rosters, codes = _codes(self.year_data, other)
         assert codes is not None
-        return self._once.get("keys", lambda: keys), codes
+        return self._kept(lambda: (keys, rosters, None))[0], codes
+
+    def _kept(
+        self, compute: Callable[[], tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The year's keys and rosters' codes: the first pass's, kept."""
+        return self._once.get("keys", lambda: compute()[:2])
 
 
 def student_keys(yd: YearData) -> dict[str, np.ndarray]:
@@ -64,12 +79,18 @@ def student_keys_linking(
 
 def _codes(
     yd: YearData, other: pd.Series | None
-) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """One hash pass: the year's keys by file, the rosters' codes (empty without rosters)
+    and ``other``'s (``None`` without it). Codes follow first appearance, so the three
+    files' codes are the same whatever comes after them."""
     frames = [yd.frame(name) for name in STUDENT_FILES]
     columns = [f["student_id"] for f in frames]
-    # codes follow first appearance: appending ``other`` leaves the year's unchanged
-    codes = groups_mod.shared_codes(*columns, *([] if other is None else [other]))
+    rosters = [] if yd.rosters is None else [yd.rosters["student_id"]]
+    extra = [] if other is None else [other]
+    codes = groups_mod.shared_codes(*columns, *rosters, *extra)
     for c in codes:
         c.setflags(write=False)
-    keys = dict(zip(STUDENT_FILES, codes[: len(frames)], strict=True))
-    return keys, (codes[len(frames)] if other is not None else None)
+    n = len(frames)
+    keys = dict(zip(STUDENT_FILES, codes[:n], strict=True))
+    roster_codes = codes[n] if rosters else np.zeros(0, dtype=np.int64)
+    return keys, roster_codes, (codes[-1] if other is not None else None)

@@ -277,3 +277,42 @@ def test_action_rules_reason_once_and_one_school():
         edu.action_record(
             results, NO_ACTIONS, "2015-16", "k1", "FIRE", "r", "me", M, school_code=S1
         )
+
+
+@pytest.mark.parametrize("growth_first", [True, False])
+def test_the_years_student_keys_give_the_same_measures_as_a_hash_pass_of_their_own(growth_first):
+    """The pipeline hands growth_measures the year's keys (``YearKeys``: one hash pass for
+    growth, the indicators and the rosters); the measures are those of a pass of its own,
+    whether growth's linking pass (with last year's IDs) or ``keys()`` ran first, with a
+    rostered student who has no residual and a student in sel only."""
+    from sqis.student_keys import YearKeys
+    from sqis.yeardata import YearData
+
+    residuals, assessments = residual_frames([
+        ("a", S1, "ELA", 4.0), ("b", S1, "ELA", 6.0), ("c", S1, "MATH", -2.0),
+        ("d", S1, "ELA", 0.0), ("e", S2, "ELA", -4.0), ("f", S2, "MATH", 3.0),
+    ])  # fmt: skip
+    residuals = residuals.iloc[[0, 1, 2, 4, 5]]  # d took the test, but has no residual
+    educators = educator_rows([("T1", S1, "TEACHER", 3.0), ("T2", S1, "TEACHER", 2.0),
+                               ("T3", S2, "TEACHER", 3.0), ("P1", S1, "PRINCIPAL", 3.0)])  # fmt: skip
+    rosters = roster_rows([
+        ("a", "T1", S1, "ELA"), ("b", "T1", S1, "ELA"), ("z", "T1", S1, "ELA"),
+        ("c", "T2", S1, "MATH"), ("d", "T2", S1, "ELA"), ("b", "T2", S1, "ELA"),
+        ("e", "T3", S2, "ELA"), ("f", "T3", S2, "MATH"),
+    ])  # fmt: skip
+    students = pd.DataFrame({"student_id": ["y", "f", "e", "d", "c", "b", "a"]})
+    yd = YearData(
+        year="2015-16", schools=SCHOOLS, students=students, assessments=assessments,
+        graduation=pd.DataFrame(), sel=pd.DataFrame({"student_id": ["x", "a"]}),
+        climate=pd.DataFrame(), educators=educators, rosters=rosters,
+    )  # fmt: skip
+    keys = YearKeys(yd)
+    if growth_first:
+        keys.linking(pd.Series(["b", "w", "z", "q"]))
+    m = with_educators(min_students=1)
+    own = edu.growth_measures(residuals, assessments, educators, rosters, m)
+    shared = edu.growth_measures(residuals, assessments, educators, rosters, m, keys)
+    pd.testing.assert_frame_equal(shared, own)
+    assert by_key(own).loc[("T1", S1), "n_students"] == 2  # z has no residual
+    with pytest.raises(ValueError, match="other frames"):
+        edu.growth_measures(residuals, assessments.copy(), educators, rosters, m, keys)
