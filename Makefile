@@ -13,7 +13,7 @@ DEMO_DISTRICTS ?= 8
 DEMO_ENV := var/demo.env
 PYTEST_ARGS ?=
 
-.PHONY: deps-system install demo test lint format bench serve deploy constraints clean
+.PHONY: deps-system install demo test lint format bench golden serve deploy constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# record the outputs' digests after a change meant to change them (tests/golden.py)
+golden: install
+	$(BIN)/python -m tests.golden
 
 serve: install
 	bash deployments/serve.sh
