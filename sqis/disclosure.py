@@ -57,6 +57,11 @@ The thresholds are the methodology's (``m.suppression``), never constants here.
 Everything is vectorised: one dense array per quantity over (school, indicator, group) for
 each year, relations as array slices; the loops are over years, relations and iterations
 of the fixed point, never rows.
+
+Why one module over 500 lines: issue 18 asks for the disclosure rules as one
+module with their provenance, and ``PublicFrames``' guarantee (constructed only here, by the
+one function that suppresses) depends on it: the flag that allows construction is private
+to this module.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ rows. A student enrolled at two schools counts at each.
 How it is fast: each row's groups are a bit mask decided once on the enrolment row
 (``sqis.groups``); rows linked to an enrolment (assessments, SEL) take its bits; every
 indicator is then two ``np.bincount`` over an integer key school × group.
+
+Why one module over 500 lines: every indicator is computed from one context
+(``_Context``: the selected schools, each row's group bits, the school × group key), which
+the indicator functions share; split, the context's internals would become a public API.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ digits masked (``schemas.base.quoted_name``). Refused before a row is parsed:
 ``year_folder_problems`` lists what else a year folder holds: anything but the contract
 files, the educator files and the ``interim/`` folder is refused, naming the file
 (``file:unexpected``).
+
+Why one module over 500 lines: CSV and Parquet are read under one set of rules
+(every column as text, row numbers as delivered, the same ``DeliveryError`` wording);
+split by format, each reader would carry a copy of them.
 """
 
 from __future__ import annotations

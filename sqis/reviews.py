@@ -14,6 +14,10 @@ Each ``*_record`` function checks the rules and returns the row to store, or rai
 :class:`RecordRefused` with one line; nothing is stored then. These are operations'
 records: they live in their own tables, which a re-run of a year never replaces
 (``sqis.store.models.YEAR_TABLES`` does not name them). No Prefect here.
+
+Why one module over 500 lines: the review records share their checks (dates,
+free text, states, the ``RecordRefused`` wording) and their store tables; a module per
+record kind would repeat them.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ Alembic (``sqis/migrations``), applied with ``sqis db upgrade``. The rules:
   checksums, output checksums (files and a content digest per table) and the
   earlier years it read (``depends_on``): ``stale_years`` names the years whose
   inputs were re-computed with different results after they ran.
+
+Why one module over 500 lines: ``ResultsStore`` is the store's one API. Every read
+and write goes through it so that the year's lock, the one-transaction replacement and the
+provenance records sit in one class; the tables are in ``sqis.store.models``, the bulk
+insert in ``sqis.store.bulk``, run bookkeeping in ``sqis.runs``.
 """
 
 from __future__ import annotations
