@@ -34,6 +34,7 @@ from sqis.codes import CONTRACT_FILES
 from sqis.errors import SqisError
 from sqis.indicators import BySchool
 from sqis.methodology import Methodology, for_year, latest
+from sqis.render_workers import RenderWorkers
 from sqis.settings import get_settings
 from sqis.year_stages import walk_year
 from tasks import stages
@@ -236,8 +237,11 @@ def _stages(
 ) -> dict[str, Any]:
     """The year's stages as tasks: ``sqis.year_stages.walk_year`` (the order, written once
     for this flow and ``sqis.pipeline.run_year``) over :class:`TaskSteps`."""
-    steps = TaskSteps(year, cfg, m, input_sums, run_id, depends, undo, store_id, progress)
-    walked = walk_year(steps, inputs, m, input_sums)
+    with RenderWorkers(get_settings().render_processes()) as render:
+        steps = TaskSteps(
+            year, cfg, m, input_sums, run_id, depends, undo, store_id, progress, render
+        )
+        walked = walk_year(steps, inputs, m, input_sums)
     out_sums, files, des = walked.output_checksums, walked.files, walked.tables.designations
     stages.finish_run(year, cfg.db_url, run_id, "SUCCEEDED", out_sums)
     reports_artifacts(year, cfg.out_root, inputs.districts(), files)
@@ -274,10 +278,12 @@ class TaskSteps:
         undo: run_control.Undo,
         store_id: str,
         progress: Progress,
+        render: RenderWorkers | None = None,
     ) -> None:
         self.year, self.cfg, self.m, self.input_sums = year, cfg, m, input_sums
         self.run_id, self.depends, self.undo, self.store_id = run_id, depends, undo, store_id
         self.progress = progress
+        self.render = render
 
     def token(self, stage: str, district: str | None = None, **extra: Any) -> str:
         return cache_token(
@@ -375,14 +381,17 @@ class TaskSteps:
     def district_reports(
         self, by_district: dict[str, dict[str, pd.DataFrame]], produced: str, districts: list[str]
     ) -> Iterator[tuple[str, dict[str, bytes]]]:
+        # the render workers serve the tasks of this process's thread pool; a Dask worker
+        # renders where it runs
+        render = whole(self.render) if on_thread_pool() else None
         futures = [
             stages.district_reports.submit(
-                self.year, whole(by_district.pop(d)), whole(self.m), self.cfg.pdf, produced, d
+                self.year, whole(by_district.pop(d)), whole(self.m), self.cfg.pdf, produced, d,
+                render,
             )
             for d in districts
-        ]
-        for d, f in zip(districts, futures, strict=True):
-            yield d, f.result()
+        ]  # fmt: skip
+        return ((d, f.result()) for d, f in zip(districts, futures, strict=True))
 
     def exports(self, tables: pipeline.YearTables, held: pd.DataFrame | None) -> dict[str, bytes]:
         return stages.exports(self.year, tables, self.m, held)
@@ -435,10 +444,13 @@ def whole(value: Any) -> Any:
     (the methodology alone is about 9 ms a walk). ``opaque`` stops the walk; only on the
     thread pool, because Dask turns the annotation (a tuple) into a plain tuple.
     """
+    return opaque(value) if on_thread_pool() else value
+
+
+def on_thread_pool() -> bool:
+    """Whether this flow run's tasks run on the thread pool (in this process)."""
     ctx = FlowRunContext.get()
-    if ctx is not None and isinstance(ctx.task_runner, ThreadPoolTaskRunner):
-        return opaque(value)
-    return value
+    return ctx is not None and isinstance(ctx.task_runner, ThreadPoolTaskRunner)
 
 
 def _safe_url(url: str) -> str:

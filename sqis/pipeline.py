@@ -43,6 +43,7 @@ from sqis import codes, memory, reviews, runs, years
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.publish import manifest_checksums, public_checksums, publish_more, publish_run
+from sqis.render_workers import RenderWorkers
 from sqis.settings import get_settings
 from sqis.storage import open_storage
 
@@ -1086,10 +1087,12 @@ class PlainSteps:
         store_id: str,
         on_stage: Callable[[str, dict[str, Any]], None],
         by_district: bool = True,
+        render: RenderWorkers | None = None,
     ) -> None:
         self.store, self.run_id, self.year, self.cfg, self.m = store, run_id, year, cfg, m
         self.undo, self.store_id, self.on_stage = undo, store_id, on_stage
         self.by_district = by_district
+        self.render = render or RenderWorkers(1)  # sqis.render_workers; 1: in this process
 
     def done(self, stage: str, info: dict[str, Any]) -> None:
         self.on_stage(stage, info)
@@ -1154,11 +1157,12 @@ class PlainSteps:
     def district_reports(
         self, by_district: dict[str, dict[str, pd.DataFrame]], produced: str, districts: list[str]
     ) -> Iterator[tuple[str, dict[str, bytes]]]:
-        for d in districts:
-            yield (
-                d,
-                reports(self.year, by_district.pop(d), self.m, pdf=self.cfg.pdf, produced=produced),
-            )
+        started = [
+            (d, self.render.submit(reports, self.year, by_district.pop(d), self.m,
+                                   pdf=self.cfg.pdf, produced=produced))
+            for d in districts
+        ]  # fmt: skip
+        return ((d, job.result()) for d, job in started)
 
     def exports(self, tables: YearTables, held: pd.DataFrame | None) -> dict[str, bytes]:
         return exports(tables, self.m, held)
@@ -1208,8 +1212,11 @@ def run_year(
     note("ingest", {"districts": len(inputs.districts())})
     undo = run_control.Undo(year, cfg.store_root, inputs.ingested)
     try:
-        steps = PlainSteps(store, run_id, year, cfg, m, undo, began.store_id, note, by_district)
-        walked = walk_year(steps, inputs, m, inputs.checksums())
+        with RenderWorkers(get_settings().render_processes()) as render:
+            steps = PlainSteps(
+                store, run_id, year, cfg, m, undo, began.store_id, note, by_district, render
+            )
+            walked = walk_year(steps, inputs, m, inputs.checksums())
         store.finish_run(run_id, "SUCCEEDED", output_checksums=walked.output_checksums)
     except BaseException:
         runs.fail_run(store, run_id, undo)

@@ -7,6 +7,7 @@ each field below is one of them (``database_url`` is ``SQIS_DATABASE_URL``, …)
 from __future__ import annotations
 
 import getpass
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     # GIL, so a second thread on 2 cores added contention and memory, not speed
     # (BENCHMARKS.md, "Hot spots"); more cores pay off through Dask worker processes
     district_workers: int = Field(default=1, ge=1)
+    # worker processes rendering each district's staff reports beside the public edition
+    # (sqis.render_workers); 0: one per core, 1: no worker process (render in the run's own)
+    render_workers: int = Field(default=0, ge=0)
     run_by: str = Field(default_factory=_default_user)
     # how long a flow run may take before Prefect stops it (TimedOut) and its year's lock is
     # released. The annual cycle of 6,000,000 students took 166 s on the bench (BENCHMARKS.md)
@@ -72,6 +76,10 @@ class Settings(BaseSettings):
     def workers(self) -> int:
         """District tasks the default task runner runs at once (``district_workers``)."""
         return self.district_workers
+
+    def render_processes(self) -> int:
+        """Worker processes for rendering (``render_workers``; 0: one per core)."""
+        return self.render_workers or (os.cpu_count() or 1)
 
 
 class MissingKeyError(RuntimeError, SqisError):

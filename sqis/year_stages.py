@@ -98,7 +98,10 @@ class YearSteps(Protocol):
 
     def district_reports(
         self, by_district: dict[str, dict[str, pd.DataFrame]], produced: str, districts: list[str]
-    ) -> Iterator[tuple[str, dict[str, bytes]]]: ...
+    ) -> Iterator[tuple[str, dict[str, bytes]]]:
+        """Start every district's staff reports (in worker processes, ``sqis.render_workers``,
+        where there are) before returning; the iterator gives each district's files."""
+        ...
 
     def exports(self, tables: YearTables, held: pd.DataFrame | None) -> dict[str, bytes]: ...
 
@@ -179,11 +182,13 @@ def walk_year(
     frames = steps.report_frames()
     held = frames["checkpoints"]
     by_district = pipeline.split_by_district(frames, districts)
+    # each district's staff reports, started first: where there are worker processes they
+    # render while this process builds the public edition (sqis.render_workers)
+    reports = steps.district_reports(by_district, produced, districts)
     # the public edition: the same frames through the one suppression function
     public = steps.public_edition(tables, frames, produced)
     steps.step("public edition")
     del frames
-    reports = steps.district_reports(by_district, produced, districts)
     files: dict[str, bytes] = dict(steps.exports(tables, held))
     for d, district_files in reports:
         files.update(district_files)

@@ -25,6 +25,7 @@ from sqis import pipeline, run_control, runs
 from sqis import publish as publication
 from sqis.indicators import BySchool
 from sqis.methodology import Methodology
+from sqis.render_workers import RenderWorkers
 from tasks.common import (
     IO_RETRIES,
     IO_RETRY_DELAY,
@@ -238,9 +239,13 @@ def district_reports(
     pdf: str,
     produced: str,
     district: str,
+    render: RenderWorkers | None = None,
 ) -> dict[str, bytes]:
-    """One district's school reports, data reports and district index, from its frames."""
-    return pipeline.reports(year, frames, m, pdf=pdf, produced=produced)
+    """One district's school reports, data reports and district index, from its frames;
+    rendered by one of ``render``'s worker processes where given (``sqis.render_workers``)."""
+    if render is None:
+        return pipeline.reports(year, frames, m, pdf=pdf, produced=produced)
+    return render.submit(pipeline.reports, year, frames, m, pdf=pdf, produced=produced).result()
 
 
 @task(name="publish", task_run_name="publish-{year}", **IO)

@@ -151,12 +151,15 @@ def test_annual_cycle_completes_named_tagged_with_artifacts(
 
 
 def test_the_flow_and_run_year_walk_the_same_stages_to_the_same_bytes(
-    small: Path, own_tmp: Path, work: Path
+    small: Path, own_tmp: Path, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both paths walk ``sqis.year_stages.walk_year``: the same stages, in order, and every
     file of both editions byte-identical (issue 22: the flow cannot drift from the plain
-    path)."""
+    path); the flow's district reports rendered by two worker processes, run_year's in its
+    own process (sqis.render_workers)."""
     from sqis import pipeline
+    from sqis.render_workers import RenderWorkers
+    from sqis.settings import reset_settings_cache
     from sqis.year_stages import STAGE_NAMES
     from tests.consortium import run_config
 
@@ -165,7 +168,18 @@ def test_the_flow_and_run_year_walk_the_same_stages_to_the_same_bytes(
         YEAR, run_config(work / "plain", small), on_stage=lambda name, info: seen.append(name)
     )
     assert tuple(seen) == STAGE_NAMES
+    monkeypatch.setenv("SQIS_RENDER_WORKERS", "2")
+    reset_settings_cache()
+    in_workers: list[int] = []
+    submit = RenderWorkers.submit
+
+    def counted(self: RenderWorkers, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        in_workers.append(self.workers)
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(RenderWorkers, "submit", counted)
     state = _run(small, work / "flow")
+    assert in_workers and set(in_workers) == {2}  # every district's reports, in a worker
     res = state.result()
     assert res["output_checksums"] == plain.output_checksums
     staff = sorted(k for k in plain.output_checksums if not k.startswith(publication.PUBLIC_PREFIX))

@@ -1,0 +1,82 @@
+"""Rendering in worker processes (``sqis.render_workers``): jobs run in other processes,
+errors come back as raised, a run killed outright takes its workers with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from sqis.pipeline import PipelineError
+from sqis.render_workers import RenderWorkers
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def refuse(text: str) -> None:
+    raise PipelineError(text)
+
+
+def test_jobs_run_in_worker_processes_and_with_one_worker_in_the_callers() -> None:
+    with RenderWorkers(2) as workers:
+        pids = {workers.submit(pid).result() for _ in range(6)}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    with RenderWorkers(1) as inline:
+        assert inline.submit(pid).result() == os.getpid()
+    assert RenderWorkers(0).workers == 1  # never fewer than one
+
+
+def test_an_error_in_a_worker_is_raised_by_result_with_its_type_and_message() -> None:
+    for n in (1, 2):
+        with RenderWorkers(n) as workers:
+            job = workers.submit(refuse, "district 0110001: no schools")
+            with pytest.raises(PipelineError, match="district 0110001: no schools"):
+                job.result()
+
+
+def test_no_worker_is_started_until_a_job_is_submitted() -> None:
+    before = set(psutil.Process().children(recursive=True))
+    with RenderWorkers(2):
+        assert set(psutil.Process().children(recursive=True)) == before
+
+
+_KILLED = """
+import os, sys, time
+from sqis.render_workers import RenderWorkers
+w = RenderWorkers(2)
+jobs = [w.submit(time.sleep, 120) for _ in range(2)]
+time.sleep(3)
+import psutil
+print(" ".join(str(c.pid) for c in psutil.Process().children(recursive=True)), flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_run_killed_outright_takes_its_worker_processes_with_it() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.Popen(
+        [sys.executable, "-c", _KILLED], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert run.stdout is not None
+    line = run.stdout.readline()
+    children = [psutil.Process(int(p)) for p in line.split()]
+    assert children, "the run started no worker process"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        if not alive:
+            break
+        time.sleep(0.5)
+    assert not alive, f"worker processes outlived the killed run: {[c.pid for c in alive]}"
