@@ -1,15 +1,25 @@
-"""The output tables as DATA_CONTRACT.md (*Outputs*) lays them out, read back from CSV.
+"""The output tables as DATA_CONTRACT.md (*Outputs*) lays them out, read back from CSV, and
+the frames the stages hand each other.
 
 ``indicators.csv, index.csv, designations.csv, communities.csv, districts.csv``,
 ``goal_support.csv``, ``partnership_flags.csv``: one model
 each, for the files as written by ``sqis.exports`` (flags ``Y``/``N``, missing values
 empty). A test, a downstream consumer or ``check_output`` can hold an export to the
 contract.
+
+The frames between stages (docs/architecture.md, *Frames between stages*): one model each
+(``FRAMES``), the one declaration of the frame's columns, their order and their pandas
+types. Where a frame is its file's shape (``index``, ``goal_support`` …) the file's model
+is the frame's; where it carries more (``designations`` with ``gap`` …) its model extends
+the file's. A stage's empty frame is ``empty(Model)`` and its columns ``columns(Model)``:
+no module declares them again.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -206,3 +216,83 @@ def check_output(name: str, data: bytes) -> pd.DataFrame:
     schema = contract_schema(model, [c for c in raw.columns if c in kinds])
     _, errors = schema_errors(name, schema, typed, parse_errors)
     return concat_errors([*parts, parse_errors, errors])
+
+
+# ---- the frames between stages (docs/architecture.md, *Frames between stages*) -------------
+def columns(model: type[pa.DataFrameModel]) -> list[str]:
+    """A frame model's columns, in their order."""
+    return [c for c, _ in _frame_dtypes(model)]
+
+
+def dtypes(model: type[pa.DataFrameModel]) -> dict[str, Any]:
+    """A frame model's columns and their pandas types, in their order."""
+    return dict(_frame_dtypes(model))
+
+
+def empty(model: type[pa.DataFrameModel]) -> pd.DataFrame:
+    """The model's frame with no rows: its columns, in order, each of its type."""
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in _frame_dtypes(model)})
+
+
+@functools.cache
+def _frame_dtypes(model: type[pa.DataFrameModel]) -> tuple[tuple[str, Any], ...]:
+    return tuple((name, col.dtype.type) for name, col in model.to_schema().columns.items())
+
+
+class FrameModel(pa.DataFrameModel):
+    """Base of a frame's own model: exactly its columns, in order, of the types the stages
+    give them (never coerced: the model says what the frame is)."""
+
+    class Config:
+        strict = True
+        ordered = True
+        coerce = False
+
+
+class IndicatorsFrame(FrameModel):
+    """``sqis.indicators.compute_indicators`` (growth's rows: ``sqis.growth``): one row per
+    school × group × indicator; ``numerator`` empty for means, percentiles and ratios."""
+
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
+    student_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS))
+    indicator: Series[str] = pa.Field(isin=list(codes.INDICATORS))
+    numerator: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True)
+    denominator: Series[int] = pa.Field(ge=0)
+    value: Series[float] = pa.Field(nullable=True)
+    meets_nsize: Series[bool]
+
+
+class LevelledIndicatorsFrame(IndicatorsFrame):
+    """``sqis.levels.assign_levels``: the level and the improvement to advance 1, 2, 3 levels."""
+
+    level: Series[pd.Int64Dtype] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    improve_1: Series[float] = pa.Field(nullable=True)
+    improve_2: Series[float] = pa.Field(nullable=True)
+    improve_3: Series[float] = pa.Field(nullable=True)
+
+
+class IndicatorChangeFrame(LevelledIndicatorsFrame):
+    """``sqis.levels.add_change``: last year's value and level beside this year's (the
+    year's indicators, as the results store keeps them)."""
+
+    prior_value: Series[float] = pa.Field(nullable=True)
+    prior_level: Series[pd.Int64Dtype] = pa.Field(ge=LEVELS[0], le=LEVELS[1], nullable=True)
+    change: Series[float] = pa.Field(nullable=True)
+    level_change: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+
+
+class InterimIndicatorsFrame(IndicatorsFrame):
+    """``sqis.checkpoints.rules.interim_indicators``: the indicators frame, its counts as
+    floats (as the interim rules compute them)."""
+
+    numerator: Series[float] = pa.Field(ge=0, nullable=True)
+    denominator: Series[float] = pa.Field(ge=0)
+
+
+# Every frame between stages and its model (docs/architecture.md, *Frames between stages*).
+FRAMES: dict[str, type[pa.DataFrameModel]] = {
+    "indicators": IndicatorsFrame,
+    "levelled_indicators": LevelledIndicatorsFrame,
+    "year_indicators": IndicatorChangeFrame,
+    "interim_indicators": InterimIndicatorsFrame,
+}

@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import IndicatorsFrame, empty
 from sqis import groups as groups_mod
-from sqis.indicator_frame import empty_indicators
 from sqis.methodology import Methodology
 from sqis.student_keys import YearKeys
 from sqis.yeardata import YearData
@@ -268,7 +268,7 @@ def growth_indicators(
     """
     gg = group_growth(residuals, m)
     if gg.empty:
-        return empty_indicators()
+        return empty(IndicatorsFrame)
     school_type = schools.set_index("school_code")["school_type"]
     gg["school_type"] = gg["school_code"].map(school_type)
     gg["indicator"] = gg["subject"].map(GROWTH_INDICATOR)

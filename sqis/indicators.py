@@ -30,12 +30,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import IndicatorsFrame, empty
 from sqis import codes, years
 from sqis import groups as groups_mod
 from sqis.errors import SqisError
 from sqis.growth import fit_growth, growth_indicators
-from sqis.indicator_frame import COLUMNS as COLUMNS
-from sqis.indicator_frame import empty_indicators
 from sqis.methodology import Methodology
 from sqis.once import Once
 from sqis.student_keys import STUDENT_KEY, YearKeys
@@ -495,6 +494,11 @@ def _combined_codes(frame: pd.DataFrame, on: list[str]) -> np.ndarray:
         codes_, uniques = pd.factorize(frame[c])
         key = key * (len(uniques) + 1) + codes_
     return key
+
+
+def empty_indicators() -> pd.DataFrame:
+    """The indicators frame with no rows (``schemas.outputs.IndicatorsFrame``)."""
+    return empty(IndicatorsFrame)
 
 
 def _finish(ctx: _Context, parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -19,16 +19,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import InterimIndicatorsFrame, columns, dtypes, empty
 from sqis import years
 from sqis.errors import SqisError
-from sqis.indicator_frame import COLUMNS as INDICATOR_FRAME_COLUMNS
-from sqis.indicator_frame import empty_indicators as empty_indicator_frame
 from sqis.methodology import Methodology
 from sqis.plans import APPROVED, DRAFT
 
-INDICATOR_COLUMNS = INDICATOR_FRAME_COLUMNS  # interim indicators: the indicators frame
+INDICATOR_COLUMNS = columns(InterimIndicatorsFrame)  # interim indicators: the indicators frame
 # ... with its counts as floats (as the interim rules compute them)
-INTERIM_TYPES = {"numerator": "float64", "denominator": "float64", "value": "float64"}
+INTERIM_TYPES = {
+    c: dtypes(InterimIndicatorsFrame)[c] for c in ("numerator", "denominator", "value")
+}
 COMPARISON_COLUMNS = [
     "school_code",
     "reason_group",
@@ -178,7 +179,7 @@ def interim_indicators(
 
 def empty_indicators() -> pd.DataFrame:
     """No interim indicators: the indicators frame's shape, counts as floats."""
-    return empty_indicator_frame().astype(INTERIM_TYPES)
+    return empty(InterimIndicatorsFrame)
 
 
 # ---- 2. comparison with the identification year --------------------------------------------
