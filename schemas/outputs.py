@@ -289,10 +289,39 @@ class InterimIndicatorsFrame(IndicatorsFrame):
     denominator: Series[float] = pa.Field(ge=0)
 
 
+class DesignationsFrame(Designations):
+    """``sqis.designations.designate`` (then ``sqis.escalation.escalate``,
+    ``sqis.partners.with_partners``): ``designations.csv``'s columns, and the achievement
+    gap and ``meets_goal`` the reports and the support stage read."""
+
+    gap: Series[float] = pa.Field(nullable=True)
+    gap_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS), nullable=True)
+    meets_goal: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+
+    class Config:
+        ordered = True
+        coerce = False
+
+
+class PartnershipsFrame(FrameModel):
+    """``sqis.partners.assign_partners``: a school that needs a partner and got one, its
+    Reward partner, the pair's cost and the school's designation (``kind``)."""
+
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS), unique=True)
+    partner_school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
+    cost: Series[float]
+    kind: Series[str] = pa.Field(isin=list(codes.DESIGNATIONS))
+
+
 # Every frame between stages and its model (docs/architecture.md, *Frames between stages*).
 FRAMES: dict[str, type[pa.DataFrameModel]] = {
     "indicators": IndicatorsFrame,
     "levelled_indicators": LevelledIndicatorsFrame,
     "year_indicators": IndicatorChangeFrame,
     "interim_indicators": InterimIndicatorsFrame,
+    "index": Index,
+    "designations": DesignationsFrame,
+    "partnerships": PartnershipsFrame,
+    "partnership_flags": PartnershipFlags,
+    "goal_support": GoalSupport,
 }

@@ -36,21 +36,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import DesignationsFrame, columns
 from sqis.methodology import Methodology
 
-OUTPUT_COLUMNS: tuple[str, ...] = (
-    "school_code",
-    "designation",
-    "reason_group",
-    "reason_indicator",
-    "years_in_status",
-    "escalation",
-    "partner_school_code",
-    "exited",
-    "gap",
-    "gap_group",
-    "meets_goal",
-)
 IN_STATUS = ("PRIORITY", "FOCUS")  # the designations a school can exit
 
 
@@ -265,7 +253,7 @@ def designate(
     out["gap"] = frame["gap"].astype(float)
     out["gap_group"] = frame["gap_group"].astype("str")
     out["meets_goal"] = frame["meets_goal"].astype("boolean")
-    return out[list(OUTPUT_COLUMNS)]
+    return out[columns(DesignationsFrame)]
 
 
 def _top_quarter_gap(frame: pd.DataFrame, title_i: pd.Series, m: Methodology) -> pd.Series:

@@ -27,19 +27,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import GoalSupport, columns, dtypes, empty
 from sqis.index import school_indicator_levels
 from sqis.methodology import Methodology
 from sqis.partners import optimal_pairs
 
-GOAL_SUPPORT_COLUMNS: list[str] = ["school_code", "weakest_indicator", "support_school_code"]
 # designations whose schools get their support elsewhere (communities, Reward partners)
 NOT_OFFERED: tuple[str, ...] = ("PRIORITY", "FOCUS")
 _GOAL = {True: True, False: False, "Y": True, "N": False}
-
-
-def empty_goal_support() -> pd.DataFrame:
-    """A ``goal_support`` frame with no rows."""
-    return pd.DataFrame({c: pd.Series(dtype="str") for c in GOAL_SUPPORT_COLUMNS})
 
 
 def _goal(s: pd.Series) -> pd.Series:
@@ -79,7 +74,7 @@ def assign_goal_support(
     """
     spec = m.goal_support
     if spec is None or designations.empty:
-        return empty_goal_support()
+        return empty(GoalSupport)
     d = designations.sort_values("school_code", kind="stable")
     goal = _goal(d["meets_goal"])
     missing = d.loc[
@@ -87,7 +82,7 @@ def assign_goal_support(
         "school_code",
     ]
     if missing.empty:
-        return empty_goal_support()
+        return empty(GoalSupport)
     met = d.loc[goal.eq(True).to_numpy(), "school_code"]
     wanted = set(missing) | set(met)
     sil = school_indicator_levels(indicators[indicators["school_code"].isin(wanted)], schools, m)
@@ -98,7 +93,7 @@ def assign_goal_support(
             "weakest_indicator": weakest.to_numpy(),
             "support_school_code": pd.NA,
         }
-    ).astype({c: "str" for c in GOAL_SUPPORT_COLUMNS})
+    ).astype(dtypes(GoalSupport))
 
     # supporters' school indicator levels: school × indicator (NaN: none)
     level = sil[sil["school_code"].isin(set(met))].pivot(
@@ -132,7 +127,7 @@ def assign_goal_support(
         r, c = optimal_pairs(cost, feasible, places)
         matched[rows[r]] = np.asarray(cols, dtype=object)[c]
     out["support_school_code"] = pd.array(matched, dtype="str")
-    return out[GOAL_SUPPORT_COLUMNS].reset_index(drop=True)
+    return out[columns(GoalSupport)].reset_index(drop=True)
 
 
 def supported_by(goal_support: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import Index, columns
 from sqis import codes
 from sqis.levels import assign_levels
 from sqis.methodology import Methodology
@@ -28,16 +29,7 @@ LOWEST_RACE = "LOWEST_RACE"
 POINTS_PER_LEVEL = 10.0
 INDEX_MAX = 100.0  # the top of the SQII scale (used by the goal rule)
 
-INDEX_COLUMNS = [
-    "school_code",
-    "academic",
-    "social_emotional",
-    "culture_climate",
-    "sqii",
-    "prior_sqii",
-    "goal",
-    "meets_goal",
-]
+INDEX_COLUMNS = columns(Index)  # the index frame's (schemas.outputs.Index)
 
 
 def school_indicator_levels(

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from schemas.outputs import PartnershipFlags, PartnershipsFrame, columns, dtypes, empty
 from sqis import codes
 from sqis.designations import as_flag
 from sqis.escalation import needs_partner
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 NO_ELIGIBLE_PARTNER = codes.PARTNERSHIP_FLAGS[0]
-FLAG_COLUMNS: list[str] = ["school_code", "flag"]
 _INFEASIBLE = 1e9  # not a methodology number: a marker far above any real cost
 
 
@@ -192,13 +192,11 @@ def assign_partners(
     pool under ``this_and_last_year``).
     """
     spec = m.partners
-    cols = ["school_code", "partner_school_code", "cost", "kind"]
-    empty = pd.DataFrame({c: pd.Series(dtype=float if c == "cost" else "str") for c in cols})
     d = designations.sort_values("school_code", kind="stable")
     need = d[needs_partner(d, m).to_numpy()]
     pool = reward_pool(d, prior_designations, m)
     if need.empty or not pool:
-        return empty
+        return empty(PartnershipsFrame)
     rows = need[["school_code", "designation", "reason_group", "reason_indicator"]]
     rows = rows.reset_index(drop=True)
     levels = _reason_levels(indicators)
@@ -251,12 +249,8 @@ def assign_partners(
         }
     )
     if out.empty:
-        return empty
-    return (
-        out.sort_values("school_code")
-        .reset_index(drop=True)
-        .astype({"school_code": "str", "partner_school_code": "str", "kind": "str", "cost": float})
-    )
+        return empty(PartnershipsFrame)
+    return out.sort_values("school_code").reset_index(drop=True).astype(dtypes(PartnershipsFrame))
 
 
 def with_partners(designations: pd.DataFrame, partners: pd.DataFrame) -> pd.DataFrame:
@@ -277,4 +271,4 @@ def partnership_flags(designations: pd.DataFrame, m: Methodology) -> pd.DataFram
     out = pd.DataFrame(
         {"school_code": pd.array(sorted(flagged), dtype="str"), "flag": NO_ELIGIBLE_PARTNER}
     )
-    return out.astype({"flag": "str"})[FLAG_COLUMNS]
+    return out.astype(dtypes(PartnershipFlags))[columns(PartnershipFlags)]

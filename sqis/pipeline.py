@@ -567,10 +567,9 @@ class YearTables:
 
 
 def _no_support() -> tuple[pd.DataFrame, pd.DataFrame]:
-    from sqis.goal_support import empty_goal_support
-    from sqis.partners import FLAG_COLUMNS
+    from schemas.outputs import GoalSupport, PartnershipFlags, empty
 
-    return empty_goal_support(), pd.DataFrame({c: pd.Series(dtype="str") for c in FLAG_COLUMNS})
+    return empty(GoalSupport), empty(PartnershipFlags)
 
 
 def _no_educators() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -8,12 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sqis.goal_support import (
-    GOAL_SUPPORT_COLUMNS,
-    assign_goal_support,
-    supported_by,
-    weakest_indicators,
-)
+from schemas.outputs import GoalSupport, columns
+from sqis.goal_support import assign_goal_support, supported_by, weakest_indicators
 from sqis.methodology import Methodology, MethodologyError, for_year, load_file
 
 
@@ -114,7 +110,7 @@ def test_who_is_offered_support_and_by_whom(m: Methodology) -> None:
         },
     )  # fmt: skip
     got = assign_goal_support(des, ind, sch, sh, m)
-    assert list(got.columns) == GOAL_SUPPORT_COLUMNS
+    assert list(got.columns) == columns(GoalSupport)
     assert rows(got) == [
         ["M1", "ELA_MET", "S1"],
         ["M2", "MATH_MET", "S2"],
@@ -189,5 +185,5 @@ def test_nothing_to_offer(m: Methodology) -> None:
         {("S1", "ELA_MET"): 9},
     )
     got = assign_goal_support(des, ind, sch, sh, m)
-    assert got.empty and list(got.columns) == GOAL_SUPPORT_COLUMNS
+    assert got.empty and list(got.columns) == columns(GoalSupport)
     assert assign_goal_support(des, ind, sch, sh, m.model_copy(update={"goal_support": None})).empty
