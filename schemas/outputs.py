@@ -91,7 +91,7 @@ class Communities(ContractModel):
     reason_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS), nullable=True)
     checkpoint: Series[int] = pa.Field(ge=1)
     date: Series[str] = pa.Field(str_matches=r"^\d{4}-\d{2}-\d{2}$")
-    status: Series[str] = pa.Field(isin=list(codes.PLAN_STATUSES))
+    status: Series[str] = pa.Field(isin=list(codes.CHECKPOINT_STATUSES))
 
     class Config:
         unique_key = key_columns("community_id", "school_code", "checkpoint")

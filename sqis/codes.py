@@ -66,6 +66,8 @@ ESCALATIONS: tuple[str, ...] = (
     "DISTRICT_ACTION",
 )
 PLAN_STATUSES: tuple[str, ...] = ("DRAFT", "SUBMITTED", "APPROVED")
+# a checkpoint's status in the schedule (communities.csv) and the results store
+CHECKPOINT_STATUSES: tuple[str, ...] = ("SCHEDULED", "HELD")
 # METHODOLOGY.md "Escalation": a required partnership that cannot be formed
 PARTNERSHIP_FLAGS: tuple[str, ...] = ("NO_ELIGIBLE_PARTNER",)
 

@@ -21,13 +21,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from sqis import codes
 from sqis.errors import SqisError
 from sqis.methodology import Methodology
 
 COMMUNITY_COLUMNS = ["community_id", "school_code", "reason_group", "school_type"]
 SCHEDULE_COLUMNS = ["community_id", "school_code", "reason_group", "checkpoint", "date", "status"]
-SCHEDULED = "SCHEDULED"
-HELD = "HELD"
+SCHEDULED, HELD = codes.CHECKPOINT_STATUSES
 
 
 class CommunityError(ValueError, SqisError):

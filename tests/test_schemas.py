@@ -158,7 +158,10 @@ def test_output_indicators_csv_is_held_to_the_contract() -> None:
          "school_code,academic,social_emotional,culture_climate,sqii,prior_sqii,goal,meets_goal",
          "01123450000001,5.5,6,7,101,,,", "sqii", "less_than_or_equal_to(100.0)"),
         ("communities", "community_id,school_code,reason_group,checkpoint,date,status",
-         "C1,01123450000001,EL,0,2015-10-15,DRAFT", "checkpoint", "greater_than_or_equal_to(1)"),
+         "C1,01123450000001,EL,0,2015-10-15,SCHEDULED", "checkpoint",
+         "greater_than_or_equal_to(1)"),
+        ("communities", "community_id,school_code,reason_group,checkpoint,date,status",
+         "C1,01123450000001,EL,1,2015-10-15,DRAFT", "status", "isin(['SCHEDULED', 'HELD'])"),
     ],
 )  # fmt: skip
 def test_output_models(name: str, header: str, row: str, column: str, rule: str) -> None:
