@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines import pandas_engine
 from pandera.typing import Series
 
 from schemas.base import (
@@ -313,6 +314,27 @@ class PartnershipsFrame(FrameModel):
     kind: Series[str] = pa.Field(isin=list(codes.DESIGNATIONS))
 
 
+class CommunitiesFrame(FrameModel):
+    """``sqis.communities.form_communities``: every FOCUS school in its community of practice
+    (the results store's ``communities``)."""
+
+    community_id: Series[str] = pa.Field(str_matches=r"\s*\S")
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS), unique=True)
+    reason_group: Series[str] = pa.Field(isin=list(codes.STUDENT_GROUPS))
+    school_type: Series[str] = pa.Field(isin=list(codes.SCHOOL_TYPES))
+
+
+class ScheduleFrame(Communities):
+    """``sqis.communities.schedule``: ``communities.csv``'s columns, ``date`` a
+    ``datetime.date`` (the export writes it ``YYYY-MM-DD``)."""
+
+    date: Series[pandas_engine.Date]
+
+    class Config:
+        ordered = True
+        coerce = False
+
+
 # Every frame between stages and its model (docs/architecture.md, *Frames between stages*).
 FRAMES: dict[str, type[pa.DataFrameModel]] = {
     "indicators": IndicatorsFrame,
@@ -324,4 +346,6 @@ FRAMES: dict[str, type[pa.DataFrameModel]] = {
     "partnerships": PartnershipsFrame,
     "partnership_flags": PartnershipFlags,
     "goal_support": GoalSupport,
+    "communities": CommunitiesFrame,
+    "schedule": ScheduleFrame,
 }

@@ -21,12 +21,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import CommunitiesFrame, ScheduleFrame, columns, dtypes, empty
 from sqis import codes
 from sqis.errors import SqisError
 from sqis.methodology import Methodology
 
-COMMUNITY_COLUMNS = ["community_id", "school_code", "reason_group", "school_type"]
-SCHEDULE_COLUMNS = ["community_id", "school_code", "reason_group", "checkpoint", "date", "status"]
 SCHEDULED, HELD = codes.CHECKPOINT_STATUSES
 
 
@@ -65,7 +64,7 @@ def form_communities(
     is_focus = designations["designation"] == "FOCUS"
     focus = designations.loc[is_focus, ["school_code", "reason_group"]]
     if focus.empty:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in COMMUNITY_COLUMNS})
+        return empty(CommunitiesFrame)
     dup = focus["school_code"][focus["school_code"].duplicated()]
     if not dup.empty:
         raise CommunityError(
@@ -108,7 +107,7 @@ def form_communities(
     # in group order, then community number (…-2 before …-10), then school code
     df["_n"] = number
     df = df.sort_values(["reason_group", "school_type", "_n", "school_code"], kind="stable")
-    return df[COMMUNITY_COLUMNS].astype("str").reset_index(drop=True)
+    return df[columns(CommunitiesFrame)].astype(dtypes(CommunitiesFrame)).reset_index(drop=True)
 
 
 def schedule(
@@ -147,4 +146,4 @@ def schedule(
         flag = out.merge(pairs, on=["community_id", "checkpoint"], how="left")["_held"]
         out.loc[flag.fillna(False).astype(bool).to_numpy(), "status"] = HELD
     out = out.sort_values(["community_id", "checkpoint", "school_code"], kind="stable")
-    return out[SCHEDULE_COLUMNS].reset_index(drop=True)
+    return out[columns(ScheduleFrame)].reset_index(drop=True)
