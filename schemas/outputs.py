@@ -111,6 +111,18 @@ class Districts(ContractModel):
     meets_goal: Series[pd.BooleanDtype] = pa.Field(nullable=True)
 
 
+class DistrictsFrame(Districts):
+    """``sqis.districts.district_index`` (the results store's ``district_index``):
+    ``districts.csv``'s columns, and the schools counted and their enrolment."""
+
+    schools: Series[pd.Int64Dtype] = pa.Field(ge=0)
+    enrolment: Series[pd.Int64Dtype] = pa.Field(ge=0)
+
+    class Config:
+        ordered = True
+        coerce = False
+
+
 class GoalSupport(ContractModel):
     """METHODOLOGY.md "Support for schools missing their goal": one row per school missing
     its goal that is not PRIORITY or FOCUS; ``support_school_code`` empty where none
@@ -348,4 +360,5 @@ FRAMES: dict[str, type[pa.DataFrameModel]] = {
     "goal_support": GoalSupport,
     "communities": CommunitiesFrame,
     "schedule": ScheduleFrame,
+    "district_index": DistrictsFrame,
 }

@@ -25,22 +25,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import DistrictsFrame, columns
 from sqis import codes
 from sqis.index import sqi_goal
 from sqis.methodology import Methodology
 
-DISTRICT_COLUMNS: tuple[str, ...] = (
-    "district_code",
-    "academic",
-    "social_emotional",
-    "culture_climate",
-    "sqii",
-    "prior_sqii",
-    "goal",
-    "meets_goal",
-    "schools",
-    "enrolment",
-)
 # the indicator and group whose denominator is a school's enrolment: all its enrolments
 ENROLMENT_INDICATOR = ("SUSP", "ALL")
 DISTRICT_CODE_DIGITS = 7  # DATA_CONTRACT.md: district_code = the school code's first 7
@@ -118,7 +107,7 @@ def district_index(
     prior_indicators: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The district index frame (METHODOLOGY.md "District index"), one row per district of
-    ``schools``: ``DISTRICT_COLUMNS``.
+    ``schools``: the columns of ``schemas.outputs.DistrictsFrame``.
 
     ``index``: this year's index frame (``school_code``, the domain scores, ``sqii``);
     ``indicators``: this year's indicators (the ``SUSP``/``ALL`` denominators weigh the
@@ -141,19 +130,4 @@ def district_index(
     for col in ("schools", "enrolment"):
         vals = now[col] if col in now else pd.Series(np.nan, index=now.index)
         out[col] = pd.array(vals.fillna(0).round().astype("int64").to_numpy(), dtype="Int64")
-    return out[list(DISTRICT_COLUMNS)]
-
-
-def empty_district_index() -> pd.DataFrame:
-    """A district index frame with no rows (the columns and their types)."""
-    return pd.DataFrame(
-        {
-            "district_code": pd.Series(dtype="str"),
-            **{c: pd.Series(dtype="float64") for c in (*codes.DOMAINS, "sqii")},
-            "prior_sqii": pd.Series(dtype="float64"),
-            "goal": pd.Series(dtype="float64"),
-            "meets_goal": pd.Series(dtype="boolean"),
-            "schools": pd.Series(dtype="Int64"),
-            "enrolment": pd.Series(dtype="Int64"),
-        }
-    )[list(DISTRICT_COLUMNS)]
+    return out[columns(DistrictsFrame)]

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sqis.districts import DISTRICT_COLUMNS, district_index, enrolment
+from schemas.outputs import DistrictsFrame, columns
+from sqis.districts import district_index, enrolment
 from sqis.methodology import for_year
 
 M = for_year("2015-16")
@@ -66,7 +67,7 @@ def test_weighted_by_enrolment_with_prior_goal_and_meets_goal() -> None:
     out = district_index(
         idx, ind, schools(), M, prior_index=prior_idx, prior_indicators=prior_ind
     ).set_index("district_code")
-    assert list(out.reset_index().columns) == list(DISTRICT_COLUMNS)
+    assert list(out.reset_index().columns) == columns(DistrictsFrame)
     assert list(out.index) == [D1, D2, D3]
     d1 = out.loc[D1]
     assert (d1["sqii"], d1["academic"], d1["social_emotional"]) == (65.0, 6.5, 6.0)
