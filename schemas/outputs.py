@@ -347,6 +347,41 @@ class ScheduleFrame(Communities):
         coerce = False
 
 
+class EducatorMeasuresFrame(FrameModel):
+    """``sqis.educators.growth_measures``: every educator assignment's growth measure and
+    rating, consortium-wide (``growth`` and its rating empty under the minimum students)."""
+
+    educator_key: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}\Z")  # the pseudonym
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
+    role: Series[str] = pa.Field(isin=list(codes.EDUCATOR_ROLES))
+    practice: Series[float] = pa.Field(ge=1.0, le=4.0)
+    n_students: Series[int] = pa.Field(ge=0)
+    mean_residual: Series[float] = pa.Field(nullable=True)
+    growth: Series[float] = pa.Field(nullable=True)
+    growth_rating: Series[pd.Int64Dtype] = pa.Field(ge=1, le=4, nullable=True)
+
+
+class EducatorResultsFrame(FrameModel):
+    """``sqis.educators.evaluate``: the measures with each district's option, the summative
+    score, the level and the flag (the results store's ``educator_results``; ``educators.csv``
+    is a selection of its columns). ``growth_weight`` is empty under option 1."""
+
+    educator_key: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}\Z")  # the pseudonym
+    school_code: Series[str] = pa.Field(ascii_digits=n_digits(SCHOOL_CODE_DIGITS))
+    district_code: Series[str] = pa.Field(ascii_digits=n_digits(DISTRICT_CODE_DIGITS))
+    role: Series[str] = pa.Field(isin=list(codes.EDUCATOR_ROLES))
+    practice: Series[float] = pa.Field(ge=1.0, le=4.0)
+    n_students: Series[int] = pa.Field(ge=0)
+    mean_residual: Series[float] = pa.Field(nullable=True)
+    growth: Series[float] = pa.Field(nullable=True)
+    growth_rating: Series[pd.Int64Dtype] = pa.Field(ge=1, le=4, nullable=True)
+    option: Series[int] = pa.Field(isin=[1, 2])
+    growth_weight: Series[float] = pa.Field(ge=0.0, le=1.0, nullable=True)
+    summative: Series[float] = pa.Field(ge=1.0, le=4.0)
+    level: Series[int] = pa.Field(isin=list(codes.EDUCATOR_LEVELS))
+    flag: Series[str] = pa.Field(isin=list(codes.EDUCATOR_FLAGS))
+
+
 # Every frame between stages and its model (docs/architecture.md, *Frames between stages*).
 FRAMES: dict[str, type[pa.DataFrameModel]] = {
     "indicators": IndicatorsFrame,
@@ -361,4 +396,7 @@ FRAMES: dict[str, type[pa.DataFrameModel]] = {
     "communities": CommunitiesFrame,
     "schedule": ScheduleFrame,
     "district_index": DistrictsFrame,
+    "educator_measures": EducatorMeasuresFrame,
+    "educator_results": EducatorResultsFrame,
+    "educator_distribution": EducatorDistribution,
 }

@@ -47,6 +47,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from schemas.outputs import (
+    EducatorDistribution,
+    EducatorMeasuresFrame,
+    EducatorResultsFrame,
+    columns,
+    empty,
+)
 from sqis import groups as groups_mod
 from sqis.errors import SqisError
 from sqis.growth import GROWTH_SUBJECTS, percentile_rank
@@ -57,33 +64,6 @@ from sqis.student_keys import YearKeys
 # (floating-point noise only; a unit conversion, not a methodology number)
 COMPARE_DECIMALS = 9
 
-MEASURE_COLUMNS: tuple[str, ...] = (
-    "educator_key",
-    "school_code",
-    "role",
-    "practice",
-    "n_students",
-    "mean_residual",
-    "growth",
-    "growth_rating",
-)
-RESULT_COLUMNS: tuple[str, ...] = (
-    "educator_key",
-    "school_code",
-    "district_code",
-    "role",
-    "practice",
-    "n_students",
-    "mean_residual",
-    "growth",
-    "growth_rating",
-    "option",
-    "growth_weight",
-    "summative",
-    "level",
-    "flag",
-)
-
 
 def _spec(m: Methodology) -> EducatorSpec:
     if m.educators is None:
@@ -92,21 +72,6 @@ def _spec(m: Methodology) -> EducatorSpec:
             '"Educator effectiveness")'
         )
     return m.educators
-
-
-def empty_measures() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "educator_key": pd.Series([], dtype="str"),
-            "school_code": pd.Series([], dtype="str"),
-            "role": pd.Series([], dtype="str"),
-            "practice": pd.Series([], dtype="float64"),
-            "n_students": pd.Series([], dtype="int64"),
-            "mean_residual": pd.Series([], dtype="float64"),
-            "growth": pd.Series([], dtype="float64"),
-            "growth_rating": pd.Series([], dtype="Int64"),
-        }
-    )
 
 
 def _residual_students(residuals: pd.DataFrame, assessments: pd.DataFrame) -> pd.Series:
@@ -283,12 +248,13 @@ def growth_measures(
     ``residuals`` from ``sqis.growth.fit_growth`` for the year (the school indicators'
     fit), ``assessments`` the year's (its index is the residuals'), ``educators`` and
     ``rosters`` the year's pseudonymised files (``None``: the year has none, no rows).
-    Columns :data:`MEASURE_COLUMNS`; ``educator_key`` is the pseudonymised educator ID.
+    Columns of ``schemas.outputs.EducatorMeasuresFrame``; ``educator_key`` is the
+    pseudonymised educator ID.
     ``keys``: the year's student keys, when the caller holds them (no second hash pass).
     """
     e = _spec(m)
     if educators is None or educators.empty:
-        return empty_measures()
+        return empty(EducatorMeasuresFrame)
     ed = educators.reset_index(drop=True)
     role = ed["role"].astype("str")
     teacher = (role == "TEACHER").to_numpy()
@@ -338,11 +304,11 @@ def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
     """Summative score, level and flag of each assignment under its district's option
     (step 3; METHODOLOGY.md "Educator effectiveness", options 1 and 2). ``measures`` from
     :func:`growth_measures` (any subset: one district's rows give that district's
-    results); ``schools`` gives each school's district. Columns :data:`RESULT_COLUMNS`,
+    results); ``schools`` gives each school's district. Columns of ``EducatorResultsFrame``,
     sorted by school, role and educator key."""
     e = _spec(m)
     if measures.empty:
-        return empty_results()
+        return empty(EducatorResultsFrame)
     district = measures["school_code"].map(schools.set_index("school_code")["district_code"])
     districts = pd.unique(district.astype("str"))
     chosen = {d: e.option_for(d) for d in districts}  # one per district, not per row
@@ -363,22 +329,10 @@ def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
         level=levels(summative, m),
         flag=pd.array(flag, dtype="str"),
     )
-    out = out[list(RESULT_COLUMNS)].sort_values(
+    out = out[columns(EducatorResultsFrame)].sort_values(
         ["school_code", "role", "educator_key"], kind="mergesort"
     )
     return out.reset_index(drop=True)
-
-
-def empty_results() -> pd.DataFrame:
-    base = empty_measures()
-    return base.assign(
-        district_code=pd.Series([], dtype="str"),
-        option=pd.Series([], dtype="int64"),
-        growth_weight=pd.Series([], dtype="float64"),
-        summative=pd.Series([], dtype="float64"),
-        level=pd.Series([], dtype="int64"),
-        flag=pd.Series([], dtype="str"),
-    )[list(RESULT_COLUMNS)]
 
 
 def distribution(results: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
@@ -388,10 +342,9 @@ def distribution(results: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     role, rated, level_1 … level_4``; a row per entity with at least one educator of the
     role; assignments are counted (an educator at two schools counts at each, and so in
     the district and consortium sums, which stay sums of the rows below them)."""
-    cols = ["entity_type", "entity_code", "role", "rated", *(f"level_{k}" for k in range(1, 5))]
+    cols = columns(EducatorDistribution)
     if results.empty:
-        return pd.DataFrame({c: pd.Series([], dtype="str" if c[0] in "er" else "int64")
-                             for c in cols}).astype({"rated": "int64"})  # fmt: skip
+        return empty(EducatorDistribution)
     r = results
     if "district_code" not in r.columns:
         r = r.assign(

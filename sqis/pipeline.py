@@ -306,13 +306,14 @@ def growth_and_educators(inputs: Inputs, m: Methodology) -> tuple[pd.DataFrame, 
 def educator_measures(inputs: Inputs, residuals: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     """Every educator assignment's growth measure and rating from the growth model's
     ``residuals`` (``sqis.educators.growth_measures``); empty without educator files."""
+    from schemas.outputs import EducatorMeasuresFrame, empty
     from sqis import educators as edu
 
     cur = inputs.cur
     if getattr(cur, "educators", None) is None or m.educators is None:
-        return edu.empty_measures()
+        return empty(EducatorMeasuresFrame)
     if m.educators.stage(inputs.year) == "none":
-        return edu.empty_measures()
+        return empty(EducatorMeasuresFrame)
     return edu.growth_measures(
         residuals, cur.assessments, cur.educators, cur.rosters, m, inputs.lookups.keys
     )
@@ -323,10 +324,11 @@ def district_educators(
 ) -> pd.DataFrame:
     """METHODOLOGY.md "Educator effectiveness": summative scores, levels and flags of one
     district's educators under its option (``district=None``: every district at once)."""
+    from schemas.outputs import EducatorResultsFrame, empty
     from sqis import educators as edu
 
     if measures.empty or m.educators is None:
-        return edu.empty_results()
+        return empty(EducatorResultsFrame)
     if district is not None:
         codes = set(schools.loc[schools["district_code"] == district, "school_code"])
         measures = measures[measures["school_code"].isin(codes).to_numpy()]
@@ -338,6 +340,7 @@ def educators_stage(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The educator results (per district, as the flow's tasks) and the distribution by
     level per consortium, district and school (``sqis.educators.distribution``)."""
+    from schemas.outputs import EducatorResultsFrame, empty
     from sqis import educators as edu
 
     if by_district and not measures.empty:
@@ -349,7 +352,7 @@ def educators_stage(
     else:
         results = district_educators(measures, schools, m)
     if results.empty:
-        return edu.empty_results(), edu.distribution(results, schools)
+        return empty(EducatorResultsFrame), edu.distribution(results, schools)
     return results, edu.distribution(results, schools)
 
 
@@ -573,9 +576,9 @@ def _no_support() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _no_educators() -> tuple[pd.DataFrame, pd.DataFrame]:
-    from sqis import educators as edu
+    from schemas.outputs import EducatorDistribution, EducatorResultsFrame, empty
 
-    return edu.empty_results(), edu.distribution(edu.empty_results(), pd.DataFrame())
+    return empty(EducatorResultsFrame), empty(EducatorDistribution)
 
 
 def district_scores(
