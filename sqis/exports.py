@@ -24,121 +24,52 @@ from typing import Any
 
 import pandas as pd
 
+from schemas.base import column_kinds
+from schemas.outputs import OUTPUT_MODELS, empty
 from sqis.errors import SqisError
 from sqis.storage import Storage
 
 # file → (columns with kinds, sort key). kinds: text, flag, int, count, float, date
-CONTRACT: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
-    "indicators": (
-        (
-            ("school_code", "text"),
-            ("student_group", "text"),
-            ("indicator", "text"),
-            ("numerator", "count"),
-            ("denominator", "count"),
-            ("value", "float"),
-            ("level", "int"),
-            ("meets_nsize", "flag"),
-        ),
+Layout = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
+# a column's kind by its type in the file's model (schemas.base.column_kinds)
+_KIND_OF = {"str": "text", "flag": "flag", "int": "int", "float": "float"}
+
+
+def _layout(name: str, key: tuple[str, ...], **kinds: str) -> Layout:
+    """A contract file's columns, in order, as its model declares them
+    (``schemas.outputs.OUTPUT_MODELS``), each with its CSV kind: by the model's type, or
+    ``kinds`` where the text says more (a count written whole, a date)."""
+    model = OUTPUT_MODELS[name]
+    return tuple((c, kinds.get(c, _KIND_OF[k])) for c, k in column_kinds(model).items()), key
+
+
+CONTRACT: dict[str, Layout] = {
+    "indicators": _layout(
+        "indicators",
         ("school_code", "student_group", "indicator"),
+        numerator="count",
+        denominator="count",
     ),
-    "index": (
-        (
-            ("school_code", "text"),
-            ("academic", "float"),
-            ("social_emotional", "float"),
-            ("culture_climate", "float"),
-            ("sqii", "float"),
-            ("prior_sqii", "float"),
-            ("goal", "float"),
-            ("meets_goal", "flag"),
-        ),
-        ("school_code",),
-    ),
-    "designations": (
-        (
-            ("school_code", "text"),
-            ("designation", "text"),
-            ("reason_group", "text"),
-            ("reason_indicator", "text"),
-            ("years_in_status", "int"),
-            ("escalation", "text"),
-            ("partner_school_code", "text"),
-            ("exited", "flag"),
-        ),
-        ("school_code",),
-    ),
-    "communities": (
-        (
-            ("community_id", "text"),
-            ("school_code", "text"),
-            ("reason_group", "text"),
-            ("checkpoint", "int"),
-            ("date", "date"),
-            ("status", "text"),
-        ),
-        ("community_id", "school_code", "checkpoint"),
+    "index": _layout("index", ("school_code",)),
+    "designations": _layout("designations", ("school_code",)),
+    "communities": _layout(
+        "communities", ("community_id", "school_code", "checkpoint"), date="date"
     ),
     # METHODOLOGY.md "District index" (sqis.districts)
-    "districts": (
-        (
-            ("district_code", "text"),
-            ("academic", "float"),
-            ("social_emotional", "float"),
-            ("culture_climate", "float"),
-            ("sqii", "float"),
-            ("prior_sqii", "float"),
-            ("goal", "float"),
-            ("meets_goal", "flag"),
-        ),
-        ("district_code",),
-    ),
+    "districts": _layout("districts", ("district_code",)),
     # METHODOLOGY.md "Support for schools missing their goal" (sqis.goal_support)
-    "goal_support": (
-        (
-            ("school_code", "text"),
-            ("weakest_indicator", "text"),
-            ("support_school_code", "text"),
-        ),
-        ("school_code",),
-    ),
+    "goal_support": _layout("goal_support", ("school_code",)),
     # METHODOLOGY.md "Escalation": required partnerships not formed (sqis.partners)
-    "partnership_flags": (
-        (("school_code", "text"), ("flag", "text")),
-        ("school_code", "flag"),
-    ),
+    "partnership_flags": _layout("partnership_flags", ("school_code", "flag")),
 }
 # the contract files a caller of ``write_exports`` may leave out (written empty)
 OPTIONAL: tuple[str, ...] = ("goal_support", "partnership_flags")
 # METHODOLOGY.md "Educator effectiveness": the two educator files, written only for a year
 # whose delivery holds the educator files; ``educators.csv`` in the staff edition only
-EDUCATOR_CONTRACT: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
-    "educators": (
-        (
-            ("educator_key", "text"),
-            ("school_code", "text"),
-            ("role", "text"),
-            ("practice", "float"),
-            ("growth", "float"),
-            ("growth_rating", "int"),
-            ("summative", "float"),
-            ("level", "int"),
-            ("flag", "text"),
-        ),
-        ("school_code", "role", "educator_key"),
-    ),
-    "educator-distribution": (
-        (
-            ("entity_type", "text"),
-            ("entity_code", "text"),
-            ("role", "text"),
-            ("rated", "int"),
-            ("level_1", "int"),
-            ("level_2", "int"),
-            ("level_3", "int"),
-            ("level_4", "int"),
-        ),
-        ("entity_type", "entity_code", "role"),
+EDUCATOR_CONTRACT: dict[str, Layout] = {
+    "educators": _layout("educators", ("school_code", "role", "educator_key")),
+    "educator-distribution": _layout(
+        "educator-distribution", ("entity_type", "entity_code", "role")
     ),
     # the districts' actions on a TRIGGER (staff edition only; not in DATA_CONTRACT.md's
     # educators.csv, whose columns are fixed: a file beside it, docs/data-contract.md)
@@ -233,7 +164,7 @@ def write_exports(year: str, tables: dict[str, pd.DataFrame], out: Storage) -> d
     if "districts" not in given and "district_index" in given:
         given["districts"] = given.pop("district_index")
     for name in OPTIONAL:  # a year without them writes the header only
-        given.setdefault(name, pd.DataFrame(columns=[c for c, _ in CONTRACT[name][0]]))
+        given.setdefault(name, empty(OUTPUT_MODELS[name]))
     missing = [n for n in CONTRACT if n not in given]
     if missing:
         raise ExportError(f"exports of {year}: no {', '.join(missing)} table given")
@@ -444,7 +375,7 @@ def public_csv_files(pf: Any, m: Any) -> dict[str, bytes]:
 
     def or_empty(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         cols = [c for c, _ in CONTRACT[name][0]]
-        return frame if set(cols) <= set(frame.columns) else pd.DataFrame(columns=cols)
+        return frame if set(cols) <= set(frame.columns) else empty(OUTPUT_MODELS[name])
 
     out["communities.csv"] = to_csv_bytes("communities", or_empty("communities", pf.communities))
     out["districts.csv"] = to_csv_bytes("districts", or_empty("districts", pf.districts))
