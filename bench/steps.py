@@ -277,7 +277,7 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
         for d in districts:
             b = s.mark()
             frames = by_district.pop(d)
-            files = pipeline.reports(p["year"], frames, m, pdf="none", produced="benchmark")
+            files = pipeline.reports(frames, m, pdf="none", produced="benchmark")
             c = s.mark()
             render_wall += c.t - b.t
             render_cpu += c.cpu - b.cpu
@@ -288,7 +288,7 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
         from sqis.reports.public import render_public_edition
 
         c = s.mark()
-        pf = public_frames(p["year"], whole, m)
+        pf = public_frames(whole, m)
         d = s.mark()
         public = render_public_edition(pf, m, "benchmark")
         e = s.mark()

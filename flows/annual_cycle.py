@@ -35,6 +35,7 @@ from sqis.errors import SqisError
 from sqis.indicators import BySchool
 from sqis.methodology import Methodology, for_year, latest
 from sqis.render_workers import RenderWorkers
+from sqis.report_frames import ReportFrames
 from sqis.settings import get_settings
 from sqis.year_stages import walk_year
 from tasks import stages
@@ -370,16 +371,16 @@ class TaskSteps:
             self.year, self.cfg.db_url, self.run_id, tables, self.m
         )
 
-    def report_frames(self) -> dict[str, pd.DataFrame]:
+    def report_frames(self) -> ReportFrames:
         return stages.report_frames(self.year, self.cfg.db_url, self.m)
 
     def public_edition(
-        self, tables: pipeline.YearTables, frames: dict[str, pd.DataFrame], produced: str
+        self, tables: pipeline.YearTables, frames: ReportFrames, produced: str
     ) -> dict[str, bytes]:
         return stages.public_edition(self.year, tables, frames, self.m, produced)
 
     def district_reports(
-        self, by_district: dict[str, dict[str, pd.DataFrame]], produced: str, districts: list[str]
+        self, by_district: dict[str, ReportFrames], produced: str, districts: list[str]
     ) -> Iterator[tuple[str, dict[str, bytes]]]:
         # the render workers serve the tasks of this process's thread pool; a Dask worker
         # renders where it runs

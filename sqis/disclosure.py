@@ -79,6 +79,7 @@ from sqis.errors import SqisError
 from sqis.index import INDEX_COLUMNS
 from sqis.levels import levels_for
 from sqis.methodology import Methodology
+from sqis.report_frames import ReportFrames
 
 # ---- what a public cell shows (codes of the *_code columns) ------------------------------
 SHOWN = 0  # the number itself
@@ -989,22 +990,19 @@ def _public_columns(frame: pd.DataFrame | None, name: str, year: str | None = No
     return out
 
 
-def public_frames(
-    year: str, frames: dict[str, pd.DataFrame | None], m: Methodology
-) -> PublicFrames:
+def public_frames(frames: ReportFrames, m: Methodology) -> PublicFrames:
     """THE function that makes the public edition's frames (METHODOLOGY.md "Public
     suppression", rules 1–4): every other public output is rendered from its result.
 
-    ``frames`` are the report frames (``sqis.pipeline.report_frames``): ``schools``,
-    ``indicators`` (with a ``year`` column over the years on record), ``index``,
-    ``designations`` and optionally ``communities`` (with their checkpoint dates),
-    ``districts`` (the year's district index), ``plans``, ``checkpoints`` and
-    ``educator_distribution`` (``sqis.educators.distribution`` with a ``year`` column over
-    the years on record: :func:`public_educator_history`).
+    ``frames`` are the staff edition's report frames (``sqis.report_frames.ReportFrames``:
+    ``indicators`` with a ``year`` column over the years on record, ``communities`` with
+    their checkpoint dates, ``educator_distribution`` with a ``year`` column over the years
+    on record: :func:`public_educator_history`); a frame not held is public and empty.
     """
+    year = frames.year
     years.start_of(year)
-    schools = frames["schools"]
-    ind = frames["indicators"]
+    schools = frames.schools
+    ind = frames.indicators
     if "year" not in ind.columns:
         ind = ind.assign(year=year)
     start = years.start_of(year)
@@ -1015,18 +1013,18 @@ def public_frames(
         methodology_version=m.version,
         schools=_public_columns(schools, "schools"),
         indicators=public_indicators(ind, schools, m),
-        index=_public_columns(frames.get("index"), "index", year),
-        designations=_public_columns(frames.get("designations"), "designations", year),
-        communities=_public_columns(frames.get("communities"), "communities"),
-        districts=_public_columns(frames.get("districts"), "districts"),
-        goal_support=_public_columns(frames.get("goal_support"), "goal_support"),
-        supported_by=_public_columns(frames.get("supported_by"), "supported_by"),
-        partnership_flags=_public_columns(frames.get("partnership_flags"), "partnership_flags"),
-        plans=_public_columns(frames.get("plans"), "plans"),
-        checkpoints=_public_columns(frames.get("checkpoints"), "checkpoints"),
-        educators=public_educator_history(year, frames.get("educator_distribution"), m),
-        district_reviews=_public_columns(frames.get("district_reviews"), "district_reviews"),
-        panel_decisions=_public_columns(frames.get("panel_decisions"), "panel_decisions"),
+        index=_public_columns(frames.index, "index", year),
+        designations=_public_columns(frames.designations, "designations", year),
+        communities=_public_columns(frames.communities, "communities"),
+        districts=_public_columns(frames.districts, "districts"),
+        goal_support=_public_columns(frames.goal_support, "goal_support"),
+        supported_by=_public_columns(frames.supported_by, "supported_by"),
+        partnership_flags=_public_columns(frames.partnership_flags, "partnership_flags"),
+        plans=_public_columns(frames.plans, "plans"),
+        checkpoints=_public_columns(frames.checkpoints, "checkpoints"),
+        educators=public_educator_history(year, frames.educator_distribution, m),
+        district_reviews=_public_columns(frames.district_reviews, "district_reviews"),
+        panel_decisions=_public_columns(frames.panel_decisions, "panel_decisions"),
     )
 
 

@@ -44,6 +44,7 @@ from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.publish import manifest_checksums, public_checksums, publish_more, publish_run
 from sqis.render_workers import RenderWorkers
+from sqis.report_frames import ReportFrames
 from sqis.settings import get_settings
 from sqis.storage import open_storage
 
@@ -676,7 +677,7 @@ def stored_plans_in_force(
 
 def report_frames(
     store: ResultsStore, year: str, district: str | None = None, m: Methodology | None = None
-) -> dict[str, pd.DataFrame]:
+) -> ReportFrames:
     """What the reports show, read back from the results store (results → reports, one way).
 
     Indicators, index and designations of every year up to ``year`` (trends, with a
@@ -702,24 +703,25 @@ def report_frames(
     in_force = stored_plans_in_force(
         store, des[des["year"] == year] if "year" in des.columns else des, service, m, codes
     )
-    return {
-        "schools": schools,
-        "indicators": up_to_year("indicators"),
-        "index": up_to_year("index_scores"),
-        "designations": des,
+    return ReportFrames(
+        year,
+        schools,
+        up_to_year("indicators"),
+        up_to_year("index_scores"),
+        des,
+        communities=_drop_year(store.read("communities", [year], school_codes=codes)),
+        plans=in_force,
+        checkpoints=_drop_year(store.read("checkpoints", [service], school_codes=codes)),
         **support_frames(store, year, codes),
-        "communities": _drop_year(store.read("communities", [year], school_codes=codes)),
-        "plans": in_force,
-        "checkpoints": _drop_year(store.read("checkpoints", [service], school_codes=codes)),
         **report_section_frames(store, year, district, codes),
         **reviews.review_frames(store, year, codes, district),  # sqis.reports.reviews
-    }
+    )
 
 
 def report_section_frames(
     store: ResultsStore, year: str, district: str | None = None, codes: set[str] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """The frames of the reports' educator and district-index sections
+    """The report frames of the educator and district-index sections
     (``sqis.reports.educator_sections``, ``sqis.reports.district_summary``):
     ``educator_results`` of ``year``; ``educator_distribution`` of every year up to it
     (with ``year``, and ``district_code``: a school's or district's, none for the
@@ -745,7 +747,8 @@ def report_section_frames(
 def support_frames(
     store: ResultsStore, year: str, codes: set[str] | None = None, *, with_districts: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """The support sections' frames of ``year`` (``sqis.reports.support``), from the store:
+    """The support sections' report frames of ``year`` (``sqis.reports.support``), from
+    the store:
     ``goal_support`` (the schools missing their goal, their weakest indicator and support
     school, with its name), ``supported_by`` (the same pairs keyed by the support school,
     which may be in another district, with the supported school's name) and
@@ -777,9 +780,7 @@ def support_frames(
     return out
 
 
-def split_by_district(
-    frames: dict[str, pd.DataFrame], districts: Iterable[str]
-) -> dict[str, dict[str, pd.DataFrame]]:
+def split_by_district(frames: ReportFrames, districts: Iterable[str]) -> dict[str, ReportFrames]:
     """Each district's report frames: its schools and their rows of every frame, by one
     grouping per frame, not one filter of every frame per district (200 districts × every
     year's rows at 6M).
@@ -788,12 +789,12 @@ def split_by_district(
     nowhere), or goes whole to every district without one; rows of schools not in this
     year's ``schools`` go nowhere.
     """
-    schools = frames["schools"]
+    schools = frames.schools
     district_of = pd.Series(
         schools["district_code"].to_numpy(), index=schools["school_code"].to_numpy()
     )
     out: dict[str, dict[str, pd.DataFrame]] = {d: {} for d in districts}
-    for name, df in frames.items():
+    for name, df in frames.held().items():
         by_code = name == "schools" or "school_code" not in df.columns
         if by_code and "district_code" not in df.columns:
             for d in out:
@@ -806,7 +807,7 @@ def split_by_district(
         }
         for d in out:
             out[d][name] = parts.get(d, df.iloc[0:0].reset_index(drop=True))
-    return out
+    return {d: replace(frames, **parts) for d, parts in out.items()}
 
 
 def produced_stamp(year: str, input_checksums: dict[str, str], m: Methodology) -> str:
@@ -816,8 +817,7 @@ def produced_stamp(year: str, input_checksums: dict[str, str], m: Methodology) -
 
 
 def reports(
-    year: str,
-    frames: dict[str, pd.DataFrame],
+    frames: ReportFrames,
     m: Methodology,
     *,
     pdf: str = "auto",
@@ -829,20 +829,7 @@ def reports(
     """
     from sqis import reports as rep
 
-    return rep.render_year_reports(
-        year,
-        frames["schools"],
-        frames["indicators"],
-        frames["index"],
-        frames["designations"],
-        m,
-        communities=frames.get("communities"),
-        plans=frames.get("plans"),
-        checkpoints=frames.get("checkpoints"),
-        pdf=pdf,  # type: ignore[arg-type]
-        generated=produced,
-        section_frames=frames,
-    )
+    return rep.render_year_reports(frames, m, pdf=pdf, generated=produced)  # type: ignore[arg-type]
 
 
 class NoResults(PipelineError):
@@ -885,23 +872,7 @@ def oversight(
     """
     from sqis import reports as rep
 
-    year, f = oversight_frames(service_year, term, store, m)
-    return rep.render_oversight(
-        year,
-        term,
-        f["schools"],
-        f["indicators"],
-        f["index"],
-        f["designations"],
-        m,
-        communities=f["communities"],
-        plans=f["plans"],
-        checkpoints=f["checkpoints"],
-        generated=produced,
-        educator_distribution=f["educator_distribution"],
-        reviews=f,
-        support=f,
-    )
+    return rep.render_oversight(oversight_frames(service_year, term, store, m), term, m, produced)
 
 
 def public_oversight(
@@ -919,16 +890,17 @@ def public_oversight(
     from sqis.disclosure import public_frames
     from sqis.reports.public import render_public_oversight
 
-    year, f = oversight_frames(service_year, term, store, m)
-    return render_public_oversight(public_frames(year, f, m), term, m, produced)
+    frames = oversight_frames(service_year, term, store, m)
+    return render_public_oversight(public_frames(frames, m), term, m, produced)
 
 
 def oversight_frames(
     service_year: str, term: str, store: ResultsStore, m: Methodology
-) -> tuple[str, dict[str, pd.DataFrame]]:
-    """The results year an Oversight meeting of ``service_year`` reviews and its frames:
-    schools of the results year; indicators, index and designations of every year up to
-    it; the plans in force and the checkpoints of the service year."""
+) -> ReportFrames:
+    """The report frames of an Oversight meeting of ``service_year``, of the results year
+    it reviews: schools of the results year; indicators, index, designations, communities
+    and the educator distribution of every year up to it; the plans in force and the
+    checkpoints of the service year."""
 
     year = require_results(store, service_year, f"the {term} Oversight Panel meeting")
     start = years.start_of(year)
@@ -938,18 +910,19 @@ def oversight_frames(
 
     des = upto("designations")
     in_force = stored_plans_in_force(store, des[des["year"] == year], service_year, m)
-    return year, {
-        "schools": _drop_year(store.read("schools", [year])),
-        "indicators": upto("indicators"),
-        "index": upto("index_scores"),
-        "designations": des,
+    return ReportFrames(
+        year,
+        _drop_year(store.read("schools", [year])),
+        upto("indicators"),
+        upto("index_scores"),
+        des,
+        communities=upto("communities"),
+        plans=in_force,
+        checkpoints=_drop_year(store.read("checkpoints", [service_year])),
+        educator_distribution=upto("educator_distribution"),
         **support_frames(store, year, with_districts=True),
-        "communities": upto("communities"),
-        "plans": in_force,
-        "checkpoints": _drop_year(store.read("checkpoints", [service_year])),
-        "educator_distribution": upto("educator_distribution"),
         **reviews.oversight_frames(store, service_year, term),  # sqis.reports.reviews
-    }
+    )
 
 
 def _up_to(df: pd.DataFrame, start: int) -> pd.DataFrame:
@@ -1148,19 +1121,19 @@ class PlainSteps:
         self.undo.snapshot(self.store, TABLES)
         store_results(self.store, self.run_id, tables, self.m)
 
-    def report_frames(self) -> dict[str, pd.DataFrame]:
+    def report_frames(self) -> ReportFrames:
         return report_frames(self.store, self.year, m=self.m)
 
     def public_edition(
-        self, tables: YearTables, frames: dict[str, pd.DataFrame], produced: str
+        self, tables: YearTables, frames: ReportFrames, produced: str
     ) -> dict[str, bytes]:
         return public_files(tables, frames, self.m, produced)
 
     def district_reports(
-        self, by_district: dict[str, dict[str, pd.DataFrame]], produced: str, districts: list[str]
+        self, by_district: dict[str, ReportFrames], produced: str, districts: list[str]
     ) -> Iterator[tuple[str, dict[str, bytes]]]:
         started = [
-            (d, self.render.submit(reports, self.year, by_district.pop(d), self.m,
+            (d, self.render.submit(reports, by_district.pop(d), self.m,
                                    pdf=self.cfg.pdf, produced=produced))
             for d in districts
         ]  # fmt: skip
@@ -1237,7 +1210,7 @@ def run_year(
 
 
 def public_files(
-    tables: YearTables, frames: dict[str, pd.DataFrame], m: Methodology, produced: str
+    tables: YearTables, frames: ReportFrames, m: Methodology, produced: str
 ) -> dict[str, bytes]:
     """The year's **public edition** (METHODOLOGY.md "Two editions"): the report frames go
     through ``sqis.disclosure.public_frames`` — the one suppression function — and
@@ -1247,9 +1220,9 @@ def public_files(
     from sqis.disclosure import public_frames
     from sqis.reports.public import render_public_edition
 
-    scheduled = schedule(tables.communities, tables.year, m, frames.get("checkpoints"))
-    extra = {"communities": scheduled, "districts": tables.district_index}
-    pf = public_frames(tables.year, {**frames, **extra}, m)
+    scheduled = schedule(tables.communities, tables.year, m, frames.checkpoints)
+    frames = replace(frames, communities=scheduled, districts=tables.district_index)
+    pf = public_frames(frames, m)
     files = render_public_edition(pf, m, produced)
     files.update(public_educator_files(tables, m, files, pf.educators))
     return files

@@ -23,6 +23,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from sqis.methodology import Methodology
     from sqis.pipeline import Inputs, Prior, YearTables
+    from sqis.report_frames import ReportFrames
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,14 @@ class YearSteps(Protocol):
 
     def store_results(self, tables: YearTables) -> None: ...
 
-    def report_frames(self) -> dict[str, pd.DataFrame]: ...
+    def report_frames(self) -> ReportFrames: ...
 
     def public_edition(
-        self, tables: YearTables, frames: dict[str, pd.DataFrame], produced: str
+        self, tables: YearTables, frames: ReportFrames, produced: str
     ) -> dict[str, bytes]: ...
 
     def district_reports(
-        self, by_district: dict[str, dict[str, pd.DataFrame]], produced: str, districts: list[str]
+        self, by_district: dict[str, ReportFrames], produced: str, districts: list[str]
     ) -> Iterator[tuple[str, dict[str, bytes]]]:
         """Start every district's staff reports (in worker processes, ``sqis.render_workers``,
         where there are) before returning; the iterator gives each district's files."""
@@ -180,7 +181,7 @@ def walk_year(
     # step gets its own rows (a Dask worker is shipped one district's frames)
     produced = pipeline.produced_stamp(year, input_checksums, m)
     frames = steps.report_frames()
-    held = frames["checkpoints"]
+    held = frames.checkpoints
     by_district = pipeline.split_by_district(frames, districts)
     # each district's staff reports, started first: where there are worker processes they
     # render while this process builds the public edition (sqis.render_workers)

@@ -26,6 +26,7 @@ from sqis import publish as publication
 from sqis.indicators import BySchool
 from sqis.methodology import Methodology
 from sqis.render_workers import RenderWorkers
+from sqis.report_frames import ReportFrames
 from tasks.common import (
     IO_RETRIES,
     IO_RETRY_DELAY,
@@ -224,7 +225,7 @@ def calendars(year: str, tables: pipeline.YearTables, m: Methodology) -> dict[st
 
 
 @task(name="report-frames", task_run_name="report-frames-{year}", **IO)
-def report_frames(year: str, db_url: str, m: Methodology) -> dict[str, pd.DataFrame]:
+def report_frames(year: str, db_url: str, m: Methodology) -> ReportFrames:
     """What the reports show, read once from the results store (the flow splits it by
     district). Not cached: plan approvals and checkpoints change in the store between
     runs without any input changing."""
@@ -234,7 +235,7 @@ def report_frames(year: str, db_url: str, m: Methodology) -> dict[str, pd.DataFr
 @task(name="district-reports", task_run_name="reports-{year}-{district}", cache_policy=NO_CACHE)
 def district_reports(
     year: str,
-    frames: dict[str, pd.DataFrame],
+    frames: ReportFrames,
     m: Methodology,
     pdf: str,
     produced: str,
@@ -244,8 +245,8 @@ def district_reports(
     """One district's school reports, data reports and district index, from its frames;
     rendered by one of ``render``'s worker processes where given (``sqis.render_workers``)."""
     if render is None:
-        return pipeline.reports(year, frames, m, pdf=pdf, produced=produced)
-    return render.submit(pipeline.reports, year, frames, m, pdf=pdf, produced=produced).result()
+        return pipeline.reports(frames, m, pdf=pdf, produced=produced)
+    return render.submit(pipeline.reports, frames, m, pdf=pdf, produced=produced).result()
 
 
 @task(name="publish", task_run_name="publish-{year}", **IO)
@@ -260,7 +261,7 @@ def publish(year: str, files: dict[str, bytes], out_root: str, store_id: str) ->
 def public_edition(
     year: str,
     tables: pipeline.YearTables,
-    frames: dict[str, pd.DataFrame],
+    frames: ReportFrames,
     m: Methodology,
     produced: str,
 ) -> dict[str, bytes]:

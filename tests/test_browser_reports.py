@@ -53,32 +53,8 @@ def run_chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedPro
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     f = sample.build(M)
-    out = render_year_reports(
-        "2015-16",
-        f.schools,
-        f.indicators,
-        f.index,
-        f.designations,
-        M,
-        f.communities,
-        f.plans,
-        f.checkpoints,
-        pdf="none",
-    )
-    out.update(
-        render_oversight(
-            "2015-16",
-            "fall",
-            f.schools,
-            f.indicators,
-            f.index,
-            f.designations,
-            M,
-            f.communities,
-            f.plans,
-            f.checkpoints,
-        )
-    )
+    out = render_year_reports(f, M, pdf="none")
+    out.update(render_oversight(f, "fall", M))
     root = tmp_path_factory.mktemp("site")
     for key, data in out.items():
         (root / key).parent.mkdir(parents=True, exist_ok=True)
@@ -144,22 +120,8 @@ def test_staff_and_public_reports_of_one_school_side_by_side(tmp_path: Path) -> 
     f = sample.build(M)
     code = sample.SCHOOLS["school_code"].iloc[0]  # Priority: a group of 8, small counts
     key = f"reports/schools/{code}.html"
-    staff = render_year_reports(
-        "2015-16",
-        f.schools,
-        f.indicators,
-        f.index,
-        f.designations,
-        M,
-        f.communities,
-        f.plans,
-        f.checkpoints,
-        pdf="none",
-        generated="2016-08-01",
-    )[key]
-    frames = {n: getattr(f, n) for n in ("schools", "indicators", "index", "designations")}
-    frames.update(communities=f.communities, plans=f.plans, checkpoints=f.checkpoints)
-    public = render_public_reports(public_frames("2015-16", frames, M), M, "2016-08-01")[key]
+    staff = render_year_reports(f, M, pdf="none", generated="2016-08-01")[key]
+    public = render_public_reports(public_frames(f, M), M, "2016-08-01")[key]
     ARTIFACTS.mkdir(exist_ok=True)
     shots = []
     for name, data, must in (

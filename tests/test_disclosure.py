@@ -25,6 +25,7 @@ from sqis.disclosure import (
     public_frames,
     require_public,
 )
+from sqis.report_frames import ReportFrames
 from sqis.reports import sample
 
 M = methodology.for_year("2015-16")
@@ -69,8 +70,7 @@ def at(pub: pd.DataFrame, group: str, indicator: str, year: str = Y) -> pd.Serie
 # ---- the type ----------------------------------------------------------------------------
 def _pf() -> PublicFrames:
     f = sample.build(M)
-    frames = {n: getattr(f, n) for n in ("schools", "indicators", "index", "designations")}
-    return public_frames(Y, frames, M)
+    return public_frames(ReportFrames(Y, f.schools, f.indicators, f.index, f.designations), M)
 
 
 def test_public_frames_are_made_only_by_the_suppression() -> None:
@@ -79,14 +79,18 @@ def test_public_frames_are_made_only_by_the_suppression() -> None:
         PublicFrames(Y, "v", *(getattr(pf, n) for n in dc.FRAMES))
     with pytest.raises(DisclosureError, match="made only by"):
         dataclasses.replace(pf, indicators=pf.indicators)
-    # a raw frame is not public: the renderers refuse it
+    # the staff edition's report frames are not public: the renderers refuse them
     f = sample.build(M)
     with pytest.raises(DisclosureError, match="renders only"):
         require_public(f)
-    from sqis.reports.public import render_public_edition
+    from sqis.reports.public import render_public_edition, render_public_oversight
 
     with pytest.raises(DisclosureError):
         render_public_edition({"indicators": f.indicators}, M)  # type: ignore[arg-type]
+    with pytest.raises(DisclosureError, match="not ReportFrames"):
+        render_public_edition(f, M)  # type: ignore[arg-type]
+    with pytest.raises(DisclosureError, match="not ReportFrames"):
+        render_public_oversight(f, "fall", M)  # type: ignore[arg-type]
     # nothing but public columns: a raw count column cannot ride along
     assert "denominator" not in pf.indicators.columns and "prior_value" not in pf.indicators
     assert set(pf.indicators.columns) == set(dc.INDICATOR_COLUMNS)

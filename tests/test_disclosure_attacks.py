@@ -189,7 +189,7 @@ def test_the_attacks_find_what_issue_18_found(
         frames = pipeline.report_frames(store, y, m=m)
         from sqis.reports.public import render_public_edition
 
-        publish_year(y, render_public_edition(disclosure.public_frames(y, frames, m), m), str(weak))
+        publish_year(y, render_public_edition(disclosure.public_frames(frames, m), m), str(weak))
     att = attack(consortium["staff"], weak)
     kinds = {b.split(":")[0] for b in att.breaches}
     assert {"race_partition", "complement", "nested", "sped"} <= kinds, kinds

@@ -244,7 +244,7 @@ def test_the_next_report_shows_the_decision_and_the_records(year_run, capsys, tm
     assert NOTE not in again and "LEADERSHIP-FINDING" in again
     # the district's page: its history (the year's reports rendered again from the store)
     frames = pipeline.report_frames(store, YEAR, m=m)
-    files = pipeline.reports(YEAR, frames, m, pdf="none")
+    files = pipeline.reports(frames, m, pdf="none")
     page = files[f"reports/districts/{a}.html"].decode()
     assert "History: peer review and the Oversight Panel" in page
     assert "Intervention" in page and NOTE in page and "Asked to revise and resubmit" in page

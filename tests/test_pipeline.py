@@ -16,6 +16,7 @@ import pytest
 
 from sqis import pipeline, runs, school_calendar, years
 from sqis.methodology import for_year
+from sqis.report_frames import ReportFrames
 
 M = for_year("2015-16")
 
@@ -364,13 +365,13 @@ def test_of_the_years_before_only_the_files_the_rules_read_are_loaded(
         assert yd.checksums == whole[back].checksums
 
 
-def _district_frames(frames: dict[str, pd.DataFrame], district: str) -> dict[str, pd.DataFrame]:
+def _district_frames(frames: ReportFrames, district: str) -> dict[str, pd.DataFrame]:
     """The reference: filter every frame to one district's schools."""
-    schools = frames["schools"]
+    schools = frames.schools
     schools = schools[schools["district_code"] == district].reset_index(drop=True)
     codes = set(schools["school_code"])
     out = {}
-    for name, df in frames.items():
+    for name, df in frames.held().items():
         if name == "schools":
             out[name] = schools
         elif "school_code" not in df.columns and "district_code" in df.columns:
@@ -395,31 +396,36 @@ def test_split_by_district_equals_filtering_every_frame_per_district() -> None:
     )
     codes = [*schools["school_code"], "GONE"]  # a school no longer in this year's list
     n = 300
-    frames = {
-        "schools": schools,
-        "indicators": pd.DataFrame(
+    empty = pd.DataFrame({"school_code": pd.Series([], dtype="str")})
+    frames = ReportFrames(
+        "2014-15",
+        schools,
+        pd.DataFrame(
             {
                 "year": pd.Series(rng.choice(["2013-14", "2014-15"], n), dtype="str"),
                 "school_code": pd.Series(rng.choice(codes, n), dtype="str"),
                 "value": rng.normal(size=n),
             }
         ),
-        "plans": pd.DataFrame({"school_code": pd.Series([], dtype="str")}),
-        "no_school": pd.DataFrame({"x": [1, 2, 3]}),
+        empty,
+        empty,
+        plans=empty,
+        # a frame of neither schools nor districts goes whole to every district
+        panel_decisions=pd.DataFrame({"x": [1, 2, 3]}),
         # a district's rows (the district index, the educator distribution): by district_code,
         # the consortium's row (none) nowhere
-        "by_district": pd.DataFrame(
+        districts=pd.DataFrame(
             {"district_code": pd.Series(["D1", "D2", None, "D9"], dtype="str"), "x": [1, 2, 3, 4]}
         ),
-    }
+    )
     districts = ["D1", "D2", "D3", "D4"]  # D4 has no school this year
     split = pipeline.split_by_district(frames, districts)
     assert list(split) == districts
     for d in districts:
         expected = _district_frames(frames, d)
-        assert set(split[d]) == set(expected)
+        assert split[d].year == frames.year and set(split[d].held()) == set(expected)
         for name, df in expected.items():
-            pd.testing.assert_frame_equal(split[d][name], df, check_index_type=False)
+            pd.testing.assert_frame_equal(getattr(split[d], name), df, check_index_type=False)
 
 
 def test_district_by_district_equals_the_consortium_with_last_years_results(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import pytest
 
 from sqis import methodology, years
 from sqis.methodology import Methodology
+from sqis.report_frames import ReportFrames
 from sqis.reports import charts, render_year_reports, sample
 from sqis.reports import context as ctx
 from sqis.reports.context import (
@@ -412,7 +414,7 @@ def ref_rows(
 
 
 # ---- randomised inputs ----------------------------------------------------------------
-def randomised(seed: int) -> sample.SampleFrames:
+def randomised(seed: int) -> ReportFrames:
     """The sample consortium with random counts, values, levels, changes and improvements:
     small counts, groups under the n-size, missing values, values that round to ``-0.0``
     and prior-year rows that are missing."""
@@ -446,8 +448,7 @@ def randomised(seed: int) -> sample.SampleFrames:
     ind["level_change"] = np.where(rng.random(n) < 0.2, np.nan, rng.integers(-9, 10, n))
     # a few rows go missing, prior years included
     ind = ind[rng.random(n) > 0.03].reset_index(drop=True)
-    f.indicators = ind
-    return f
+    return replace(f, indicators=ind)
 
 
 SEEDS = [1, 2, 3, 4, 5]
@@ -505,23 +506,31 @@ def test_targets_equal_reference(seed: int) -> None:
     )
 
 
-def _render(f: sample.SampleFrames, designations: pd.DataFrame) -> dict[str, bytes]:
+def _render(f: ReportFrames, designations: pd.DataFrame) -> dict[str, bytes]:
     return render_year_reports(
-        YEAR,
-        f.schools,
-        f.indicators,
-        f.index,
-        designations,
-        M,
-        f.communities,
-        f.plans,
-        f.checkpoints,
-        pdf="none",
-        generated="2016-08-01",
+        replace(f, designations=designations), M, pdf="none", generated="2016-08-01"
     )
 
 
-def _designations(f: sample.SampleFrames, seed: int) -> pd.DataFrame:
+def ref_prepare_frames(
+    frames: ReportFrames, m: Methodology, generated: str | None = None
+) -> YearContext:
+    """``ref_prepare_year`` called as ``prepare_year`` is now (the report frames)."""
+    return ref_prepare_year(
+        frames.year,
+        frames.schools,
+        frames.indicators,
+        frames.index,
+        frames.designations,
+        m,
+        frames.communities,
+        frames.plans,
+        frames.checkpoints,
+        generated,
+    )
+
+
+def _designations(f: ReportFrames, seed: int) -> pd.DataFrame:
     """The sample's designations, with a random school made Priority or Focus for a
     random group and indicator (the data report reads that group's rows)."""
     rng = np.random.default_rng(seed)
@@ -542,7 +551,7 @@ def test_reports_are_byte_identical_to_reference(
     des = _designations(f, seed)
     new = _render(f, des)
     with monkeypatch.context() as mp:
-        mp.setattr(ctx, "prepare_year", ref_prepare_year)
+        mp.setattr(ctx, "prepare_year", ref_prepare_frames)
         mp.setattr(ctx, "_rows", ref_rows)
         old = _render(f, des)
     assert new.keys() == old.keys()
@@ -552,7 +561,7 @@ def test_reports_are_byte_identical_to_reference(
     s = sample.build(M)
     new = _render(s, s.designations)
     with monkeypatch.context() as mp:
-        mp.setattr(ctx, "prepare_year", ref_prepare_year)
+        mp.setattr(ctx, "prepare_year", ref_prepare_frames)
         mp.setattr(ctx, "_rows", ref_rows)
         assert _render(s, s.designations) == new
 

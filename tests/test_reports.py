@@ -6,11 +6,13 @@ The expected numbers are computed by hand from the formulas in sqis/reports/samp
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import html5lib
 import pytest
 
 from sqis import methodology
+from sqis.report_frames import ReportFrames
 from sqis.reports import charts, render_oversight, render_year_reports, sample
 from sqis.reports.render import ReportError
 
@@ -21,30 +23,23 @@ PRIORITY, FOCUS, MIDDLE, HIGH, REWARD, NOT_TITLE_I = CODES
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+def main_frames(**frames: Any) -> ReportFrames:
+    """The sample's schools, indicators, index and designations only (no follow-through,
+    no sections), with ``frames`` in their place."""
+    main = {n: getattr(F, n) for n in ("schools", "indicators", "index", "designations")}
+    return ReportFrames(F.year, **{**main, **frames})
+
+
 @pytest.fixture(scope="module")
 def year_reports() -> dict[str, bytes]:
-    return render_year_reports(
-        "2015-16",
-        F.schools,
-        F.indicators,
-        F.index,
-        F.designations,
-        M,
-        F.communities,
-        F.plans,
-        F.checkpoints,
-        pdf="none",
-        generated="2016-08-01",
-    )
+    return render_year_reports(F, M, pdf="none", generated="2016-08-01")
 
 
 def sample_public() -> object:
     """The sample's public frames (the one suppression function)."""
     from sqis.disclosure import public_frames
 
-    frames = {n: getattr(F, n) for n in ("schools", "indicators", "index", "designations")}
-    frames.update(communities=F.communities, plans=F.plans, checkpoints=F.checkpoints)
-    return public_frames("2015-16", frames, M)
+    return public_frames(F, M)
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +54,7 @@ def public_reports() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def oversight() -> bytes:
-    out = render_oversight(
-        "2015-16",
-        "fall",
-        F.schools,
-        F.indicators,
-        F.index,
-        F.designations,
-        M,
-        F.communities,
-        F.plans,
-        F.checkpoints,
-    )
+    out = render_oversight(F, "fall", M)
     assert list(out) == ["reports/oversight-2016-17-fall.html"]
     return out["reports/oversight-2016-17-fall.html"]
 
@@ -298,9 +282,7 @@ def test_hostile_school_name_is_escaped_and_utf8(year_reports) -> None:
     # and a script in a name stays text
     schools = F.schools.copy()
     schools.loc[1, "school_name"] = "Niño <script>alert('x')</script> & Co"
-    out = render_year_reports(
-        "2015-16", schools, F.indicators, F.index, F.designations, M, pdf="none"
-    )
+    out = render_year_reports(main_frames(schools=schools), M, pdf="none")
     page = out[f"reports/schools/{FOCUS}.html"].decode("utf-8")
     assert "<script" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     # the partner's report names it too
@@ -320,19 +302,7 @@ def test_district_index_links_every_school(year_reports) -> None:
 
 @pytest.mark.slow
 def test_pdf_auto_renders_focus_and_priority_only() -> None:
-    out = render_year_reports(
-        "2015-16",
-        F.schools,
-        F.indicators,
-        F.index,
-        F.designations,
-        M,
-        F.communities,
-        F.plans,
-        F.checkpoints,
-        pdf="auto",
-        workers=2,
-    )
+    out = render_year_reports(F, M, pdf="auto", workers=2)
     pdfs = sorted(k for k in out if k.endswith(".pdf"))
     assert pdfs == [f"reports/schools/{PRIORITY}.pdf", f"reports/schools/{FOCUS}.pdf"]
     for k in pdfs:
@@ -341,13 +311,11 @@ def test_pdf_auto_renders_focus_and_priority_only() -> None:
 
 def test_pdf_mode_and_unsafe_codes_are_refused() -> None:
     with pytest.raises(ReportError, match="pdf must be"):
-        render_year_reports(
-            "2015-16", F.schools, F.indicators, F.index, F.designations, M, pdf="some"
-        )  # type: ignore[arg-type]
+        render_year_reports(main_frames(), M, pdf="some")  # type: ignore[arg-type]
     bad = F.schools.copy()
     bad.loc[0, "school_code"] = "../../etc/passwd"
     with pytest.raises(ReportError, match="unsafe code"):
-        render_year_reports("2015-16", bad, F.indicators, F.index, F.designations, M, pdf="none")
+        render_year_reports(main_frames(schools=bad), M, pdf="none")
 
 
 def test_oversight_report(oversight: bytes) -> None:
@@ -387,30 +355,19 @@ def test_public_oversight_report(public_reports) -> None:
 
 
 def test_oversight_spring_and_unknown_term() -> None:
-    out = render_oversight(
-        "2015-16",
-        "spring",
-        F.schools,
-        F.indicators,
-        F.index,
-        F.designations,
-        M,
-        plans=F.plans,
-        checkpoints=F.checkpoints,
-    )
+    out = render_oversight(F, "spring", M)
     html = out["reports/oversight-2016-17-spring.html"].decode("utf-8")
     assert "May 1, 2017" in html
     strict_parse(html.encode())
     with pytest.raises(ReportError, match="unknown Oversight Panel term"):
-        render_oversight("2015-16", "winter", F.schools, F.indicators, F.index, F.designations, M)
+        render_oversight(main_frames(), "winter", M)
 
 
 def test_frames_without_a_year_column_are_this_year() -> None:
     one = {n: getattr(F, n) for n in ("indicators", "index", "designations")}
     cur = {n: f[f["year"] == "2015-16"].drop(columns="year") for n, f in one.items()}
-    out = render_year_reports(
-        "2015-16", F.schools, cur["indicators"], cur["index"], cur["designations"], M, pdf="none"
-    )
+    frames = main_frames(**cur)
+    out = render_year_reports(frames, M, pdf="none")
     doc = strict_parse(out[f"reports/schools/{PRIORITY}.html"])
     rows = {r[0]: r[1:] for r in table_rows(doc, "Every indicator for all students")}
     # staff: the change as computed; public: no prior year in the frame, so not shown
@@ -418,8 +375,7 @@ def test_frames_without_a_year_column_are_this_year() -> None:
     from sqis.disclosure import public_frames
     from sqis.reports.public import render_public_reports
 
-    frames = {"schools": F.schools, **cur}
-    pub = render_public_reports(public_frames("2015-16", frames, M), M)
+    pub = render_public_reports(public_frames(frames, M), M)
     doc = strict_parse(pub[f"reports/schools/{PRIORITY}.html"])
     rows = {r[0]: r[1:] for r in table_rows(doc, "Every indicator for all students")}
     assert rows["English language arts: met or exceeded standard"][1:4] == ["84", "40.0%", "*"]
@@ -429,7 +385,7 @@ def test_priority_without_a_group_shows_all_students_once() -> None:
     des = F.designations.copy()
     sel = (des["year"] == "2015-16") & (des["school_code"] == PRIORITY)
     des.loc[sel, ["gap_group", "reason_indicator"]] = [None, "ELA_MET"]
-    out = render_year_reports("2015-16", F.schools, F.indicators, F.index, des, M, pdf="none")
+    out = render_year_reports(main_frames(designations=des), M, pdf="none")
     doc = strict_parse(out[f"reports/schools/{PRIORITY}.html"])
     rows = table_rows(doc, "All students: indicators, levels")
     assert rows[0][:3] == ["Indicator", "All students: n", "Value"]  # no duplicate column
@@ -465,24 +421,21 @@ def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None
     pipeline.run_cycle(years, cfg)
     store = pipeline.open_store(db)
     frames = pipeline.report_frames(store, "2015-16")
-    base = ("schools", "indicators", "index", "designations", "communities", "plans", "checkpoints")
-    staff = render_year_reports(
-        "2015-16", **{k: frames[k] for k in base}, m=M, pdf="none", section_frames=frames
-    )
+    staff = render_year_reports(frames, M, pdf="none")
     staff.update(pipeline.oversight("2016-17", "spring", store, M))
     for data in staff.values():
         strict_parse(data)
     from sqis.disclosure import public_frames
     from sqis.reports.public import render_public_oversight, render_public_reports
 
-    pf = public_frames("2015-16", frames, M)
+    pf = public_frames(frames, M)
     out = render_public_reports(pf, M)
     out.update(render_public_oversight(pf, "spring", M))
-    codes = set(frames["schools"]["school_code"])
+    codes = set(frames.schools["school_code"])
     assert {k for k in out if k.startswith("reports/schools/")} == {
         f"reports/schools/{c}.html" for c in codes
     }
-    ind = frames["indicators"]
+    ind = frames.indicators
     ind = ind[ind["year"] == "2015-16"]
     small = ind[
         (ind["numerator"].between(1, 10)) | ((ind["denominator"] - ind["numerator"]).between(1, 10))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import html5lib
 import numpy as np
@@ -221,7 +222,7 @@ def test_no_small_count_reaches_a_report(cells: list[dict[str, object]]) -> None
         ind.loc[sel, "change"] = v - ind.loc[sel, "prior_value"]
         ind.loc[sel, "level_change"] = 9.0 - ind.loc[sel, "prior_level"]
         ind.loc[sel, ["improve_1", "improve_2", "improve_3"]] = [1.5, 2.5, np.nan]
-    pf = public_frames("2015-16", _frames(ind), M)
+    pf = public_frames(replace(BASE, indicators=ind), M)
     out = render_public_reports(pf, M)
     html = out[f"reports/schools/{FOCUS}.html"].decode("utf-8")
     doc = html5lib.parse(html, namespaceHTMLElements=False)
@@ -258,32 +259,10 @@ def test_no_small_count_reaches_a_report(cells: list[dict[str, object]]) -> None
             assert shown[2] in hidden or shown[2][0] in "<>"
             assert shown[3] in hidden
     # the staff edition shows the same cells as they are (METHODOLOGY.md "Two editions")
-    staff = render_year_reports(
-        "2015-16",
-        BASE.schools,
-        ind,
-        BASE.index,
-        BASE.designations,
-        M,
-        BASE.communities,
-        BASE.plans,
-        BASE.checkpoints,
-        pdf="none",
-    )[f"reports/schools/{FOCUS}.html"].decode("utf-8")
+    staff = render_year_reports(replace(BASE, indicators=ind), M, pdf="none")
+    staff = staff[f"reports/schools/{FOCUS}.html"].decode("utf-8")
     for c in cells:
         assert f"{float(c['sentinel']):.1f}" in staff
-
-
-def _frames(ind: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return {
-        "schools": BASE.schools,
-        "indicators": ind,
-        "index": BASE.index,
-        "designations": BASE.designations,
-        "communities": BASE.communities,
-        "plans": BASE.plans,
-        "checkpoints": BASE.checkpoints,
-    }
 
 
 def test_suppressed_point_missing_from_the_chart_table() -> None:
@@ -297,7 +276,7 @@ def test_suppressed_point_missing_from_the_chart_table() -> None:
         & (ind["indicator"] == "MATH_MET")
     )
     ind.loc[sel, ["numerator", "denominator", "value"]] = [7, 70, 10.0]
-    out = render_public_reports(public_frames("2015-16", _frames(ind), M), M)
+    out = render_public_reports(public_frames(replace(BASE, indicators=ind), M), M)
     doc = html5lib.parse(out[f"reports/schools/{FOCUS}.html"], namespaceHTMLElements=False)
     tables = [
         t

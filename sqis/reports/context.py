@@ -24,6 +24,7 @@ import pandas as pd
 from sqis import codes, years
 from sqis.disclosure import PublicFrames, require_public
 from sqis.methodology import Methodology
+from sqis.report_frames import ReportFrames
 from sqis.reports import charts, sections
 from sqis.reports import reviews as review_sections
 from sqis.reports import support as support_section
@@ -392,38 +393,12 @@ def _rows_shown(
     return ind, years_shown, show
 
 
-def prepare_year(
-    year: str,
-    schools: pd.DataFrame,
-    indicators: pd.DataFrame,
-    index: pd.DataFrame,
-    designations: pd.DataFrame,
-    m: Methodology,
-    communities: pd.DataFrame | None = None,
-    plans: pd.DataFrame | None = None,
-    checkpoints: pd.DataFrame | None = None,
-    generated: str | None = None,
-) -> YearContext:
+def prepare_year(frames: ReportFrames, m: Methodology, generated: str | None = None) -> YearContext:
     """The **staff edition**'s year (METHODOLOGY.md "Two editions": every value, count and
     level): display strings, targets and every frame indexed by school, once for the year."""
-    ind, years_shown, show = _rows_shown(year, indicators, designations)
+    ind, years_shown, show = _rows_shown(frames.year, frames.indicators, frames.designations)
     sup = staff_cells(ind, m, display=show)
-    return _assemble(
-        year,
-        schools,
-        ind,
-        sup,
-        show,
-        years_shown,
-        index,
-        designations,
-        m,
-        communities,
-        plans,
-        checkpoints,
-        generated,
-        STAFF,
-    )
+    return _assemble(frames, ind, sup, show, years_shown, m, generated, STAFF)
 
 
 def prepare_public_year(
@@ -434,41 +409,25 @@ def prepare_public_year(
     pf = require_public(pf)
     ind, years_shown, show = _rows_shown(pf.year, pf.indicators, pf.designations)
     sup = public_cells(ind, m, display=show)
-    return _assemble(
-        pf.year,
-        pf.schools,
-        ind,
-        sup,
-        show,
-        years_shown,
-        pf.index,
-        pf.designations,
-        m,
-        pf.communities,
-        None,
-        None,
-        generated,
-        PUBLIC,
-    )
+    return _assemble(pf, ind, sup, show, years_shown, m, generated, PUBLIC)
 
 
 def _assemble(
-    year: str,
-    schools: pd.DataFrame,
+    frames: ReportFrames | PublicFrames,
     ind: pd.DataFrame,
     sup: pd.DataFrame,
     show: np.ndarray,
     years_shown: tuple[str, ...],
-    index: pd.DataFrame,
-    designations: pd.DataFrame,
     m: Methodology,
-    communities: pd.DataFrame | None,
-    plans: pd.DataFrame | None,
-    checkpoints: pd.DataFrame | None,
     generated: str | None,
     edition: str,
 ) -> YearContext:
-    """Targets, table rows and every frame indexed by school (both editions)."""
+    """Targets, table rows and every frame indexed by school (both editions; the plans and
+    checkpoints of the staff edition only)."""
+    year, schools, index = frames.year, frames.schools, frames.index
+    communities = frames.communities
+    plans = frames.plans if edition == STAFF else None
+    checkpoints = frames.checkpoints if edition == STAFF else None
     tg = _targets(ind, schools, m)
     dec_s, unit_s = decimals_and_unit(ind["indicator"], m)
     ops = {k: "≥ " if s.direction == "higher" else "≤ " for k, s in m.indicators.items()}
@@ -525,7 +484,7 @@ def _assemble(
     for r in idx.to_dict("records"):
         index_rows.setdefault(str(r["school_code"]), {})[str(r["year"])] = r
 
-    des = _year_col(designations, year)
+    des = _year_col(frames.designations, year)
     designation = {str(r["school_code"]): r for r in des.to_dict("records")}
 
     community_by_school: dict[str, list[dict[str, Any]]] = {}

@@ -4,7 +4,7 @@ met, as ``districts.csv`` has them (``templates/reports/_district_index_summary.
 
 Both editions show it: the district index is an aggregate of the schools' SQII (public,
 docs/reports.md "Not suppressed"). The staff edition reads the year's ``district_index``
-(``sqis.pipeline.report_section_frames``' ``districts``), the public edition
+(``ReportFrames.districts``), the public edition
 ``PublicFrames.districts``; both are a row per district, formatted once for the year.
 """
 
@@ -19,6 +19,7 @@ from sqis import codes
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
+    from sqis.report_frames import ReportFrames
     from sqis.reports.context import YearContext
 
 
@@ -64,9 +65,9 @@ def district_rows(districts: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
     return out
 
 
-def attach_staff(yc: YearContext, frames: dict[str, pd.DataFrame] | None) -> None:
+def attach_staff(yc: YearContext, frames: ReportFrames) -> None:
     """The staff edition's district index rows (``yc.sections["district_index"]``)."""
-    yc.sections["district_index"] = district_rows((frames or {}).get("districts"))
+    yc.sections["district_index"] = district_rows(frames.districts)
 
 
 def attach_public(yc: YearContext, pf: PublicFrames) -> None:

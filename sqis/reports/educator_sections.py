@@ -10,7 +10,7 @@
   share rated effective or better (``_educators_oversight.html``).
 
 The staff edition reads the results store's ``educator_results`` and
-``educator_distribution`` (``sqis.pipeline.report_section_frames``), from the pilot year
+``educator_distribution`` (``sqis.report_frames.ReportFrames``), from the pilot year
 on. The public edition reads only ``PublicFrames.educators``
 (``sqis.disclosure.public_educator_history``: each implementation year's distribution as
 ``sqis.educator_suppression`` publishes it); the pilot year is staff only, and the public
@@ -41,6 +41,7 @@ from sqis.methodology import Methodology
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
+    from sqis.report_frames import ReportFrames
     from sqis.reports.context import YearContext
 
 STAFF, PUBLIC = "staff", "public"
@@ -137,16 +138,15 @@ def _district_sections(
 
 
 def prepare_staff(
-    year: str, schools: pd.DataFrame, frames: dict[str, pd.DataFrame] | None, m: Methodology
+    year: str, schools: pd.DataFrame, frames: ReportFrames, m: Methodology
 ) -> EducatorSections | None:
-    """The staff edition's sections from ``frames`` (``report_section_frames``'
-    ``educator_results`` of ``year`` and ``educator_distribution`` of the years on
-    record); ``None`` without an educator methodology or before the pilot."""
-    frames = frames or {}
+    """The staff edition's sections from the report frames' ``educator_results`` of
+    ``year`` and ``educator_distribution`` of the years on record; ``None`` without an
+    educator methodology or before the pilot."""
     if m.educators is None or m.educators.stage(year) == "none":
         return None
-    results = frames.get("educator_results")
-    hist = _history(frames.get("educator_distribution"), year)
+    results = frames.educator_results
+    hist = _history(frames.educator_distribution, year)
     if (results is None or results.empty) and hist.empty:
         return None
     names = dict(zip(schools["district_code"].astype(str),
@@ -203,7 +203,7 @@ def prepare_public(pf: PublicFrames, m: Methodology) -> EducatorSections | None:
     return sec
 
 
-def attach_staff(yc: YearContext, frames: dict[str, pd.DataFrame] | None) -> None:
+def attach_staff(yc: YearContext, frames: ReportFrames) -> None:
     """Prepare the staff sections once for the year's reports (``yc.sections``)."""
     schools = pd.DataFrame(
         {

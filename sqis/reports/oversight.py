@@ -22,6 +22,7 @@ import pandas as pd
 from sqis import codes, years
 from sqis.disclosure import PublicFrames, require_public
 from sqis.methodology import OVERSIGHT_TERMS, Methodology
+from sqis.report_frames import ReportFrames
 from sqis.reports import charts
 from sqis.reports import reviews as review_sections
 from sqis.reports import support as support_section
@@ -356,24 +357,11 @@ def _district_block(
 
 
 def render_oversight(
-    year: str,
-    term: str,
-    schools: pd.DataFrame,
-    indicators: pd.DataFrame,
-    index: pd.DataFrame,
-    designations: pd.DataFrame,
-    m: Methodology,
-    communities: pd.DataFrame | None = None,
-    plans: pd.DataFrame | None = None,
-    checkpoints: pd.DataFrame | None = None,
-    generated: str | None = None,
-    educator_distribution: pd.DataFrame | None = None,
-    reviews: dict[str, pd.DataFrame] | None = None,
-    support: dict[str, pd.DataFrame] | None = None,
+    frames: ReportFrames, term: str, m: Methodology, generated: str | None = None
 ) -> dict[str, bytes]:
     """The **staff edition** of the report of the ``term`` Oversight Panel meeting that
-    reviews results year ``year``: a meeting of the service year after it (METHODOLOGY.md
-    "Results year and service year"), every count and gap as it is.
+    reviews the results year of ``frames``: a meeting of the service year after it
+    (METHODOLOGY.md "Results year and service year"), every count and gap as it is.
 
     Returns ``{"reports/oversight-<service year>-<term>.html": bytes}``.
 
@@ -381,23 +369,17 @@ def render_oversight(
     (up to five are shown); ``plans`` are those in force in the service year and
     ``checkpoints`` the service year's (neither with a ``year`` column);
     ``educator_distribution`` the results store's, with ``year`` (the educators section);
-    ``reviews`` the records of ``sqis.reviews.oversight_frames`` (``sqis.reports.reviews``).
+    the review records those of ``sqis.reviews.oversight_frames`` (``sqis.reports.reviews``;
+    without ``panel_decisions``, no such section).
     """
     return _render(
-        year,
+        frames,
         term,
-        schools,
-        indicators,
-        index,
-        designations,
         m,
-        plans,
-        checkpoints,
         generated,
         public=False,
-        educators=educator_distribution,
-        reviews=reviews,
-        support=support,
+        indicators=frames.indicators,
+        educators=frames.educator_distribution,
     )
 
 
@@ -408,41 +390,31 @@ def render_public_oversight(
     :class:`sqis.disclosure.PublicFrames` only: gaps pooled over published cells, the
     students the n-size buys counted over published denominators."""
     pf = require_public(pf)
-    ind = pf.indicators.rename(columns={"n": "denominator"})
     return _render(
-        pf.year,
+        pf,
         term,
-        pf.schools,
-        ind,
-        pf.index,
-        pf.designations,
         m,
-        pf.plans,
-        pf.checkpoints,
         generated,
         public=True,
+        indicators=pf.indicators.rename(columns={"n": "denominator"}),
         educators=pf.educators,
-        reviews=review_sections.public_oversight_frames(pf),
-        support=pf,
     )
 
 
 def _render(
-    year: str,
+    frames: ReportFrames | PublicFrames,
     term: str,
-    schools: pd.DataFrame,
-    indicators: pd.DataFrame,
-    index: pd.DataFrame,
-    designations: pd.DataFrame,
     m: Methodology,
-    plans: pd.DataFrame | None,
-    checkpoints: pd.DataFrame | None,
     generated: str | None,
+    *,
     public: bool,
-    educators: pd.DataFrame | None = None,
-    reviews: dict[str, pd.DataFrame] | None = None,
-    support: dict[str, pd.DataFrame] | PublicFrames | None = None,
+    indicators: pd.DataFrame,
+    educators: pd.DataFrame | None,
 ) -> dict[str, bytes]:
+    """Either edition's report: ``indicators`` and ``educators`` are the edition's (the
+    public ones name the denominator ``n``, the educators' frame differently)."""
+    year, schools = frames.year, frames.schools
+    plans, checkpoints = frames.plans, frames.checkpoints
     years.start_of(year)
     if term not in m.oversight.terms:
         raise ReportError(
@@ -451,8 +423,8 @@ def _render(
     service = years.service_year(year)
     as_of = m.oversight_date(service, term)
     ind = _years_upto(indicators, year)
-    idx = _years_upto(index, year)
-    des = _years_upto(designations, year)
+    idx = _years_upto(frames.index, year)
+    des = _years_upto(frames.designations, year)
     ys = sorted(
         set(pd.unique(idx["year"].astype(str))) | set(pd.unique(ind["year"].astype(str))),
         key=years.start_of,
@@ -537,8 +509,16 @@ def _render(
         "consortium_gain": consortium_gain,
         "districts": blocks,
         "educators": oversight_section(year, schools, educators, m, public),
-        "reviews": review_sections.oversight_section(reviews, year, term, schools, des, m, public),
-        "support": support_section.oversight_section(schools, support or {}, public),
+        "reviews": review_sections.oversight_section(
+            frames if frames.panel_decisions is not None else None,
+            year,
+            term,
+            schools,
+            des,
+            m,
+            public,
+        ),
+        "support": support_section.oversight_section(schools, frames, public),
     }
     html = environment().get_template("oversight.html").render(**context)
     return {f"reports/oversight-{service}-{term}.html": html.encode("utf-8")}

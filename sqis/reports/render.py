@@ -19,6 +19,7 @@ import pandas as pd
 
 from sqis.errors import SqisError
 from sqis.methodology import Methodology
+from sqis.report_frames import ReportFrames
 from sqis.reports import context as ctx
 from sqis.reports import reviews as review_sections
 from sqis.reports import support as support_section
@@ -88,52 +89,34 @@ def report_key(kind: str, code: str, ext: str = "html") -> str:
 
 
 def render_year_reports(
-    year: str,
-    schools: pd.DataFrame,
-    indicators: pd.DataFrame,
-    index: pd.DataFrame,
-    designations: pd.DataFrame,
+    frames: ReportFrames,
     m: Methodology,
-    communities: pd.DataFrame | None = None,
-    plans: pd.DataFrame | None = None,
-    checkpoints: pd.DataFrame | None = None,
     pdf: PdfMode = "auto",
     workers: int | None = None,
     generated: str | None = None,
-    section_frames: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, bytes]:
-    """Every school report, Focus/Priority data report and district index of ``year``.
+    """Every school report, Focus/Priority data report and district index of the report
+    frames' year.
 
     ``pdf``: ``"auto"`` renders PDFs of the Focus and Priority schools' reports (their
     data reports), ``"all"`` of every school report, ``"none"`` of none. PDFs are rendered
-    in parallel across ``workers`` processes (default: the CPU count).
-    ``section_frames``: the frames of ``sqis.reports.sections`` (the educator and district
-    index sections: ``sqis.pipeline.report_section_frames``); without them, no such section.
+    in parallel across ``workers`` processes (default: the CPU count). A section whose
+    frames the bundle does not hold (the educators, the district index, the reviews,
+    support) is left out.
     """
     if pdf not in ("auto", "all", "none"):
         raise ReportError(f"pdf must be 'auto', 'all' or 'none', not {pdf!r}")
     generated = generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    yc = ctx.prepare_year(
-        year,
-        schools,
-        indicators,
-        index,
-        designations,
-        m,
-        communities=communities,
-        plans=plans,
-        checkpoints=checkpoints,
-        generated=generated,
-    )
-    attach_staff(yc, section_frames)
-    review_sections.attach_staff(yc, section_frames)
-    support_section.attach_staff(yc, section_frames)
+    yc = ctx.prepare_year(frames, m, generated=generated)
+    attach_staff(yc, frames)
+    review_sections.attach_staff(yc, frames)
+    support_section.attach_staff(yc, frames)
     env = environment()
     school_t = env.get_template("school.html")
     district_t = env.get_template("district_index.html")
     out: dict[str, bytes] = {}
     want_pdf: dict[str, str] = {}
-    for code in schools["school_code"].astype(str):
+    for code in frames.schools["school_code"].astype(str):
         key = report_key("schools", code)
         c = ctx.school_context(yc, code)
         html = school_t.render(**c)
@@ -141,7 +124,7 @@ def render_year_reports(
         designated = c["designation"]["code"] in ("FOCUS", "PRIORITY")
         if pdf == "all" or (pdf == "auto" and designated):
             want_pdf[report_key("schools", code, "pdf")] = html
-    for dcode in pd.unique(schools["district_code"].astype(str)):
+    for dcode in pd.unique(frames.schools["district_code"].astype(str)):
         out[report_key("districts", dcode)] = district_t.render(
             **ctx.district_context(yc, dcode)
         ).encode("utf-8")

@@ -26,6 +26,7 @@ import pandas as pd
 
 from sqis import years
 from sqis.methodology import Methodology
+from sqis.report_frames import ReportFrames, frame_of
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
@@ -220,7 +221,7 @@ def _step_rows(
 
 # ---- the Oversight Panel report -----------------------------------------------------------
 def oversight_section(
-    frames: dict[str, pd.DataFrame] | None,
+    frames: ReportFrames | PublicFrames | dict[str, pd.DataFrame] | None,
     year: str,
     term: str,
     schools: pd.DataFrame,
@@ -228,8 +229,9 @@ def oversight_section(
     m: Methodology,
     public: bool,
 ) -> dict[str, Any] | None:
-    """The report's context ``reviews``: ``frames`` from ``sqis.reviews.oversight_frames``
-    (staff) or the public frames' ``district_reviews`` and ``panel_decisions``."""
+    """The report's context ``reviews``: ``frames`` the records of
+    ``sqis.reviews.oversight_frames`` (staff: the report frames or that dict) or the public
+    frames' ``district_reviews`` and ``panel_decisions``; ``None``: no such section."""
     if frames is None:
         return None
     service = years.service_year(year)
@@ -241,22 +243,21 @@ def oversight_section(
     esc = des.set_index(des["school_code"].astype(str))["escalation"].astype(str)
     peer = sorted(esc.index[esc == "PEER_REVIEW"])
     steps = sorted((c, e) for c, e in esc.items() if e in STEP_LABELS)
-    empty = pd.DataFrame()
     return {
         "edition": "public" if public else "staff",
         "service_year": service,
         "term": term,
         "priority": []
         if public
-        else _priority_rows(frames.get("priority_reviews", empty), names, peer),
-        "steps": [] if public else _step_rows(frames.get("escalation_steps", empty), names, steps),
+        else _priority_rows(frame_of(frames, "priority_reviews"), names, peer),
+        "steps": [] if public else _step_rows(frame_of(frames, "escalation_steps"), names, steps),
         "districts": district_review_blocks(
-            frames.get("district_reviews", empty), dnames, m, not public
+            frame_of(frames, "district_reviews"), dnames, m, not public
         ),
         "rubric": _items(m),
         "scale": "–".join(map(str, m.district_review.scale)) if m.district_review else "",
         "meets": m.district_review.meets if m.district_review is not None else None,
-        "decisions": decision_rows(frames.get("panel_decisions", empty), dnames, m, not public),
+        "decisions": decision_rows(frame_of(frames, "panel_decisions"), dnames, m, not public),
     }
 
 
@@ -266,10 +267,11 @@ def public_oversight_frames(pf: PublicFrames) -> dict[str, pd.DataFrame]:
 
 
 # ---- the annual reports: the school's data report and the district page ------------------
-def attach_staff(yc: YearContext, frames: dict[str, pd.DataFrame] | None) -> YearContext:
-    """Keep the staff frames (``sqis.reviews.review_frames``) with the year's context."""
-    if frames is not None and "panel_decisions" in frames:
-        yc.sections[KEY] = {"staff": True, **{k: frames.get(k) for k in FRAME_KEYS}}
+def attach_staff(yc: YearContext, frames: ReportFrames) -> YearContext:
+    """Keep the staff frames (``sqis.reviews.review_frames``) with the year's context
+    (where the report frames hold them)."""
+    if frames.panel_decisions is not None:
+        yc.sections[KEY] = {"staff": True, **{k: getattr(frames, k) for k in FRAME_KEYS}}
     return yc
 
 

@@ -1,20 +1,19 @@
 """A small hand-built consortium for tests, documentation and `sqis` previews of the reports.
 
-Six schools in two districts over three school years, with every frame the reports read
-(see docs/reports.md). The numbers are written out by formula so that a test can compute
-what a report must show by hand; a few groups are deliberately small so that suppression
-shows (``*`` and ``n<20``). Nothing here is real data.
+Six schools in two districts over three school years, as report frames (``ReportFrames``:
+no educator, support or review frames; docs/reports.md). The numbers are written out by
+formula so that a test can compute what a report must show by hand; a few groups are
+deliberately small so that suppression shows (``*`` and ``n<20``). Nothing here is real data.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from sqis import years
 from sqis.methodology import Methodology
+from sqis.report_frames import ReportFrames
 
 YEARS = ("2013-14", "2014-15", "2015-16")
 TRICKY_NAME = 'Escuela Niños & "Hermanos" <b>'
@@ -74,17 +73,6 @@ SMALL_NUMERATOR = ("01611190130001", "SWD", "ELA_MET")
 SMALL_COMPLEMENT = ("19647330100004", "SED", "GRAD4")
 
 
-@dataclass
-class SampleFrames:
-    schools: pd.DataFrame
-    indicators: pd.DataFrame
-    index: pd.DataFrame
-    designations: pd.DataFrame
-    communities: pd.DataFrame
-    plans: pd.DataFrame
-    checkpoints: pd.DataFrame
-
-
 def _level(value: float, cuts: tuple[float, ...], direction: str) -> int:
     if direction == "higher":
         return 1 + sum(value >= c for c in cuts)
@@ -100,8 +88,10 @@ def _improve(value: float, level: int, cuts: tuple[float, ...], direction: str, 
     return max(value - cuts[10 - target], 0.0)
 
 
-def build(m: Methodology) -> SampleFrames:
-    """The sample consortium's frames for every year in ``YEARS`` (all with a ``year`` column)."""
+def build(m: Methodology) -> ReportFrames:
+    """The sample consortium's report frames of the last of ``YEARS``: schools; indicators,
+    index and designations of every year in ``YEARS`` (with a ``year`` column); the service
+    year's communities, plans in force and checkpoints."""
     rows = []
     for yi, year in enumerate(YEARS):
         for si, sch in enumerate(SCHOOLS.itertuples()):
@@ -295,7 +285,8 @@ def build(m: Methodology) -> SampleFrames:
             for n in dates
         ]
     )
-    return SampleFrames(
+    return ReportFrames(
+        year=last,
         schools=SCHOOLS.copy(),
         indicators=ind,
         index=index,

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from sqis.reports import district_summary, educator_sections
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
+    from sqis.report_frames import ReportFrames
     from sqis.reports.context import YearContext
 
 
-def attach_staff(yc: YearContext, frames: dict[str, pd.DataFrame] | None) -> YearContext:
-    """The staff edition's sections, from the report frames (``report_section_frames``)."""
+def attach_staff(yc: YearContext, frames: ReportFrames) -> YearContext:
+    """The staff edition's sections, from the report frames."""
     educator_sections.attach_staff(yc, frames)
     district_summary.attach_staff(yc, frames)
     return yc

@@ -10,7 +10,7 @@ for schools missing their goal", "Escalation", "Oversight Panel"; issue 19):
   (``templates/reports/_support_oversight.html``).
 
 The staff edition reads the report frames ``goal_support``, ``supported_by`` and
-``partnership_flags`` (``sqis.pipeline.support_frames``: the results store); the public
+``partnership_flags`` (``sqis.report_frames.ReportFrames``: the results store); the public
 edition the same frames of :class:`sqis.disclosure.PublicFrames` (school and indicator
 codes, no student count: public, docs/reports.md). Each frame is turned into dicts once
 per year (``prepare``), never filtered per school.
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sqis.partners import NO_ELIGIBLE_PARTNER
+from sqis.report_frames import ReportFrames, frame_of
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
@@ -45,17 +46,12 @@ def _code(v: Any) -> str | None:
     return None if v is None or pd.isna(v) or str(v).strip() == "" else str(v)
 
 
-def _frame(frames: Any, name: str) -> pd.DataFrame:
-    f = frames.get(name) if isinstance(frames, dict) else getattr(frames, name, None)
-    return f if isinstance(f, pd.DataFrame) else pd.DataFrame()
-
-
-def prepare(frames: Any) -> dict[str, Any]:
+def prepare(frames: ReportFrames | PublicFrames) -> dict[str, Any]:
     """The year's support facts per school, from ``goal_support``, ``supported_by`` and
-    ``partnership_flags`` (a dict of frames or :class:`PublicFrames`)."""
-    gs = _frame(frames, "goal_support")
-    by = _frame(frames, "supported_by")
-    fl = _frame(frames, "partnership_flags")
+    ``partnership_flags`` (either edition's frames)."""
+    gs = frame_of(frames, "goal_support")
+    by = frame_of(frames, "supported_by")
+    fl = frame_of(frames, "partnership_flags")
     goal = {}
     if not gs.empty:
         names = gs.get("support_school_name", gs["support_school_code"])
@@ -92,9 +88,9 @@ def prepare(frames: Any) -> dict[str, Any]:
     return {"goal": goal, "supports": supports, "flags": flags}
 
 
-def attach_staff(yc: YearContext, frames: dict[str, pd.DataFrame] | None) -> YearContext:
-    """The staff edition's support facts (``sqis.pipeline.support_frames``' frames)."""
-    yc.sections[KEY] = prepare(frames or {})
+def attach_staff(yc: YearContext, frames: ReportFrames) -> YearContext:
+    """The staff edition's support facts, from the report frames."""
+    yc.sections[KEY] = prepare(frames)
     return yc
 
 
@@ -127,17 +123,17 @@ def school_section(yc: YearContext, school_code: str) -> dict[str, Any] | None:
 
 
 def oversight_section(
-    schools: pd.DataFrame, frames: Any, public: bool = False
+    schools: pd.DataFrame, frames: ReportFrames | PublicFrames, public: bool = False
 ) -> dict[str, Any] | None:
     """The Oversight Panel report's ``support``: every support pair, the unmatched
     schools, the required partnerships not formed (with the school's district) and the
     districts missing their goal. ``frames``: ``goal_support``, ``partnership_flags`` and
-    ``districts`` (the year's district index), a dict of frames or :class:`PublicFrames`.
+    ``districts`` (the year's district index), either edition's frames.
     ``None`` where the frames hold no support facts (an Oversight report of a store
     written before them)."""
-    gs = _frame(frames, "goal_support")
-    fl = _frame(frames, "partnership_flags")
-    di = _frame(frames, "districts")
+    gs = frame_of(frames, "goal_support")
+    fl = frame_of(frames, "partnership_flags")
+    di = frame_of(frames, "districts")
     if gs.empty and fl.empty and di.empty:
         return None
     s = schools.drop_duplicates("school_code").set_index("school_code")
