@@ -37,7 +37,7 @@ import pandas as pd
 
 from sqis import codes, disclosure, years
 from sqis.methodology import Methodology
-from sqis.reports.context import INDICATOR_LABELS
+from sqis.reports.labels import INDICATOR_LABELS
 
 LABEL_TO_INDICATOR = {v: k for k, v in INDICATOR_LABELS.items()}
 SVG = "{http://www.w3.org/2000/svg}"

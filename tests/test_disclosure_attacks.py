@@ -289,7 +289,7 @@ def test_public_oversight_gaps_come_from_the_public_csvs(consortium: dict[str, o
     (pooled over published counts): every number the report's gap tables show."""
     import html5lib
 
-    from sqis.reports.context import GROUP_LABELS
+    from sqis.reports.labels import GROUP_LABELS
 
     public = Path(consortium["public"])
     gi = list(M.designations.gap_indicators)

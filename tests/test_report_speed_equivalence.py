@@ -22,17 +22,10 @@ import pytest
 from sqis import methodology, years
 from sqis.methodology import Methodology
 from sqis.report_frames import ReportFrames
-from sqis.reports import charts, render_year_reports, sample
-from sqis.reports import context as ctx
-from sqis.reports.context import (
-    BAND_LABELS,
-    INDICATOR_LABELS,
-    Cells,
-    YearContext,
-    _reason_or_gap_group,
-    _year_col,
-)
-from sqis.suppression import DECIMALS, KEYS, NO_DATA, _flag, _num, is_small, suppress
+from sqis.reports import charts, render_year_reports, sample, school_view, year_context
+from sqis.reports.labels import INDICATOR_LABELS
+from sqis.reports.year_context import Cells, YearContext, _reason_or_gap_group, _year_col
+from sqis.suppression import BAND_LABELS, DECIMALS, KEYS, NO_DATA, _flag, _num, is_small, suppress
 
 M = methodology.for_year("2015-16")
 YEAR = "2015-16"
@@ -500,7 +493,7 @@ def test_staff_cells_equal_reference(seed: int) -> None:
 def test_targets_equal_reference(seed: int) -> None:
     f = randomised(seed)
     pd.testing.assert_frame_equal(
-        ctx._targets(f.indicators, f.schools, M),
+        year_context._targets(f.indicators, f.schools, M),
         ref_targets(f.indicators, f.schools, M),
         check_exact=True,
     )
@@ -551,8 +544,8 @@ def test_reports_are_byte_identical_to_reference(
     des = _designations(f, seed)
     new = _render(f, des)
     with monkeypatch.context() as mp:
-        mp.setattr(ctx, "prepare_year", ref_prepare_frames)
-        mp.setattr(ctx, "_rows", ref_rows)
+        mp.setattr(year_context, "prepare_year", ref_prepare_frames)
+        mp.setattr(school_view, "_rows", ref_rows)
         old = _render(f, des)
     assert new.keys() == old.keys()
     differ = [k for k in new if new[k] != old[k]]
@@ -561,8 +554,8 @@ def test_reports_are_byte_identical_to_reference(
     s = sample.build(M)
     new = _render(s, s.designations)
     with monkeypatch.context() as mp:
-        mp.setattr(ctx, "prepare_year", ref_prepare_frames)
-        mp.setattr(ctx, "_rows", ref_rows)
+        mp.setattr(year_context, "prepare_year", ref_prepare_frames)
+        mp.setattr(school_view, "_rows", ref_rows)
         assert _render(s, s.designations) == new
 
 

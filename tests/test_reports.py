@@ -459,7 +459,7 @@ def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None
         table = [t for t in doc.iter("table") if t.get("class") == "indicators"][0]
     else:
         table = doc.find(f".//table[@id='group-{row['student_group']}']")
-    from sqis.reports.context import INDICATOR_LABELS
+    from sqis.reports.labels import INDICATOR_LABELS
 
     cells = {
         "".join(tr[0].itertext()): ["".join(c.itertext()) for c in tr][1:]

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sqis import codes
+from sqis.reports.formatting import fmt
+from sqis.reports.labels import DOMAIN_LABELS
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
     from sqis.report_frames import ReportFrames
-    from sqis.reports.context import YearContext
+    from sqis.reports.year_context import YearContext
 
 
 def _num(v: Any) -> float:
@@ -44,8 +46,6 @@ def district_rows(districts: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
     district): ``sqii``, ``prior_sqii``, ``change``, ``goal`` (one decimal), ``meets_goal``
     (``None`` without a goal), ``domains`` (two decimals) and, where the frame has it,
     ``schools`` (the schools weighed)."""
-    from sqis.reports.context import DOMAIN_LABELS, fmt
-
     if districts is None or districts.empty or "district_code" not in districts.columns:
         return {}
     out: dict[str, dict[str, Any]] = {}

@@ -42,7 +42,7 @@ from sqis.methodology import Methodology
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
     from sqis.report_frames import ReportFrames
-    from sqis.reports.context import YearContext
+    from sqis.reports.year_context import YearContext
 
 STAFF, PUBLIC = "staff", "public"
 # the staff educator pages (sqis.educator_reports), relative to reports/schools/<code>.html

@@ -26,14 +26,9 @@ from sqis.report_frames import ReportFrames
 from sqis.reports import charts
 from sqis.reports import reviews as review_sections
 from sqis.reports import support as support_section
-from sqis.reports.context import (
-    DESIGNATION_LABELS,
-    ESCALATION_SHORT,
-    GROUP_LABELS,
-    fmt,
-    fmt_date,
-)
 from sqis.reports.educator_sections import oversight_section
+from sqis.reports.formatting import fmt, fmt_date
+from sqis.reports.labels import DESIGNATION_LABELS, ESCALATION_SHORT, GROUP_LABELS
 from sqis.reports.render import ReportError, environment
 from sqis.suppression import NO_DATA, is_small, suppress_count
 

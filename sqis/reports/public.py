@@ -22,12 +22,14 @@ import pandas as pd
 
 from sqis.disclosure import PublicFrames, require_public
 from sqis.methodology import Methodology
-from sqis.reports import context as ctx
 from sqis.reports import reviews as review_sections
 from sqis.reports import support as support_section
+from sqis.reports.district_view import district_context
 from sqis.reports.oversight import render_public_oversight
 from sqis.reports.render import environment, report_key
+from sqis.reports.school_view import school_context
 from sqis.reports.sections import attach_public
+from sqis.reports.year_context import prepare_public_year
 
 __all__ = ["render_public_edition", "render_public_oversight", "render_public_reports"]
 
@@ -38,7 +40,7 @@ def render_public_reports(
     """The public school reports and district pages of the year (HTML; printable, no PDF)."""
     pf = require_public(pf)
     generated = generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    yc = attach_public(ctx.prepare_public_year(pf, m, generated), pf)
+    yc = attach_public(prepare_public_year(pf, m, generated), pf)
     review_sections.attach_public(yc, pf)
     support_section.attach_public(yc, pf)
     env = environment()
@@ -46,12 +48,12 @@ def render_public_reports(
     district_t = env.get_template("district_index.html")
     out: dict[str, bytes] = {}
     for code in pf.schools["school_code"].astype(str):
-        out[report_key("schools", code)] = school_t.render(**ctx.school_context(yc, code)).encode(
+        out[report_key("schools", code)] = school_t.render(**school_context(yc, code)).encode(
             "utf-8"
         )
     for dcode in pd.unique(pf.schools["district_code"].astype(str)):
         out[report_key("districts", dcode)] = district_t.render(
-            **ctx.district_context(yc, dcode)
+            **district_context(yc, dcode)
         ).encode("utf-8")
     return out
 

@@ -20,9 +20,11 @@ import pandas as pd
 from sqis.errors import SqisError
 from sqis.methodology import Methodology
 from sqis.report_frames import ReportFrames
-from sqis.reports import context as ctx
 from sqis.reports import reviews as review_sections
 from sqis.reports import support as support_section
+from sqis.reports import year_context
+from sqis.reports.district_view import district_context
+from sqis.reports.school_view import school_context
 from sqis.reports.sections import attach_staff
 from sqis.settings import TEMPLATES_DIR
 from sqis.storage import safe_key
@@ -107,7 +109,7 @@ def render_year_reports(
     if pdf not in ("auto", "all", "none"):
         raise ReportError(f"pdf must be 'auto', 'all' or 'none', not {pdf!r}")
     generated = generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    yc = ctx.prepare_year(frames, m, generated=generated)
+    yc = year_context.prepare_year(frames, m, generated=generated)
     attach_staff(yc, frames)
     review_sections.attach_staff(yc, frames)
     support_section.attach_staff(yc, frames)
@@ -118,7 +120,7 @@ def render_year_reports(
     want_pdf: dict[str, str] = {}
     for code in frames.schools["school_code"].astype(str):
         key = report_key("schools", code)
-        c = ctx.school_context(yc, code)
+        c = school_context(yc, code)
         html = school_t.render(**c)
         out[key] = html.encode("utf-8")
         designated = c["designation"]["code"] in ("FOCUS", "PRIORITY")
@@ -126,7 +128,7 @@ def render_year_reports(
             want_pdf[report_key("schools", code, "pdf")] = html
     for dcode in pd.unique(frames.schools["district_code"].astype(str)):
         out[report_key("districts", dcode)] = district_t.render(
-            **ctx.district_context(yc, dcode)
+            **district_context(yc, dcode)
         ).encode("utf-8")
     if want_pdf:
         from sqis.reports.pdf import render_pdfs

@@ -27,10 +27,11 @@ import pandas as pd
 from sqis import years
 from sqis.methodology import Methodology
 from sqis.report_frames import ReportFrames, frame_of
+from sqis.reports.formatting import fmt_date
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
-    from sqis.reports.context import YearContext
+    from sqis.reports.year_context import YearContext
 
 DECISION_LABELS: dict[str, str] = {
     "NONE": "No further action",
@@ -59,8 +60,6 @@ def _t(v: Any) -> str:
 
 
 def _date(v: Any) -> str:
-    from sqis.reports.context import fmt_date
-
     return fmt_date(v) if _t(v) else ""
 
 

@@ -1,6 +1,6 @@
 """The sections added to the school report and the district page since their templates
 were written, each in its own partial template and module, hooked into the contexts of
-``sqis.reports.context`` by one call each:
+``sqis.reports.school_view`` and ``district_view`` by one call each:
 
 - ``educators`` (``sqis.reports.educator_sections``): the school's teachers for its
   principal (staff edition only), the district's educators by level and their trend;
@@ -21,7 +21,7 @@ from sqis.reports import district_summary, educator_sections
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
     from sqis.report_frames import ReportFrames
-    from sqis.reports.context import YearContext
+    from sqis.reports.year_context import YearContext
 
 
 def attach_staff(yc: YearContext, frames: ReportFrames) -> YearContext:

@@ -24,10 +24,11 @@ import pandas as pd
 
 from sqis.partners import NO_ELIGIBLE_PARTNER
 from sqis.report_frames import ReportFrames, frame_of
+from sqis.reports.labels import INDICATOR_LABELS
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
-    from sqis.reports.context import YearContext
+    from sqis.reports.year_context import YearContext
 
 KEY = "support"  # YearContext.sections[KEY]
 FLAG_TEXT = {
@@ -37,8 +38,6 @@ FLAG_TEXT = {
 
 
 def _label(code: Any) -> str:
-    from sqis.reports.context import INDICATOR_LABELS
-
     return "" if pd.isna(code) else INDICATOR_LABELS.get(str(code), str(code))
 
 
