@@ -22,7 +22,7 @@ import hashlib
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -268,7 +268,7 @@ def _hatch_pattern(pid: str, hatch: str, colour: str) -> str:
 def bars_svg(
     title: str,
     categories: Sequence[str],
-    groups: dict[str, Sequence[float | None]],
+    groups: Mapping[str, Sequence[float | None]],
     ylabel: str = "",
 ) -> str:
     """Grouped bars (one group of bars per category), hatched per series, values printed.
