@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sqis import codes, years
 from sqis.errors import USAGE, SqisError
+from sqis.years import SchoolYear
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "methodologies"
 
@@ -408,8 +409,8 @@ class EducatorSpec(_Model):
     ``first_year``: the first implementation year (the public distribution from then on).
     """
 
-    pilot_year: str
-    first_year: str
+    pilot_year: SchoolYear
+    first_year: SchoolYear
     # teachers: at least this many rostered students with this and last year's score
     min_students: int = Field(ge=1)
     # teachers' mean residual shrunk toward 0 (empirical Bayes) or kept
@@ -428,12 +429,6 @@ class EducatorSpec(_Model):
     districts: dict[str, EducatorOption] = Field(default_factory=dict)
     public: EducatorPublicSpec = Field(default_factory=EducatorPublicSpec)
 
-    @field_validator("pilot_year", "first_year")
-    @classmethod
-    def _year(cls, v: str) -> str:
-        years.start_of(v)
-        return v
-
     @field_validator("rating_cut_points", "level_cut_points")
     @classmethod
     def _ascending(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -451,7 +446,7 @@ class EducatorSpec(_Model):
 
     @model_validator(mode="after")
     def _order(self) -> EducatorSpec:
-        if years.start_of(self.first_year) < years.start_of(self.pilot_year):
+        if self.first_year.start < self.pilot_year.start:
             raise ValueError("educators: first_year comes before pilot_year")
         return self
 
@@ -462,14 +457,14 @@ class EducatorSpec(_Model):
     def stage(self, year: str) -> Literal["none", "pilot", "implementation"]:
         """Whether ``year`` has no educator evaluation, the pilot or the implementation."""
         start = years.start_of(year)
-        if start < years.start_of(self.pilot_year):
+        if start < self.pilot_year.start:
             return "none"
-        return "pilot" if start < years.start_of(self.first_year) else "implementation"
+        return "pilot" if start < self.first_year.start else "implementation"
 
 
 class Methodology(_Model):
     version: str
-    applies_from: str
+    applies_from: SchoolYear
     description: str = ""
     n_size: int = Field(ge=1)
     suppression: SuppressionSpec
@@ -501,12 +496,6 @@ class Methodology(_Model):
     # set by the loader, not by the file
     source: str = ""
     checksum: str = ""
-
-    @field_validator("applies_from")
-    @classmethod
-    def _year(cls, v: str) -> str:
-        years.start_of(v)
-        return v
 
     @field_validator("n_size")
     @classmethod
@@ -660,7 +649,7 @@ def _available(extra: str | None) -> tuple[Methodology, ...]:
         for f in sorted(d.glob("*.yaml")):
             m = load_file(f)
             found.setdefault(m.version, m)
-    return tuple(sorted(found.values(), key=lambda m: (years.start_of(m.applies_from), m.version)))
+    return tuple(sorted(found.values(), key=lambda m: (m.applies_from.start, m.version)))
 
 
 def available(extra_dir: str | None = None) -> list[Methodology]:
@@ -688,7 +677,7 @@ def for_year(year: str, choice: str | None = None, extra_dir: str | None = None)
                 return m
         raise MethodologyError(f"no methodology with version {choice!r}")
     start = years.start_of(year)
-    eligible = [m for m in _available(extra_dir) if years.start_of(m.applies_from) <= start]
+    eligible = [m for m in _available(extra_dir) if m.applies_from.start <= start]
     if not eligible:
         raise MethodologyError(f"no methodology applies to {year}")
     return eligible[-1]
