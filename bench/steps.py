@@ -260,6 +260,7 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
     """
     from sqis import pipeline
     from sqis.methodology import for_year
+    from sqis.years import SchoolYear
 
     m = for_year(p["year"])
     store = pipeline.open_store(p["db_url"])
@@ -269,7 +270,7 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
     with Sampler(p.get("interval", 0.1)) as s:
         t0 = s.mark().t
         a = s.mark()
-        whole = pipeline.report_frames(store, p["year"])
+        whole = pipeline.report_frames(store, SchoolYear(p["year"]))
         by_district = pipeline.split_by_district(whole, districts)
         b = s.mark()
         read_wall += b.t - a.t

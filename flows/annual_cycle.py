@@ -29,7 +29,7 @@ from prefect.utilities.annotations import opaque
 from flows.params import AnnualCycleParams, as_date, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import links, pipeline, run_control, school_calendar, years
+from sqis import links, pipeline, run_control, school_calendar
 from sqis.codes import CONTRACT_FILES
 from sqis.errors import SqisError
 from sqis.indicators import BySchool
@@ -38,6 +38,7 @@ from sqis.render_workers import RenderWorkers
 from sqis.report_frames import ReportFrames
 from sqis.settings import get_settings
 from sqis.year_stages import walk_year
+from sqis.years import SchoolYear
 from tasks import stages
 from tasks.common import artifact_key, cache_token
 
@@ -99,7 +100,8 @@ def annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
 
 def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     logger = get_run_logger()
-    year = resolve_year(params.year, params.methodology or None, as_date(params.as_of))
+    # the year parsed once, here: every stage and task gets the SchoolYear
+    year = SchoolYear(resolve_year(params.year, params.methodology or None, as_date(params.as_of)))
     cfg = pipeline.RunConfig(
         data_root=params.data_root,
         out_root=params.out_root or None,
@@ -115,7 +117,7 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     logger.info(
         "annual cycle of the %s results (service year %s) with methodology %s",
         year,
-        years.service_year(year),
+        year.service_year,
         m.version,
     )
     tag_flow_run(f"year:{year}")
@@ -162,7 +164,7 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     return summary
 
 
-def _ingest(year: str, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inputs:
+def _ingest(year: SchoolYear, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inputs:
     from sqis.ingest import DeliveryInvalid
 
     failed: str | None = None
@@ -225,7 +227,7 @@ def validation_rows(report: Any) -> list[dict[str, Any]]:
 
 
 def _stages(
-    year: str,
+    year: SchoolYear,
     cfg: pipeline.RunConfig,
     m: Methodology,
     inputs: pipeline.Inputs,
@@ -270,7 +272,7 @@ class TaskSteps:
 
     def __init__(
         self,
-        year: str,
+        year: SchoolYear,
         cfg: pipeline.RunConfig,
         m: Methodology,
         input_sums: dict[str, str],
@@ -489,7 +491,7 @@ def index_artifact(year: str, index: pd.DataFrame, schools: pd.DataFrame) -> Non
     )
 
 
-def designations_artifact(year: str, des: pd.DataFrame) -> None:
+def designations_artifact(year: SchoolYear, des: pd.DataFrame) -> None:
     """The designated schools (PRIORITY, FOCUS, REWARD) with reason and escalation."""
     cols = [
         c
@@ -512,20 +514,20 @@ def designations_artifact(year: str, des: pd.DataFrame) -> None:
         key=artifact_key("designations", year),
         description=(
             f"Designations from the {year} results, for service year "
-            f"{years.service_year(year)}: {len(rows)} schools designated"
+            f"{year.service_year}: {len(rows)} schools designated"
         ),
     )
 
 
 def reports_artifacts(
-    year: str, out_root: str, districts: list[str], files: dict[str, bytes]
+    year: SchoolYear, out_root: str, districts: list[str], files: dict[str, bytes]
 ) -> None:
     """One Markdown artifact, ``reports-<year>``: a link per district to its reports index
     (``reports/districts/<code>.html``), and the Oversight report.
 
     One API call, not one per district (200 at state scale).
     """
-    lines = [f"# Reports: {years.both(year)}", "", "| district | reports |", "|---|---|"]
+    lines = [f"# Reports: {year.both}", "", "| district | reports |", "|---|---|"]
 
     def link(key: str) -> str:
         return links.out_link(out_root, f"{year}/{key}")

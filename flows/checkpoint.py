@@ -22,26 +22,26 @@ from prefect.runtime import flow_run
 from flows.params import CheckpointParams, as_date, checkpoint_number, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import pipeline, school_calendar, years
+from sqis import pipeline, school_calendar
 from sqis.methodology import for_year, latest
 from sqis.settings import get_settings
+from sqis.years import SchoolYear
 from tasks.common import artifact_key, ensure_pseudonym_key
 from tasks.stages import IO
 
 
 def resolve(
     year: str | None, number: int | str | None, as_of: date | None = None
-) -> tuple[str, int]:
+) -> tuple[SchoolYear, int]:
     """The service year and checkpoint given (1–4; "due", 0 or None: the one due), or those
-    due on ``as_of`` (default: today's local date)."""
+    due on ``as_of`` (default: today's local date). The flow's one parse of the year."""
     number = checkpoint_number(number)
     if year and number:
-        years.start_of(year)
-        return year, number
+        return SchoolYear(year), number
     m = latest(get_settings().methodology_dir)
     day = as_of or m.today()
     due_year, due_number = school_calendar.checkpoint_due(day, m)
-    return (year or due_year), (number or due_number)
+    return SchoolYear(year or due_year), (number or due_number)
 
 
 def _run_name() -> str:
@@ -57,14 +57,14 @@ def _run_name() -> str:
 
 @task(name="hold-checkpoint", task_run_name="checkpoint-{year}-{number}", **IO)
 def hold_checkpoint(
-    year: str, number: int, data_root: str | None, out_root: str, db_url: str
+    year: SchoolYear, number: int, data_root: str | None, out_root: str, db_url: str
 ) -> tuple[int, list[str], str, bool]:
     """Record checkpoint ``number`` of service year ``year`` and publish the briefs;
     returns counts and the summary."""
     from sqis.checkpoints.markdown import brief_markdown
 
     ensure_pseudonym_key()
-    m = for_year(years.results_year(year), None, get_settings().methodology_dir)
+    m = for_year(year.results_year, None, get_settings().methodology_dir)
     done = pipeline.checkpoint(
         year, number, data_root, pipeline.open_store(db_url, upgrade=True), m, out_root=out_root
     )
@@ -103,7 +103,7 @@ def community_checkpoint(params: CheckpointParams = CheckpointParams()) -> dict[
             year, number, params.data_root or None, out, s.database_url
         )
     progress.step("checkpoint recorded and briefs published")
-    results = years.results_year(year)
+    results = year.results_year
     create_markdown_artifact(
         summary,
         key=artifact_key("checkpoint", year, str(number)),

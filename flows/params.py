@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sqis import years
+from sqis.years import SchoolYear
 
 
 class _Params(BaseModel):
@@ -27,9 +27,11 @@ class _Params(BaseModel):
 
 
 def _check_year(v: str) -> str:
+    """A year field is checked on the form and stays text (the UI's and the API's); the
+    flow parses it into a ``SchoolYear`` once, at its start."""
     v = (v or "").strip()
     if v:
-        years.start_of(v)
+        SchoolYear(v)
     return v
 
 

@@ -1000,12 +1000,11 @@ def public_frames(frames: ReportFrames, m: Methodology) -> PublicFrames:
     on record: :func:`public_educator_history`); a frame not held is public and empty.
     """
     year = frames.year
-    years.start_of(year)
+    start = years.start_of(year)
     schools = frames.schools
     ind = frames.indicators
     if "year" not in ind.columns:
         ind = ind.assign(year=year)
-    start = years.start_of(year)
     started = pd.to_numeric(ind["year"].astype(str).str.slice(0, 4), errors="coerce")
     ind = ind[(started <= start).to_numpy()]
     return _make(

@@ -43,6 +43,7 @@ from sqis.settings import get_settings
 from sqis.storage import Storage, StorageError, is_s3, open_storage
 from sqis.validation import ValidationReport, validate_delivery
 from sqis.yeardata import YearData
+from sqis.years import SchoolYear
 
 if TYPE_CHECKING:
     from sqis.methodology import Methodology
@@ -215,7 +216,7 @@ def ingest_year(
     Raises ``DeliveryInvalid`` (nothing stored), ``DeliveryChanged`` (a different delivery
     for an ingested year, without ``replace``), ``KeyMismatch`` or ``MissingKeyError``.
     """
-    years.start_of(year)
+    year = SchoolYear(year)
     settings = get_settings()
     key = settings.require_pseudonym_key()  # refuse before reading anything
     kid = key_id(key)

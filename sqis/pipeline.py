@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sqis import codes, memory, reviews, runs, years
+from sqis import codes, memory, reviews, runs
 from sqis.errors import SqisError
 from sqis.methodology import Methodology, for_year
 from sqis.publish import manifest_checksums, public_checksums, publish_more, publish_run
@@ -47,6 +47,7 @@ from sqis.render_workers import RenderWorkers
 from sqis.report_frames import ReportFrames
 from sqis.settings import get_settings
 from sqis.storage import open_storage
+from sqis.years import SchoolYear
 
 if TYPE_CHECKING:
     from sqis.indicators import BySchool, YearLookups
@@ -87,7 +88,7 @@ class PipelineError(RuntimeError, SqisError):
 class Inputs:
     """The year's validated delivery and the two years before (when delivered)."""
 
-    year: str
+    year: SchoolYear
     cur: YearData
     prior: YearData | None = None
     prior2: YearData | None = None
@@ -200,7 +201,7 @@ EARLIER_YEAR_FILES: dict[int, tuple[str, ...]] = {1: ("assessments",), 2: ("stud
 
 
 def ingest(
-    year: str,
+    year: SchoolYear,
     data_root: str,
     *,
     store_root: str | None = None,
@@ -221,7 +222,7 @@ def ingest(
     cur = ing.load_year(year, store_root=store_root)
     earlier: dict[int, Any] = {}
     for back, files in EARLIER_YEAR_FILES.items():
-        y = years.shift(year, -back)
+        y = year.shift(-back)
         if delivered(data_root, y):
             earlier[back] = ingest_one(
                 y, data_root, store_root=store_root, replace=replace, only=files
@@ -241,7 +242,7 @@ PRIOR_BY_SCHOOL: tuple[str, ...] = ("indicators", "index_scores")
 class Prior:
     """Last year's results as the store holds them (empty frames where none)."""
 
-    year: str
+    year: SchoolYear
     indicators: pd.DataFrame
     index_scores: pd.DataFrame
     designations: pd.DataFrame
@@ -260,9 +261,9 @@ class Prior:
             self.by_school = {name: BySchool(getattr(self, name)) for name in PRIOR_BY_SCHOOL}
 
 
-def prior_results(store: ResultsStore, year: str) -> Prior:
+def prior_results(store: ResultsStore, year: SchoolYear) -> Prior:
     """Last year's indicators, index, designations and partners from the results store."""
-    y1 = years.shift(year, -1)
+    y1 = year.previous
     frames = {}
     for t in ("indicators", "index_scores", "designations", "partnerships"):
         df = store.read(t, [y1])
@@ -506,7 +507,7 @@ def support(
 # Stage 4: communities of practice
 # ---------------------------------------------------------------------------------
 def communities(
-    designations: pd.DataFrame, schools: pd.DataFrame, year: str, m: Methodology
+    designations: pd.DataFrame, schools: pd.DataFrame, year: SchoolYear, m: Methodology
 ) -> pd.DataFrame:
     """METHODOLOGY.md "Communities of practice and checkpoints": FOCUS schools grouped.
 
@@ -517,13 +518,13 @@ def communities(
     """
     from sqis import communities as com
 
-    service = years.service_year(year)
+    service = year.service_year
     return com.form_communities(designations, schools, service, m).reset_index(drop=True)
 
 
 def schedule(
     communities_frame: pd.DataFrame,
-    year: str,
+    year: SchoolYear,
     m: Methodology,
     held: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -532,7 +533,7 @@ def schedule(
     table of the service year, whose rows show as HELD)."""
     from sqis import communities as com
 
-    service = years.service_year(year)
+    service = year.service_year
     return com.schedule(communities_frame, service, m, held=held).reset_index(drop=True)
 
 
@@ -543,7 +544,7 @@ def schedule(
 class YearTables:
     """Everything one year's run computed: the tables the results store keeps."""
 
-    year: str
+    year: SchoolYear
     schools: pd.DataFrame
     indicators: pd.DataFrame
     index_scores: pd.DataFrame
@@ -647,7 +648,7 @@ def store_results(
     from sqis import plans
 
     digests = store.replace_year(run_id, tables.year, tables.as_dict())
-    service = years.service_year(tables.year)
+    service = tables.year.service_year
     d = tables.designations
     focus = d[d["designation"] == "FOCUS"]
     yis = pd.to_numeric(focus["years_in_status"]).fillna(1).astype(int).clip(lower=1)
@@ -662,7 +663,7 @@ def store_results(
 def stored_plans_in_force(
     store: ResultsStore,
     designations: pd.DataFrame,
-    service_year: str,
+    service_year: SchoolYear,
     m: Methodology,
     school_codes: set[str] | None = None,
 ) -> pd.DataFrame:
@@ -670,13 +671,13 @@ def stored_plans_in_force(
     store's plans of the years such a plan can have started in (``plan_years`` back)."""
     from sqis import plans as plans_mod
 
-    started = [years.shift(service_year, -k) for k in range(m.communities.plan_years)]
+    started = [service_year.shift(-k) for k in range(m.communities.plan_years)]
     stored = store.read("plans", started, school_codes=school_codes)
     return plans_mod.plans_in_force(stored, designations, service_year, m)
 
 
 def report_frames(
-    store: ResultsStore, year: str, district: str | None = None, m: Methodology | None = None
+    store: ResultsStore, year: SchoolYear, district: str | None = None, m: Methodology | None = None
 ) -> ReportFrames:
     """What the reports show, read back from the results store (results → reports, one way).
 
@@ -688,8 +689,8 @@ def report_frames(
     """
 
     m = m or for_year(year, None, get_settings().methodology_dir)
-    start = years.start_of(year)
-    service = years.service_year(year)
+    start = year.start
+    service = year.service_year
     schools = _drop_year(store.read("schools", [year]))
     codes = None
     if district is not None:
@@ -719,7 +720,10 @@ def report_frames(
 
 
 def report_section_frames(
-    store: ResultsStore, year: str, district: str | None = None, codes: set[str] | None = None
+    store: ResultsStore,
+    year: SchoolYear,
+    district: str | None = None,
+    codes: set[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The report frames of the educator and district-index sections
     (``sqis.reports.educator_sections``, ``sqis.reports.district_summary``):
@@ -727,7 +731,7 @@ def report_section_frames(
     (with ``year``, and ``district_code``: a school's or district's, none for the
     consortium's rows, so that ``split_by_district`` splits it); ``districts``, the year's
     district index. ``district``: that district's rows only."""
-    dist = _up_to(store.read("educator_distribution"), years.start_of(year))
+    dist = _up_to(store.read("educator_distribution"), year.start)
     entity = dist["entity_code"].astype("str")
     dist = dist.assign(
         district_code=entity.str.slice(0, 7).where(dist["entity_type"] != "CONSORTIUM")
@@ -837,14 +841,14 @@ class NoResults(PipelineError):
     results year has no results in the store."""
 
 
-def require_results(store: ResultsStore, service_year: str, what: str) -> str:
+def require_results(store: ResultsStore, service_year: SchoolYear, what: str) -> SchoolYear:
     """The results year of ``service_year``, or :class:`NoResults` naming the year to run.
 
     METHODOLOGY.md "Results year and service year": the checkpoints, plans and Oversight
     meetings of Y+1 follow from Y's results, so there is nothing to hold or report before
     Y has been run.
     """
-    results = years.results_year(service_year)
+    results = service_year.results_year
     if store.dependency(results) is None:
         raise NoResults(
             f"{what} of {service_year} follows from the {results} results, and the results "
@@ -900,10 +904,11 @@ def oversight_frames(
     """The report frames of an Oversight meeting of ``service_year``, of the results year
     it reviews: schools of the results year; indicators, index, designations, communities
     and the educator distribution of every year up to it; the plans in force and the
-    checkpoints of the service year."""
-
+    checkpoints of the service year. The entry of both editions of the report:
+    ``service_year`` is parsed here."""
+    service_year = SchoolYear(service_year)
     year = require_results(store, service_year, f"the {term} Oversight Panel meeting")
-    start = years.start_of(year)
+    start = year.start
 
     def upto(table: str) -> pd.DataFrame:
         return _up_to(store.read(table), start)
@@ -984,7 +989,7 @@ class RunConfig:
 class YearResult:
     """What a run did: its id, where the results went, the output checksums."""
 
-    year: str
+    year: SchoolYear
     run_id: Any
     out_root: str
     db_url: str
@@ -1016,7 +1021,7 @@ def open_store(db_url: str | None, *, upgrade: bool = False) -> ResultsStore:
     return store
 
 
-def prepare_store(cfg: RunConfig, year: str) -> Any:
+def prepare_store(cfg: RunConfig, year: SchoolYear) -> Any:
     """The results store of a run, reachable and at this sqis's schema. A database without
     a schema gets one only when the run may go ahead (``run_control.check_fresh_store``).
     Raises ``StoreUnreachable`` before any work when the database does not answer."""
@@ -1030,7 +1035,7 @@ def prepare_store(cfg: RunConfig, year: str) -> Any:
 
 
 def ingest_locked(
-    store: ResultsStore, run_id: int, year: str, cfg: RunConfig, m: Methodology
+    store: ResultsStore, run_id: int, year: SchoolYear, cfg: RunConfig, m: Methodology
 ) -> Inputs:
     """Stage 1 under the year's lock; records what the run read. A delivery that is refused
     leaves no run behind (``abandon_run``): the database is as it was."""
@@ -1055,7 +1060,7 @@ class PlainSteps:
         self,
         store: ResultsStore,
         run_id: int,
-        year: str,
+        year: SchoolYear,
         cfg: RunConfig,
         m: Methodology,
         undo: Any,
@@ -1167,10 +1172,11 @@ def run_year(
 ) -> YearResult:
     """One school year, every stage, in one run of the results store (no Prefect).
 
+    ``year`` is parsed here, once (:class:`sqis.years.SchoolYear`); the stages get the value.
     ``on_stage(name, info)`` is called after each stage (the CLI prints progress,
     tests observe the order).
     """
-    years.start_of(year)
+    year = SchoolYear(year)
     cfg = cfg.resolved()
     m = for_year(year, cfg.methodology, get_settings().methodology_dir)
     note = on_stage or (lambda name, info: None)
@@ -1258,14 +1264,14 @@ def public_educator_files(
     return out
 
 
-def educator_action_files(store: ResultsStore, year: str) -> dict[str, bytes]:
+def educator_action_files(store: ResultsStore, year: SchoolYear) -> dict[str, bytes]:
     """The staff edition's ``educator-actions.csv`` (METHODOLOGY.md "Educator
     effectiveness", option 1): the actions the districts recorded on a ``TRIGGER`` of
     ``year`` and the years before (``sqis educator action``), with the service year an
     improvement plan lasts through."""
     from sqis import exports as ex
 
-    actions = _up_to(store.read("educator_actions"), years.start_of(year))
+    actions = _up_to(store.read("educator_actions"), year.start)
     if not actions.empty:
         actions = actions.assign(
             recorded_at=pd.to_datetime(actions["recorded_at"], utc=True).dt.strftime(
@@ -1276,7 +1282,7 @@ def educator_action_files(store: ResultsStore, year: str) -> dict[str, bytes]:
 
 
 def educator_staff_files(
-    store: ResultsStore, year: str, m: Methodology, produced: str
+    store: ResultsStore, year: SchoolYear, m: Methodology, produced: str
 ) -> dict[str, bytes]:
     """The staff edition's educator files besides the exports, from the results store:
     ``educator-actions.csv`` and the staff pages (``sqis.educator_reports``: a page per
@@ -1285,7 +1291,7 @@ def educator_staff_files(
     from sqis.educator_reports import educator_pages
 
     files = educator_action_files(store, year)
-    history = _up_to(store.read("educator_distribution"), years.start_of(year))
+    history = _up_to(store.read("educator_distribution"), year.start)
     files.update(
         educator_pages(
             year,
@@ -1361,6 +1367,7 @@ def checkpoint(
     """
     from sqis.checkpoints.io import hold_checkpoint
 
+    service_year = SchoolYear(service_year)  # parsed once, here
     s = get_settings()
     key = s.require_pseudonym_key() if data_root else None
     held = hold_checkpoint(

@@ -29,9 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from sqis import years
 from sqis.errors import SqisError
 from sqis.methodology import Methodology
+from sqis.years import SchoolYear
 
 
 class RunRefused(RuntimeError, SqisError):
@@ -92,7 +92,7 @@ def check_fresh_store(year: str, out_root: str, url: str, force: str | None) -> 
 
 def preflight(
     store: Any,
-    year: str,
+    year: SchoolYear,
     m: Methodology,
     *,
     data_root: str,
@@ -123,7 +123,7 @@ def preflight(
             f"{url} is {'empty' if mine is None else mine}: point --db at the store that "
             "published it"
         )
-    before = years.results_year(year)
+    before = year.results_year
     if store.dependency(before) is None and (
         delivered(data_root, before) or _ingested(before, store_root)
     ):
@@ -164,7 +164,7 @@ def forced_note(force: str | None, problems: list[str]) -> str | None:
 class Undo:
     """What a run changed, to put back when it fails before its publication is complete."""
 
-    year: str
+    year: SchoolYear
     store_root: str | None
     ingested: Any = None  # sqis.ingest.IngestResult of this year, when this run wrote it
     previous_rows: dict[str, pd.DataFrame] | None = None
@@ -174,7 +174,7 @@ class Undo:
     def snapshot(self, store: Any, tables: tuple[str, ...]) -> None:
         """The year's rows before the run replaces them, and the plans of its service year."""
         self.previous_rows = {t: store.read(t, [self.year]) for t in tables}
-        self.plans_before = store.read("plans", [years.service_year(self.year)])
+        self.plans_before = store.read("plans", [self.year.service_year])
 
     def __call__(self, store: Any, run_id: int) -> None:
         """Put back the results store's rows and plans, then the validated store."""
@@ -187,7 +187,7 @@ class Undo:
             self.done.append("results store")
         if self.plans_before is not None:
             keep = set(self.plans_before["school_code"])
-            store.drop_untouched_plans(years.service_year(self.year), keep)
+            store.drop_untouched_plans(self.year.service_year, keep)
         if self.ingested is not None:
             from sqis import ingest
 

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sqis import years
 from sqis.settings import get_settings
 from sqis.store.models import RunStatus
+from sqis.years import SchoolYear
 
 if TYPE_CHECKING:
     from sqis.methodology import Methodology
@@ -147,7 +147,7 @@ class Began:
 
 def begin_run(
     store: ResultsStore,
-    year: str,
+    year: SchoolYear,
     m: Methodology,
     cfg: RunConfig,
     *,
@@ -194,13 +194,13 @@ def fail_run(store: ResultsStore, run_id: int, undo: Any) -> None:
     finish_failed(store, run_id)
 
 
-def depends_on_for(store: ResultsStore, year: str) -> dict[str, Any]:
+def depends_on_for(store: ResultsStore, year: SchoolYear) -> dict[str, Any]:
     """The earlier year this year's run reads from the store (its designations, index, partners).
 
     ``{year−1: {"run_id", "checksum"}}`` from ``ResultsStore.dependency``; empty when
     last year was never computed.
     """
-    y1 = years.shift(year, -1)
+    y1 = year.previous
     dep = store.dependency(y1)
     return {y1: dep} if dep else {}
 

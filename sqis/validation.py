@@ -52,9 +52,10 @@ from schemas.base import (
 )
 from schemas.cross_file import CROSS_FILE_COLUMNS, check_cross_file
 from schemas.limits import REPORT_MAX_ROWS_PER_RULE
-from sqis import codes, educator_files, years
+from sqis import codes, educator_files
 from sqis.reading import DeliveryError, RawFile, read_contract_file, year_folder_problems
 from sqis.storage import is_s3, open_storage
+from sqis.years import SchoolYear
 
 if TYPE_CHECKING:
     from sqis.methodology import Methodology
@@ -238,7 +239,7 @@ def validate_delivery(
     one for ``year``) says which extra columns are allowed and which graduation cohorts
     are measured.
     """
-    years.start_of(year)
+    year = SchoolYear(year)
     if methodology is None:
         from sqis.methodology import for_year
         from sqis.settings import get_settings

@@ -27,6 +27,7 @@ from sqis.indicators import BySchool
 from sqis.methodology import Methodology
 from sqis.render_workers import RenderWorkers
 from sqis.report_frames import ReportFrames
+from sqis.years import SchoolYear
 from tasks.common import (
     IO_RETRIES,
     IO_RETRY_DELAY,
@@ -70,7 +71,7 @@ CACHED: dict[str, Any] = dict(cache_key_fn=key_from_token, persist_result=True)
 
 @task(name="ingest", task_run_name="ingest-{year}", **IO)
 def ingest(
-    year: str, data_root: str, store_root: str, replace: bool, m: Methodology
+    year: SchoolYear, data_root: str, store_root: str, replace: bool, m: Methodology
 ) -> pipeline.Inputs:
     """Validate and store the delivery (and the two years before when delivered)."""
     ensure_pseudonym_key()
@@ -78,7 +79,7 @@ def ingest(
 
 
 @task(name="start-run", task_run_name="start-run-{year}", **IO)
-def begin_run(year: str, m: Methodology, cfg: pipeline.RunConfig) -> runs.Began:
+def begin_run(year: SchoolYear, m: Methodology, cfg: pipeline.RunConfig) -> runs.Began:
     """Check the run may go ahead and take the year's lock, before anything is ingested
     (``sqis.runs.begin_run``; a lock left by a dead run is taken over)."""
     from tasks.liveness import flow_run_alive
@@ -90,7 +91,7 @@ def begin_run(year: str, m: Methodology, cfg: pipeline.RunConfig) -> runs.Began:
 
 @task(name="record-inputs", task_run_name="record-inputs-{year}", **IO)
 def record_inputs(
-    year: str, db_url: str, run_id: int, input_checksums: dict[str, str]
+    year: SchoolYear, db_url: str, run_id: int, input_checksums: dict[str, str]
 ) -> dict[str, Any]:
     """Record what the run read (and the earlier year it depends on); returns that."""
     store = pipeline.open_store(db_url)
@@ -100,20 +101,20 @@ def record_inputs(
 
 
 @task(name="abandon-run", task_run_name="abandon-run-{year}", **IO)
-def abandon_run(year: str, db_url: str, run_id: int) -> None:
+def abandon_run(year: SchoolYear, db_url: str, run_id: int) -> None:
     """Forget a run whose delivery was refused: the database is as it was."""
     pipeline.open_store(db_url).abandon_run(run_id)
 
 
 @task(name="prior-results", task_run_name="prior-results-{year}", **IO)
-def prior_results(year: str, db_url: str) -> pipeline.Prior:
+def prior_results(year: SchoolYear, db_url: str) -> pipeline.Prior:
     """Last year's determinations, from the results store."""
     return pipeline.prior_results(pipeline.open_store(db_url), year)
 
 
 @task(name="growth", task_run_name="growth-{year}", **CACHED)
 def growth(
-    year: str, inputs: pipeline.Inputs, m: Methodology, token: str
+    year: SchoolYear, inputs: pipeline.Inputs, m: Methodology, token: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The growth model, consortium-wide, fitted once: the school growth indicators and,
     from the same residuals, every educator's growth measure and rating (METHODOLOGY.md
@@ -123,7 +124,7 @@ def growth(
 
 @task(name="district-index", task_run_name="index-{year}-{district}", **CACHED)
 def district_index(
-    year: str,
+    year: SchoolYear,
     inputs: pipeline.Inputs,
     growth_frame: pd.DataFrame | BySchool,
     prior: pipeline.Prior,
@@ -138,7 +139,7 @@ def district_index(
 
 @task(name="district-educators", task_run_name="educators-{year}-{district}", **CACHED)
 def district_educators(
-    year: str,
+    year: SchoolYear,
     measures: pd.DataFrame,
     schools: pd.DataFrame,
     m: Methodology,
@@ -151,7 +152,7 @@ def district_educators(
 
 @task(name="designate", task_run_name="designate-{year}", **CACHED)
 def designate(
-    year: str,
+    year: SchoolYear,
     inputs: pipeline.Inputs,
     indicators: pd.DataFrame,
     index: pd.DataFrame,
@@ -165,7 +166,7 @@ def designate(
 
 @task(name="support", task_run_name="support-{year}", **CACHED)
 def support(
-    year: str,
+    year: SchoolYear,
     inputs: pipeline.Inputs,
     indicators: pd.DataFrame,
     designations: pd.DataFrame,
@@ -178,7 +179,7 @@ def support(
 
 @task(name="communities", task_run_name="communities-{year}", **CACHED)
 def communities(
-    year: str, designations: pd.DataFrame, schools: pd.DataFrame, m: Methodology, token: str
+    year: SchoolYear, designations: pd.DataFrame, schools: pd.DataFrame, m: Methodology, token: str
 ) -> pd.DataFrame:
     """Communities of practice and their checkpoint schedule."""
     return pipeline.communities(designations, schools, year, m)
@@ -186,7 +187,7 @@ def communities(
 
 @task(name="store-results", task_run_name="store-results-{year}", **IO)
 def store_results(
-    year: str, db_url: str, run_id: int, tables: pipeline.YearTables, m: Methodology
+    year: SchoolYear, db_url: str, run_id: int, tables: pipeline.YearTables, m: Methodology
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Replace the year's rows in the results store, in one transaction; DRAFT plans.
 
@@ -205,27 +206,29 @@ def store_results(
 
 @task(name="exports", task_run_name="exports-{year}", cache_policy=NO_CACHE)
 def exports(
-    year: str, tables: pipeline.YearTables, m: Methodology, held: pd.DataFrame | None = None
+    year: SchoolYear, tables: pipeline.YearTables, m: Methodology, held: pd.DataFrame | None = None
 ) -> dict[str, bytes]:
     """The contract's CSV exports (``held``: the service year's checkpoints held so far)."""
     return pipeline.exports(tables, m, held)
 
 
 @task(name="educator-files", task_run_name="educator-files-{year}", **IO)
-def educator_files(year: str, db_url: str, m: Methodology, produced: str) -> dict[str, bytes]:
+def educator_files(
+    year: SchoolYear, db_url: str, m: Methodology, produced: str
+) -> dict[str, bytes]:
     """The staff edition's educator-actions.csv and educator pages, from the results store
     (METHODOLOGY.md "Educator effectiveness")."""
     return pipeline.educator_staff_files(pipeline.open_store(db_url), year, m, produced)
 
 
 @task(name="calendars", task_run_name="calendars-{year}", cache_policy=NO_CACHE)
-def calendars(year: str, tables: pipeline.YearTables, m: Methodology) -> dict[str, bytes]:
+def calendars(year: SchoolYear, tables: pipeline.YearTables, m: Methodology) -> dict[str, bytes]:
     """The service year's iCalendar files: communities' checkpoints, Symposium, Convening."""
     return pipeline.calendars(tables, m)
 
 
 @task(name="report-frames", task_run_name="report-frames-{year}", **IO)
-def report_frames(year: str, db_url: str, m: Methodology) -> ReportFrames:
+def report_frames(year: SchoolYear, db_url: str, m: Methodology) -> ReportFrames:
     """What the reports show, read once from the results store (the flow splits it by
     district). Not cached: plan approvals and checkpoints change in the store between
     runs without any input changing."""
@@ -234,7 +237,7 @@ def report_frames(year: str, db_url: str, m: Methodology) -> ReportFrames:
 
 @task(name="district-reports", task_run_name="reports-{year}-{district}", cache_policy=NO_CACHE)
 def district_reports(
-    year: str,
+    year: SchoolYear,
     frames: ReportFrames,
     m: Methodology,
     pdf: str,
@@ -250,7 +253,9 @@ def district_reports(
 
 
 @task(name="publish", task_run_name="publish-{year}", **IO)
-def publish(year: str, files: dict[str, bytes], out_root: str, store_id: str) -> dict[str, str]:
+def publish(
+    year: SchoolYear, files: dict[str, bytes], out_root: str, store_id: str
+) -> dict[str, str]:
     """Write the files under the out root (staging, manifest last), keeping the checkpoint
     briefs and Oversight reports already published for the year; returns the checksums."""
     manifest = publication.publish_run(year, files, out_root, store_id)
@@ -259,7 +264,7 @@ def publish(year: str, files: dict[str, bytes], out_root: str, store_id: str) ->
 
 @task(name="public-edition", task_run_name="public-edition-{year}", cache_policy=NO_CACHE)
 def public_edition(
-    year: str,
+    year: SchoolYear,
     tables: pipeline.YearTables,
     frames: ReportFrames,
     m: Methodology,
@@ -272,7 +277,7 @@ def public_edition(
 
 @task(name="publish-public", task_run_name="publish-public-{year}", **IO)
 def publish_public(
-    year: str, files: dict[str, bytes], public_root: str, store_id: str
+    year: SchoolYear, files: dict[str, bytes], public_root: str, store_id: str
 ) -> dict[str, str]:
     """Write the public edition under the public root (its own manifest), keeping the
     public Oversight reports already published; checksums keyed ``public/<key>``."""
@@ -281,14 +286,14 @@ def publish_public(
 
 
 @task(name="fail-run", task_run_name="fail-run-{year}", **IO)
-def fail_run(year: str, db_url: str, run_id: int, undo: run_control.Undo) -> None:
+def fail_run(year: SchoolYear, db_url: str, run_id: int, undo: run_control.Undo) -> None:
     """Put back what the failed run changed (``run_control.Undo``), then mark it FAILED."""
     runs.fail_run(pipeline.open_store(db_url), run_id, undo)
 
 
 @task(name="finish-run", task_run_name="finish-run-{year}-{status}", **IO)
 def finish_run(
-    year: str, db_url: str, run_id: int, status: str, output_checksums: dict[str, str] | None
+    year: SchoolYear, db_url: str, run_id: int, status: str, output_checksums: dict[str, str] | None
 ) -> None:
     """Record how the run ended (and, when it succeeded, its output checksums)."""
     pipeline.open_store(db_url).finish_run(run_id, status, output_checksums=output_checksums)

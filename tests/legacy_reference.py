@@ -23,6 +23,7 @@ import pandas as pd
 from sqis import pipeline
 from sqis.methodology import Methodology, for_year
 from sqis.yeardata import YearData
+from sqis.years import SchoolYear
 
 YEARS = ["2013-14", "2014-15", "2015-16", "2016-17", "2017-18"]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "core-2013.1-reference"
@@ -74,7 +75,7 @@ def compute_years(root: str, m: Methodology, year_list: list[str] | None = None)
     for k, year in enumerate(year_list):
         data[year] = load(root, year)
         inputs = pipeline.Inputs(
-            year,
+            SchoolYear(year),
             data[year],
             data[year_list[k - 1]] if k >= 1 else None,
             data[year_list[k - 2]] if k >= 2 else None,

@@ -31,6 +31,7 @@ from sqis import disclosure, methodology, pipeline
 from sqis import publish as publication
 from sqis.publish import read_manifest
 from sqis.synthetic import generate
+from sqis.years import SchoolYear
 from tests import disclosure_attacks as attacks
 
 pytestmark = pytest.mark.slow
@@ -186,7 +187,7 @@ def test_the_attacks_find_what_issue_18_found(
     weak = tmp_path / "weak"
     for y in YEARS:
         m = methodology.for_year(y)
-        frames = pipeline.report_frames(store, y, m=m)
+        frames = pipeline.report_frames(store, SchoolYear(y), m=m)
         from sqis.reports.public import render_public_edition
 
         publish_year(y, render_public_edition(disclosure.public_frames(frames, m), m), str(weak))

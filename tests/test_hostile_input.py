@@ -124,10 +124,11 @@ def test_reports_for_a_school_code_with_dot_dot_are_refused_before_writing(
     from sqis.methodology import for_year
     from sqis.publish import PublishError
     from sqis.store import ResultsStore
+    from sqis.years import SchoolYear
 
     clean = clean_run()
     store = ResultsStore(clean.db_url)
-    frames = pipeline.report_frames(store, YEAR)
+    frames = pipeline.report_frames(store, SchoolYear(YEAR))
     store.dispose()
     code = frames.schools["school_code"].iloc[0]
     evil = "../../../evil"

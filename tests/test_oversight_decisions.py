@@ -19,6 +19,7 @@ from sqis import pipeline, reviews
 from sqis.methodology import for_year
 from sqis.settings import reset_settings_cache
 from sqis.store import ResultsStore
+from sqis.years import SchoolYear
 from tests.review_fixtures import D1, D2, SERVICE, YEAR, one_error, records, sqis
 from tests.review_fixtures import store_with_results as _store
 
@@ -243,7 +244,7 @@ def test_the_next_report_shows_the_decision_and_the_records(year_run, capsys, tm
     again = _html(pipeline.oversight(SERVICE, "fall", store, m))
     assert NOTE not in again and "LEADERSHIP-FINDING" in again
     # the district's page: its history (the year's reports rendered again from the store)
-    frames = pipeline.report_frames(store, YEAR, m=m)
+    frames = pipeline.report_frames(store, SchoolYear(YEAR), m=m)
     files = pipeline.reports(frames, m, pdf="none")
     page = files[f"reports/districts/{a}.html"].decode()
     assert "History: peer review and the Oversight Panel" in page

@@ -303,7 +303,7 @@ def test_a_cycle_writes_every_contract_file_and_a_rerun_replaces_identically(
 def test_district_by_district_equals_the_consortium_at_once(consortium: Path) -> None:
     from sqis.ingest import load_year  # noqa: F401  (the year is ingested by the cycle test)
 
-    inputs = pipeline.ingest("2014-15", str(consortium))
+    inputs = pipeline.ingest(years.SchoolYear("2014-15"), str(consortium))
     empty = pipeline.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
     whole = pipeline.compute_index(inputs, empty, M, by_district=False)
     split = pipeline.compute_index(inputs, empty, M, by_district=True)
@@ -321,7 +321,7 @@ def test_district_by_district_equals_the_consortium_at_once(consortium: Path) ->
 def test_after_the_index_only_schools_and_enrolment_are_held(consortium: Path) -> None:
     """``release_after_index``: the later stages read this year's schools and enrolment;
     every other frame is emptied in place (memory at state scale), checksums kept."""
-    inputs = pipeline.ingest("2014-15", str(consortium))
+    inputs = pipeline.ingest(years.SchoolYear("2014-15"), str(consortium))
     sums = inputs.checksums()
     schools, students = inputs.cur.schools, inputs.cur.students
     assert inputs.prior is not None and len(inputs.prior.assessments) > 0
@@ -350,7 +350,7 @@ def test_of_the_years_before_only_the_files_the_rules_read_are_loaded(
     an earlier delivery comes back empty (with its columns and types), not loaded."""
     from sqis.ingest import load_year
 
-    inputs = pipeline.ingest("2015-16", str(consortium))
+    inputs = pipeline.ingest(years.SchoolYear("2015-16"), str(consortium))
     assert inputs.prior is not None and inputs.prior2 is not None
     assert len(inputs.prior.assessments) > 0 and len(inputs.prior2.students) > 0
     whole = {1: load_year("2014-15"), 2: load_year("2013-14")}
@@ -434,9 +434,11 @@ def test_district_by_district_equals_the_consortium_with_last_years_results(
     """Last year's indicators and index (change, improvement, goal) cut by district give
     the same as the consortium at once."""
     empty = pipeline.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
-    last = pipeline.compute_index(pipeline.ingest("2014-15", str(consortium)), empty, M)
+    last = pipeline.compute_index(
+        pipeline.ingest(years.SchoolYear("2014-15"), str(consortium)), empty, M
+    )
     prior = pipeline.Prior("2014-15", last[0], last[1], pd.DataFrame(), pd.DataFrame())
-    inputs = pipeline.ingest("2015-16", str(consortium))
+    inputs = pipeline.ingest(years.SchoolYear("2015-16"), str(consortium))
     whole = pipeline.compute_index(inputs, prior, M, by_district=False)
     split = pipeline.compute_index(inputs, prior, M, by_district=True)
     assert whole[0]["level_change"].notna().any()  # last year's levels were used

@@ -411,6 +411,7 @@ def test_direct_labels_do_not_overlap() -> None:
 def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None:
     from sqis import pipeline
     from sqis.synthetic import generate
+    from sqis.years import SchoolYear
 
     years = ["2014-15", "2015-16"]
     generate(tmp_path / "data", years, 2500, 2, 11)
@@ -420,7 +421,7 @@ def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None
     )
     pipeline.run_cycle(years, cfg)
     store = pipeline.open_store(db)
-    frames = pipeline.report_frames(store, "2015-16")
+    frames = pipeline.report_frames(store, SchoolYear("2015-16"))
     staff = render_year_reports(frames, M, pdf="none")
     staff.update(pipeline.oversight("2016-17", "spring", store, M))
     for data in staff.values():
