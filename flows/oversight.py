@@ -20,26 +20,28 @@ from prefect.runtime import flow_run
 from flows.params import OversightParams, as_date, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import links, pipeline, reviews, school_calendar, years
+from sqis import links, pipeline, reviews, school_calendar
 from sqis import publish as publication
-from sqis.methodology import for_year, latest
+from sqis.methodology import Methodology, for_year, latest
 from sqis.publish import public_root_for
 from sqis.settings import get_settings
+from sqis.years import SchoolYear
 from tasks.common import artifact_key
 from tasks.stages import IO
 
 
-def resolve(year: str | None, term: str | None, as_of: date | None = None) -> tuple[str, str]:
+def resolve(
+    year: str | None, term: str | None, as_of: date | None = None
+) -> tuple[SchoolYear, str]:
     """The service year and term given, or those of the latest Oversight date on or before
     ``as_of`` (default: today's local date). The fall and spring meetings of a service
-    year both review the results of the year before it."""
+    year both review the results of the year before it. The flow's one parse of the year."""
     if year and term:
-        years.start_of(year)
-        return year, term
+        return SchoolYear(year), term
     m = latest(get_settings().methodology_dir)
     day = parameter_date(as_of) or m.today()
     service, due_term = school_calendar.term_due(day, m)
-    return (year or service), (term or due_term)
+    return SchoolYear(year or service), (term or due_term)
 
 
 def _run_name() -> str:
@@ -55,24 +57,22 @@ def _run_name() -> str:
 
 
 @task(name="render-oversight", task_run_name="oversight-{year}-{term}", **IO)
-def render(year: str, term: str, db_url: str) -> dict[str, bytes]:
+def render(year: SchoolYear, term: str, db_url: str, m: Methodology) -> dict[str, bytes]:
     """The report of the ``term`` meeting of service year ``year``."""
-    m = for_year(years.results_year(year), None, get_settings().methodology_dir)
     return pipeline.oversight(year, term, pipeline.open_store(db_url, upgrade=True), m)
 
 
 @task(name="render-public-oversight", task_run_name="public-oversight-{year}-{term}", **IO)
-def render_public(year: str, term: str, db_url: str) -> dict[str, bytes]:
+def render_public(year: SchoolYear, term: str, db_url: str, m: Methodology) -> dict[str, bytes]:
     """The public edition of the report (METHODOLOGY.md "Two editions")."""
-    m = for_year(years.results_year(year), None, get_settings().methodology_dir)
     return pipeline.public_oversight(year, term, pipeline.open_store(db_url, upgrade=True), m)
 
 
 @task(name="publish-oversight", task_run_name="publish-oversight-{year}-{term}", **IO)
-def publish(year: str, term: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
+def publish(year: SchoolYear, term: str, files: dict[str, bytes], out_root: str) -> dict[str, str]:
     """Add the report to the publication of the results year the meeting reviews (the staff
     edition under the out root, the public one under the public root)."""
-    return publication.publish_more(years.results_year(year), files, out_root)
+    return publication.publish_more(year.results_year, files, out_root)
 
 
 @flow(
@@ -97,17 +97,19 @@ def oversight_report(params: OversightParams = OversightParams()) -> dict[str, A
     s = get_settings()
     out = params.out_root or s.out_root
     public_root = public_root_for(out, params.public_root or s.public_root)
+    # the methodology of the results year under review, chosen once for the whole run
+    results = year.results_year
+    m = for_year(results, None, s.methodology_dir)
     tag_flow_run(f"year:{year}")
     progress = Progress("oversight-report", f"{year}-{term}", 3, flow_run.id)
     with untagged_task_runs():  # flows.tagging
-        files = render(year, term, s.database_url)
-        public = render_public(year, term, s.database_url)
+        files = render(year, term, s.database_url, m)
+        public = render_public(year, term, s.database_url, m)
         progress.step("rendered")
         sums = publish(year, term, files, out)
         progress.step("staff edition published")
         publish(year, term, public, public_root)
-    reviews.meeting_reported(s.database_url, year, term, s.methodology_dir)  # the meeting is held
-    results = years.results_year(year)
+    reviews.meeting_reported(s.database_url, year, term, m)  # the meeting is held
     for key in sorted(files):
         if key.endswith(".html"):
             create_link_artifact(

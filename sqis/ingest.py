@@ -213,8 +213,10 @@ def ingest_year(
 ) -> IngestResult:
     """Validate, pseudonymise and store a year's delivery (see the module docstring).
 
-    Raises ``DeliveryInvalid`` (nothing stored), ``DeliveryChanged`` (a different delivery
-    for an ingested year, without ``replace``), ``KeyMismatch`` or ``MissingKeyError``.
+    ``methodology``: the run's, handed down (default: the year's, chosen by
+    ``validate_delivery``). Raises ``DeliveryInvalid`` (nothing stored), ``DeliveryChanged``
+    (a different delivery for an ingested year, without ``replace``), ``KeyMismatch`` or
+    ``MissingKeyError``.
     """
     year = SchoolYear(year)
     settings = get_settings()
@@ -237,10 +239,6 @@ def ingest_year(
                 f"that version under {ydir}/versions/ and store this one"
             )
 
-    if methodology is None:
-        from sqis.methodology import for_year
-
-        methodology = for_year(year, None, settings.methodology_dir)
     report = validate_delivery(data_root, year, methodology)
     if not report.ok:
         raise DeliveryInvalid(report)
@@ -266,7 +264,7 @@ def ingest_year(
         "source": _source_uri(data_root),
         "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "ingested_by": settings.run_by,
-        "methodology_version": methodology.version,
+        "methodology_version": report.methodology_version,
         "pseudonym_key_id": kid,
         "files": {
             name: {

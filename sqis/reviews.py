@@ -407,15 +407,12 @@ def save_reviews(store: Any, reviews: dict[str, dr.Review], at: datetime | None 
                 c.execute(sa.insert(items), rows)
 
 
-def meeting_reported(
-    db_url: str, service_year: str, term: str, methodology_dir: str | None = None
-) -> bool:
+def meeting_reported(db_url: str, service_year: str, term: str, m: Methodology) -> bool:
     """The ``oversight-report`` flow's last step: the meeting's report is published, so the
-    meeting is held (``record_meeting``) and the Panel's decisions on it can be recorded."""
+    meeting is held (``record_meeting``) and the Panel's decisions on it can be recorded.
+    ``m``: the run's methodology (that of the results year under review), handed down."""
     from sqis import pipeline
-    from sqis.methodology import for_year
 
-    m = for_year(years.results_year(service_year), None, methodology_dir)
     return record_meeting(pipeline.open_store(db_url, upgrade=True), service_year, term, m)
 
 
