@@ -56,7 +56,7 @@ def calibrate(
     from sqis.indicators import compute_indicators, empty_indicators
     from sqis.methodology import for_year
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     if out.exists() and not force:
         typer.secho(
             f"error: {out} exists: methodology files are frozen once written; choose "
@@ -66,7 +66,7 @@ def calibrate(
         )
         raise typer.Exit(2)
     if applies_from:
-        years.start_of(applies_from)
+        applies_from = years.SchoolYear(applies_from)
     m = for_year(year, choice=base)
     try:
         cur = _year_data(data, year, store_root)
@@ -79,7 +79,7 @@ def calibrate(
             raise typer.Exit(2)
         # growth keeps its percentile cut points: last year is not needed, the year two
         # back is (MS_PERSIST)
-        prior2 = _year_data(data, years.shift(year, -m.rules.persist_years_back), store_root)
+        prior2 = _year_data(data, year.shift(-m.rules.persist_years_back), store_root)
     except ingest.IngestError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         raise typer.Exit(2) from None

@@ -76,10 +76,10 @@ def checkpoint(
     from sqis_cli.run import as_of_date
 
     if year:
-        years.start_of(year)
+        year = years.SchoolYear(year)
     year, number = resolve(year, number, as_of_date(as_of))
     s = get_settings()
-    m = meth.for_year(years.results_year(year), methodology, s.methodology_dir)
+    m = meth.for_year(year.results_year, methodology, s.methodology_dir)
     done = pipeline.checkpoint(
         year,
         number,
@@ -124,7 +124,7 @@ def calendars(
     from sqis.calendar import year_calendars
     from sqis.settings import get_settings
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     s = get_settings()
     store = _store(url)
     results = pipeline.require_results(store, year, "the calendar")
@@ -195,7 +195,7 @@ def _plan_store(url: str | None, year: str) -> Any:
     """The results store, once it holds the results that started the plans of ``year``."""
     from sqis import pipeline, years
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     store = _store(url)
     pipeline.require_results(store, year, "a two-year plan")
     return store

@@ -57,7 +57,7 @@ def unlock(
     """Clear a stale year lock left by a run that died (its run is marked FAILED)."""
     from sqis import years
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     store = open_store(url)
     run_id = store.unlock(year)
     if run_id is None:
@@ -88,7 +88,7 @@ def audit(
     """Every run of a year: who, when, status, inputs, methodology, outputs."""
     from sqis import years
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     store = open_store(url)
     runs = store.runs(year)
     if runs.empty:

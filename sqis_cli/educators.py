@@ -62,7 +62,7 @@ def action(
     from sqis.methodology import for_year
     from sqis.settings import get_settings
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     s = get_settings()
     store = open_store(db)
     m = for_year(year, None, s.methodology_dir)

@@ -76,8 +76,8 @@ def generate_interim_command(
     from sqis.settings import get_settings
     from sqis.synthetic.interim import write_interim
 
-    years.start_of(year)
-    m = for_year(years.results_year(year), None, get_settings().methodology_dir)
+    year = years.SchoolYear(year)
+    m = for_year(year.results_year, None, get_settings().methodology_dir)
     total = len(m.communities.checkpoints)
     for n in number or range(1, total + 1):
         if n > total:

@@ -185,7 +185,7 @@ def priority(
     from sqis.methodology import for_year
     from sqis.settings import get_settings
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     day = _day(when)
     code, who = _code(school, "--school"), _by(by)
     findings = {
@@ -238,7 +238,7 @@ def escalation(
     from sqis.methodology import for_year
     from sqis.settings import get_settings
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     day = _day(when)
     code, who = _code(school, "--school"), _by(by)
     _text_option(decision, "--decision")
@@ -274,8 +274,8 @@ def _district_context(store: Any, year: str) -> tuple[Any, set[str], dict[str, A
     from sqis.methodology import for_year
     from sqis.settings import get_settings
 
-    years.start_of(year)
-    results = years.results_year(year)
+    year = years.SchoolYear(year)
+    results = year.results_year
     try:
         pipeline.require_results(store, year, "the district peer review")
     except pipeline.NoResults as e:
@@ -500,12 +500,12 @@ def decide(
     from sqis import reviews, years
     from sqis.settings import get_settings
 
-    years.start_of(year)
+    year = years.SchoolYear(year)
     code, who = _code(district, "--district"), _by(by)
     _text_option(note, "--note")
     store = open_store(db)
     try:
-        results = years.results_year(year)
+        results = year.results_year
         schools = store.read("schools", [results])
         row = reviews.decision_record(
             year,

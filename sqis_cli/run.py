@@ -361,13 +361,13 @@ def oversight(
     the Panel's decision on a district at a meeting held)."""
     if ctx.invoked_subcommand is not None:
         return
-    from sqis.years import YearError, start_of
+    from sqis.years import SchoolYear, YearError
 
     _prefect_quiet()
     _check_public_root(out, public_out)
     try:
         if year:
-            start_of(year)
+            year = SchoolYear(year)
     except YearError as e:
         _fail(str(e), 2)
     term = str(term) if term else None

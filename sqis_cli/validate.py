@@ -95,7 +95,9 @@ def validate_command(
 ) -> None:
     """Check a year's delivery against the data contract; exit 1 if anything fails."""
     from sqis.validation import validate_delivery
+    from sqis.years import SchoolYear
 
+    year = SchoolYear(year)
     m = _methodology(year, methodology)
     result = validate_delivery(root, year, m)
     path = _write(result, report, year)
@@ -126,7 +128,9 @@ def ingest_command(
 ) -> None:
     """Validate, pseudonymise and store a year's delivery (nothing is stored if it fails)."""
     from sqis.ingest import DeliveryInvalid, IngestError, ingest_year
+    from sqis.years import SchoolYear
 
+    year = SchoolYear(year)
     m = _methodology(year, methodology)
     try:
         result = ingest_year(root, year, store_root=store_root, replace=replace, methodology=m)
