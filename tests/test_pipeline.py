@@ -451,3 +451,68 @@ def test_district_by_district_equals_the_consortium_with_last_years_results(
         whole[1].sort_values("school_code").reset_index(drop=True),
         split[1].sort_values("school_code").reset_index(drop=True),
     )
+
+
+# ---- the school year parsed once at the edge, the methodology chosen once (issue 22) --------
+@pytest.mark.parametrize("bad", ["2015/16", "2015-17", "２０１５-１６", "2015-16\n"])
+def test_a_run_with_a_bad_year_fails_at_the_edge_before_any_work(tmp_path: Path, bad: str) -> None:
+    """``run_year`` parses its year first: the YearError of ``years.start_of`` (same message),
+    and nothing made — no results store, no validated store, no out root."""
+    from tests.consortium import consortium, run_config
+
+    with pytest.raises(years.YearError) as refused:
+        pipeline.run_year(bad, run_config(tmp_path, consortium()))
+    with pytest.raises(years.YearError) as parsed:
+        years.start_of(bad)
+    assert str(refused.value) == str(parsed.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", ["2015/16", "２０１５-１６"])
+def test_sqis_run_with_a_bad_year_exits_2_before_any_flow(tmp_path: Path, bad: str) -> None:
+    from typer.testing import CliRunner
+
+    from sqis_cli import app
+    from tests.consortium import consortium
+
+    out = CliRunner().invoke(
+        app, ["run", "--data", str(consortium()), "--year", bad, "--out", str(tmp_path / "o")]
+    )
+    assert out.exit_code == 2, out.output
+    assert f"error: year: school year {bad!r} is not of the form YYYY-YY" in out.output
+    assert "running" not in out.output and not (tmp_path / "o").exists()
+
+
+def test_a_run_chooses_its_methodology_once_and_hands_its_year_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ``for_year`` for the run's year (``run_year``; ingest and validation are handed
+    it), one for each earlier delivery ingested on a fresh store (validated under its own,
+    ``pipeline.ingest``); the stages get the ``SchoolYear``, not text."""
+    from collections import Counter
+
+    from sqis import methodology
+    from tests.consortium import YEAR, consortium, pseudonym_key, run_config
+
+    chosen: Counter[str] = Counter()
+    real = methodology.for_year
+
+    def counted(year: str, *a: object, **k: object) -> methodology.Methodology:
+        chosen[str(year)] += 1
+        return real(year, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(methodology, "for_year", counted)
+    monkeypatch.setattr(pipeline, "for_year", counted)
+    seen: list[object] = []
+    real_prior = pipeline.prior_results
+
+    def prior(store: object, year: years.SchoolYear) -> pipeline.Prior:
+        seen.append(year)
+        return real_prior(store, year)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "prior_results", prior)
+    with pseudonym_key():
+        result = pipeline.run_year(YEAR, run_config(tmp_path, consortium()))
+    assert chosen == {YEAR: 1, years.shift(YEAR, -1): 1, years.shift(YEAR, -2): 1}
+    assert type(result.year) is years.SchoolYear and result.year == YEAR
+    assert [type(y) for y in seen] == [years.SchoolYear]
