@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sqis import pipeline
+from sqis import pipeline, years
 from sqis.run_control import RunRefused
 from sqis.store import ResultsStore
 from tests.consortium import KEY, YEAR, YEARS, copy_consortium, private_tmp, run_config
@@ -82,7 +82,7 @@ def test_years_out_of_order_are_refused_and_a_late_year_makes_the_next_stale() -
     store = ResultsStore(cfg.db_url)
     note = store.runs(last).iloc[-1]["note"]
     assert note.startswith("forced: board asked") and f"run {middle} first" in note
-    spurious = set(store.read("plans", [pipeline.years.service_year(last)])["school_code"])
+    spurious = set(store.read("plans", [years.service_year(last)])["school_code"])
     # the year delivered late: the year after it is now stale, and says so
     pipeline.run_year(middle, cfg)
     assert store.stale_years() == [last]
@@ -93,7 +93,7 @@ def test_years_out_of_order_are_refused_and_a_late_year_makes_the_next_stale() -
     des = store.read("designations", [last])
     focus = des[des["designation"] == "FOCUS"]
     starting = set(focus.loc[(focus["years_in_status"] - 1) % 2 == 0, "school_code"])
-    plans = set(store.read("plans", [pipeline.years.service_year(last)])["school_code"])
+    plans = set(store.read("plans", [years.service_year(last)])["school_code"])
     assert plans == starting, (spurious, plans, starting)
     store.dispose()
 
