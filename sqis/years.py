@@ -64,8 +64,12 @@ class SchoolYear(str):
 
     @classmethod
     def from_start(cls, start: int) -> SchoolYear:
-        """The school year that starts in calendar year ``start``: 2015 → ``2015-16``."""
-        return cls(f"{start}-{(start + 1) % 100:02d}")
+        """The school year that starts in calendar year ``start``: 2015 → ``2015-16`` (made,
+        not parsed: the arithmetic of ``shift``, ``next``, … reads no text)."""
+        text = f"{start}-{(start + 1) % 100:02d}"
+        if not 1000 <= start <= 9999:  # four digits, as the contract writes a year
+            raise YearError(f"school year {text!r} is not of the form YYYY-YY (e.g. 2015-16)")
+        return str.__new__(cls, text)
 
     @property
     def start(self) -> int:
@@ -100,6 +104,12 @@ class SchoolYear(str):
         """This results year and its service year in words, as reports and calendars name
         them: ``2015-16 results · service year 2016-17``."""
         return f"{self} results · service year {self.service_year}"
+
+    def __copy__(self) -> SchoolYear:
+        return self  # immutable: a copy is the value itself, not parsed again
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SchoolYear:
+        return self
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:

@@ -105,3 +105,15 @@ def test_a_pydantic_field_of_a_school_year_is_checked_and_written_as_text():
     assert type(m.model_dump(mode="json")["year"]) is str
     with pytest.raises(ValidationError, match="not of the form YYYY-YY"):
         M(year="2015/16")
+
+
+def test_arithmetic_makes_years_without_parsing_and_keeps_four_digits():
+    import copy
+
+    y = years.SchoolYear("2015-16")
+    assert copy.copy(y) is y and copy.deepcopy(y) is y
+    assert years.SchoolYear.from_start(9999) == "9999-00"
+    with pytest.raises(years.YearError, match="'10000-01' is not of the form YYYY-YY"):
+        years.SchoolYear.from_start(10000)
+    with pytest.raises(years.YearError, match="'999-00' is not of the form YYYY-YY"):
+        years.SchoolYear("1000-01").shift(-1)
