@@ -293,8 +293,10 @@ def test_the_years_student_keys_give_the_same_measures_as_a_hash_pass_of_their_o
         ("d", S1, "ELA", 0.0), ("e", S2, "ELA", -4.0), ("f", S2, "MATH", 3.0),
     ])  # fmt: skip
     residuals = residuals.iloc[[0, 1, 2, 4, 5]]  # d took the test, but has no residual
-    educators = educator_rows([("T1", S1, "TEACHER", 3.0), ("T2", S1, "TEACHER", 2.0),
-                               ("T3", S2, "TEACHER", 3.0), ("P1", S1, "PRINCIPAL", 3.0)])  # fmt: skip
+    educators = educator_rows([
+        ("T1", S1, "TEACHER", 3.0), ("T2", S1, "TEACHER", 2.0),
+        ("T3", S2, "TEACHER", 3.0), ("P1", S1, "PRINCIPAL", 3.0),
+    ])  # fmt: skip
     rosters = roster_rows([
         ("a", "T1", S1, "ELA"), ("b", "T1", S1, "ELA"), ("z", "T1", S1, "ELA"),
         ("c", "T2", S1, "MATH"), ("d", "T2", S1, "ELA"), ("b", "T2", S1, "ELA"),
