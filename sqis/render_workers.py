@@ -16,6 +16,12 @@ job needs, receive one district's frames and the methodology, and send back the 
 not yet started and waits for the workers to end; a run killed outright takes its workers
 with it: each worker watches its parent and ends within a second of it (a worker busy
 with a job would otherwise finish the job first).
+
+A spawned worker imports the run's main module again (as ``multiprocessing`` does for any
+spawned process, and as the PDF workers of ``sqis.reports.pdf`` always have): a script
+that runs a year with workers keeps its top level under ``if __name__ == "__main__":``.
+``sqis``, the flows and ``python -m`` entry points do; ``SQIS_RENDER_WORKERS=1`` renders
+in the run's own process.
 """
 
 from __future__ import annotations
