@@ -10,8 +10,9 @@ pool (on Dask, each task renders where it runs: Dask has the processes already).
 The output is the same bytes whichever process renders (``tests/test_golden_outputs.py``
 runs the same years with workers). Workers are started with ``spawn`` (never ``fork``:
 the run's process has threads — Prefect's, Arrow's — whose locks a forked child would
-inherit held), on first use, so a year without reports starts none; they import what the
-job needs, receive one district's frames and the methodology, and send back the files.
+inherit held), when the run reads its report frames (``start``), so a year without
+reports starts none; they import the renderers while the frames are read, receive one
+district's frames and the methodology, and send back the files.
 ``RenderWorkers`` is a context manager: leaving it (a failed step included) cancels jobs
 not yet started and waits for the workers to end; a run killed outright takes its workers
 with it: each worker watches its parent and ends within a second of it (a worker busy
@@ -26,6 +27,7 @@ in the run's own process.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import threading
@@ -64,6 +66,14 @@ class RenderWorkers:
                 initargs=(os.getpid(),),
             )
         return self._pool.submit(fn, *args, **kwargs)
+
+    def start(self) -> None:
+        """Start the workers now, each importing the report renderers, so that they are
+        ready when the first district's reports are (the run reads its report frames
+        meanwhile). Nothing with one worker."""
+        if self.workers > 1:
+            for _ in range(self.workers):  # a submit with no idle worker starts one
+                self.submit(importlib.import_module, "sqis.reports.render")
 
     def close(self) -> None:
         """Cancel the jobs not started; wait for the workers to end."""

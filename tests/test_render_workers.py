@@ -80,3 +80,19 @@ def test_a_run_killed_outright_takes_its_worker_processes_with_it() -> None:
             break
         time.sleep(0.5)
     assert not alive, f"worker processes outlived the killed run: {[c.pid for c in alive]}"
+
+
+def test_start_starts_every_worker_with_the_renderers_imported() -> None:
+    with RenderWorkers(2) as workers:
+        workers.start()
+        # the start jobs are queued first: a job after them finds the renderers imported
+        loaded = {workers.submit(_has_renderers).result() for _ in range(4)}
+        assert loaded == {True}
+        assert len(psutil.Process().children()) >= 2
+    with RenderWorkers(1) as inline:
+        inline.start()  # nothing to start
+        assert inline._pool is None
+
+
+def _has_renderers() -> bool:
+    return "sqis.reports.render" in sys.modules
