@@ -374,6 +374,8 @@ class TaskSteps:
         )
 
     def report_frames(self) -> ReportFrames:
+        if self.render is not None and on_thread_pool():
+            self.render.start()  # the render workers start while the frames are read
         return stages.report_frames(self.year, self.cfg.db_url, self.m)
 
     def public_edition(
@@ -384,17 +386,26 @@ class TaskSteps:
     def district_reports(
         self, by_district: dict[str, ReportFrames], produced: str, districts: list[str]
     ) -> Iterator[tuple[str, dict[str, bytes]]]:
-        # the render workers serve the tasks of this process's thread pool; a Dask worker
-        # renders where it runs
-        render = whole(self.render) if on_thread_pool() else None
-        futures = [
-            stages.district_reports.submit(
-                self.year, whole(by_district.pop(d)), whole(self.m), self.cfg.pdf, produced, d,
-                render,
+        futures = []
+        for d in districts:
+            frames, rendering = self._district_job(by_district.pop(d), produced)
+            futures.append(
+                stages.district_reports.submit(
+                    self.year, frames, whole(self.m), self.cfg.pdf, produced, d, rendering
+                )
             )
-            for d in districts
-        ]  # fmt: skip
         return ((d, f.result()) for d, f in zip(districts, futures, strict=True))
+
+    def _district_job(self, frames: ReportFrames, produced: str) -> tuple[Any, Any]:
+        """A district task's frames and rendering: on the thread pool, every district's
+        reports go to the render workers at once and each task waits for its own (the
+        workers render side by side; the pool runs the tasks one at a time); on Dask, the
+        task renders its frames where it runs."""
+        if self.render is None or not on_thread_pool():
+            return whole(frames), None
+        pdf = self.cfg.pdf
+        job = self.render.submit(pipeline.reports, frames, self.m, pdf=pdf, produced=produced)
+        return None, whole(job)
 
     def exports(self, tables: pipeline.YearTables, held: pd.DataFrame | None) -> dict[str, bytes]:
         return stages.exports(self.year, tables, self.m, held)

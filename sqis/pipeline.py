@@ -1127,6 +1127,7 @@ class PlainSteps:
         store_results(self.store, self.run_id, tables, self.m)
 
     def report_frames(self) -> ReportFrames:
+        self.render.start()  # the render workers start while the frames are read
         return report_frames(self.store, self.year, m=self.m)
 
     def public_edition(

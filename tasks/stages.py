@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 
 import pandas as pd
@@ -25,7 +26,6 @@ from sqis import pipeline, run_control, runs
 from sqis import publish as publication
 from sqis.indicators import BySchool
 from sqis.methodology import Methodology
-from sqis.render_workers import RenderWorkers
 from sqis.report_frames import ReportFrames
 from sqis.years import SchoolYear
 from tasks.common import (
@@ -238,18 +238,24 @@ def report_frames(year: SchoolYear, db_url: str, m: Methodology) -> ReportFrames
 @task(name="district-reports", task_run_name="reports-{year}-{district}", cache_policy=NO_CACHE)
 def district_reports(
     year: SchoolYear,
-    frames: ReportFrames,
+    frames: ReportFrames | None,
     m: Methodology,
     pdf: str,
     produced: str,
     district: str,
-    render: RenderWorkers | None = None,
+    rendering: Future[dict[str, bytes]] | None = None,
 ) -> dict[str, bytes]:
-    """One district's school reports, data reports and district index, from its frames;
-    rendered by one of ``render``'s worker processes where given (``sqis.render_workers``)."""
-    if render is None:
-        return pipeline.reports(frames, m, pdf=pdf, produced=produced)
-    return render.submit(pipeline.reports, frames, m, pdf=pdf, produced=produced).result()
+    """One district's school reports, data reports and district index, from its frames.
+
+    ``rendering``: the district's reports already on their way in a render worker
+    (``sqis.render_workers``; the flow starts every district's at once, so that the workers
+    render side by side while the thread pool runs these tasks one at a time): the task
+    waits for them, and fails with the worker's error."""
+    if rendering is not None:
+        return rendering.result()
+    if frames is None:
+        raise ValueError(f"district {district}: neither its frames nor its rendering")
+    return pipeline.reports(frames, m, pdf=pdf, produced=produced)
 
 
 @task(name="publish", task_run_name="publish-{year}", **IO)
