@@ -1286,10 +1286,10 @@ def educator_staff_files(
     store: ResultsStore, year: SchoolYear, m: Methodology, produced: str
 ) -> dict[str, bytes]:
     """The staff edition's educator files besides the exports, from the results store:
-    ``educator-actions.csv`` and the staff pages (``sqis.educator_reports``: a page per
+    ``educator-actions.csv`` and the staff pages (``sqis.reports.educator_pages``: a page per
     school for its principal, per district, and the consortium's for the Oversight Panel).
     Rewritten by the year's run and by ``sqis educator action``."""
-    from sqis.educator_reports import educator_pages
+    from sqis.reports.educator_pages import educator_pages
 
     files = educator_action_files(store, year)
     history = _up_to(store.read("educator_distribution"), year.start)

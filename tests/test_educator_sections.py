@@ -245,7 +245,7 @@ def test_the_district_page_shows_the_district_index_of_districts_csv(cycle):
 def test_a_share_is_shown_only_where_its_count_and_the_rows_total_are() -> None:
     """``distribution_rows`` on the public edition's text counts: a share of a hidden count,
     or of a hidden total, would give the count back; "–" where nobody is rated."""
-    from sqis.educator_reports import distribution_rows
+    from sqis.reports.educator_rows import distribution_rows
 
     dist = pd.DataFrame(
         {

@@ -16,8 +16,8 @@ on. The public edition reads only ``PublicFrames.educators``
 ``sqis.educator_suppression`` publishes it); the pilot year is staff only, and the public
 school report has no educator section at all.
 
-Display rows come from ``sqis.educator_reports`` (``educator_display``,
-``distribution_rows``, ``school_bounds``), the helpers of the staff educator pages: built
+Display rows come from ``sqis.reports.educator_rows`` (``educator_display``,
+``distribution_rows``, ``school_bounds``), shared with the staff educator pages: built
 once per year column by column and split by school and district, never a loop per
 educator (commit d3d15a4).
 """
@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 
 from sqis import codes, years
-from sqis.educator_reports import (
+from sqis.methodology import Methodology
+from sqis.reports.educator_rows import (
     distribution_rows,
     educator_display,
     rows_by_entity,
     school_bounds,
 )
-from sqis.methodology import Methodology
 
 if TYPE_CHECKING:
     from sqis.disclosure import PublicFrames
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from sqis.reports.year_context import YearContext
 
 STAFF, PUBLIC = "staff", "public"
-# the staff educator pages (sqis.educator_reports), relative to reports/schools/<code>.html
+# the staff educator pages (sqis.reports.educator_pages), relative to reports/schools/<code>.html
 # and reports/districts/<code>.html
 PAGE_HREF = "../educators/{code}.html"
 # the columns of the school section's teacher table (educator_display's)
