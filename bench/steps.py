@@ -260,10 +260,11 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
     """
     from sqis import pipeline
     from sqis.methodology import for_year
+    from sqis.store import open_store
     from sqis.years import SchoolYear
 
     m = for_year(p["year"])
-    store = pipeline.open_store(p["db_url"])
+    store = open_store(p["db_url"])
     districts = sorted(store.read("schools", [p["year"]])["district_code"].unique())
     n_school = n_files = 0
     read_wall = read_cpu = render_wall = render_cpu = 0.0

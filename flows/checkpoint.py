@@ -22,9 +22,11 @@ from prefect.runtime import flow_run
 from flows.params import CheckpointParams, as_date, checkpoint_number, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import pipeline, school_calendar
+from sqis import school_calendar
+from sqis.checkpoints.io import checkpoint
 from sqis.methodology import for_year, latest
 from sqis.settings import get_settings
+from sqis.store import open_store
 from sqis.years import SchoolYear
 from tasks.common import artifact_key, ensure_pseudonym_key
 from tasks.stages import IO
@@ -65,8 +67,8 @@ def hold_checkpoint(
 
     ensure_pseudonym_key()
     m = for_year(year.results_year, None, get_settings().methodology_dir)
-    done = pipeline.checkpoint(
-        year, number, data_root, pipeline.open_store(db_url, upgrade=True), m, out_root=out_root
+    done = checkpoint(
+        year, number, data_root, open_store(db_url, upgrade=True), m, out_root=out_root
     )
     return (
         done.held.recorded,

@@ -25,6 +25,7 @@ from sqis import publish as publication
 from sqis.methodology import Methodology, for_year, latest
 from sqis.publish import public_root_for
 from sqis.settings import get_settings
+from sqis.store import open_store
 from sqis.years import SchoolYear
 from tasks.common import artifact_key
 from tasks.stages import IO
@@ -59,13 +60,13 @@ def _run_name() -> str:
 @task(name="render-oversight", task_run_name="oversight-{year}-{term}", **IO)
 def render(year: SchoolYear, term: str, db_url: str, m: Methodology) -> dict[str, bytes]:
     """The report of the ``term`` meeting of service year ``year``."""
-    return pipeline.oversight(year, term, pipeline.open_store(db_url, upgrade=True), m)
+    return pipeline.oversight(year, term, open_store(db_url, upgrade=True), m)
 
 
 @task(name="render-public-oversight", task_run_name="public-oversight-{year}-{term}", **IO)
 def render_public(year: SchoolYear, term: str, db_url: str, m: Methodology) -> dict[str, bytes]:
     """The public edition of the report (METHODOLOGY.md "Two editions")."""
-    return pipeline.public_oversight(year, term, pipeline.open_store(db_url, upgrade=True), m)
+    return pipeline.public_oversight(year, term, open_store(db_url, upgrade=True), m)
 
 
 @task(name="publish-oversight", task_run_name="publish-oversight-{year}-{term}", **IO)

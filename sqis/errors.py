@@ -29,3 +29,8 @@ class SqisError(Exception):
     def user_message(self) -> str:
         """The one line the command prints after ``error: `` (the error's text)."""
         return str(self) or type(self).__name__
+
+
+class PipelineError(RuntimeError, SqisError):
+    """A stage of a year's run, or a calendar step, that cannot go on, with what to do
+    about it (a year with no delivery; ``sqis.run_control.NoResults``)."""

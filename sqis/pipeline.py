@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from dataclasses import replace as replace_field
@@ -40,13 +39,15 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sqis import codes, memory, reviews, runs
-from sqis.errors import SqisError
+from sqis.errors import PipelineError
 from sqis.methodology import Methodology, for_year
-from sqis.publish import manifest_checksums, public_checksums, publish_more, publish_run
+from sqis.publish import manifest_checksums, public_checksums, publish_run
+from sqis.reading import delivered
 from sqis.render_workers import RenderWorkers
 from sqis.report_frames import ReportFrames
+from sqis.run_control import require_results
 from sqis.settings import get_settings
-from sqis.storage import open_storage
+from sqis.store import open_store
 from sqis.years import SchoolYear
 
 if TYPE_CHECKING:
@@ -72,10 +73,6 @@ TABLES: tuple[str, ...] = (
     "goal_support",
     "partnership_flags",
 )
-
-
-class PipelineError(RuntimeError, SqisError):
-    """A stage that cannot go on, with what to do about it."""
 
 
 # ---------------------------------------------------------------------------------
@@ -165,11 +162,6 @@ def release_after_index(inputs: Inputs) -> None:
         inputs.prior2 = emptied(inputs.prior2, ())
     inputs.renew_lookups()
     memory.release_unused()
-
-
-def delivered(data_root: str, year: str) -> bool:
-    """Whether the data root holds a folder for ``year`` with any file in it."""
-    return bool(open_storage(data_root).list(year))
 
 
 def ingest_one(
@@ -836,27 +828,6 @@ def reports(
     return rep.render_year_reports(frames, m, pdf=pdf, generated=produced)  # type: ignore[arg-type]
 
 
-class NoResults(PipelineError):
-    """A calendar step (checkpoint, Oversight report, plan) for a service year whose
-    results year has no results in the store."""
-
-
-def require_results(store: ResultsStore, service_year: SchoolYear, what: str) -> SchoolYear:
-    """The results year of ``service_year``, or :class:`NoResults` naming the year to run.
-
-    METHODOLOGY.md "Results year and service year": the checkpoints, plans and Oversight
-    meetings of Y+1 follow from Y's results, so there is nothing to hold or report before
-    Y has been run.
-    """
-    results = service_year.results_year
-    if store.dependency(results) is None:
-        raise NoResults(
-            f"{what} of {service_year} follows from the {results} results, and the results "
-            f"store holds none: run the year first (`sqis run --data <root> --year {results}`)"
-        )
-    return results
-
-
 def oversight(
     service_year: str,
     term: str,
@@ -997,28 +968,6 @@ class YearResult:
     output_checksums: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     took_over: Any = None
-
-
-_STORES: dict[str, ResultsStore] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def open_store(db_url: str | None, *, upgrade: bool = False) -> ResultsStore:
-    """The results store at ``db_url``, one per process and URL (engines are pooled).
-
-    ``upgrade=True`` brings the schema to the latest migration first (a run does this
-    once, at its start: Alembic's upgrade must not run from several threads at once).
-    """
-    from sqis.store import ResultsStore
-
-    url = db_url or get_settings().database_url
-    with _STORES_LOCK:
-        store = _STORES.get(url)
-        if store is None:
-            store = _STORES[url] = ResultsStore(url)
-        if upgrade:
-            store.upgrade()
-    return store
 
 
 def prepare_store(cfg: RunConfig, year: SchoolYear) -> Any:
@@ -1328,58 +1277,3 @@ def run_cycle(
 ) -> list[YearResult]:
     """Several school years in order (each year's determinations feed the next)."""
     return [run_year(y, cfg, by_district=by_district, on_stage=on_stage) for y in years_]
-
-
-# ---------------------------------------------------------------------------------
-# Checkpoints and the Oversight Panel (between annual runs)
-# ---------------------------------------------------------------------------------
-@dataclass
-class CheckpointHeld:
-    """A checkpoint held and published: the rule module's result and the briefs' checksums."""
-
-    held: Any  # sqis.checkpoints.io.HeldCheckpoint
-    published: dict[str, str]
-
-    @property
-    def written(self) -> list[str]:
-        """The briefs' keys under the out root (``<results year>/checkpoints/…``)."""
-        return [f"{self.held.results_year}/{k}" for k in sorted(self.published)]
-
-
-def checkpoint(
-    service_year: str,
-    number: int,
-    data_root: str | None,
-    store: ResultsStore,
-    m: Methodology,
-    *,
-    out_root: str | None = None,
-    store_root: str | None = None,
-    absent: list[str] | None = None,
-) -> CheckpointHeld:
-    """METHODOLOGY.md "Communities of practice and checkpoints": hold checkpoint ``number``
-    of ``service_year`` for the communities formed from the year before's results.
-
-    ``sqis.checkpoints.io.hold_checkpoint`` records it in the results store; its briefs join
-    the results year's publication (``<out>/<results year>/checkpoints/…``, in the
-    manifest, kept by later re-runs of the year). Interim files under
-    ``<data root>/<service year>/interim/checkpoint-<n>/`` are read when delivered (they
-    need the pseudonym key).
-    """
-    from sqis.checkpoints.io import hold_checkpoint
-
-    service_year = SchoolYear(service_year)  # parsed once, here
-    s = get_settings()
-    key = s.require_pseudonym_key() if data_root else None
-    held = hold_checkpoint(
-        store,
-        service_year,
-        number,
-        m,
-        data_root=data_root,
-        key=key,
-        store_root=store_root or s.store_root,
-        absent=absent,
-    )
-    published = publish_more(held.results_year, held.files, out_root or s.out_root)
-    return CheckpointHeld(held, published)

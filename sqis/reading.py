@@ -24,7 +24,7 @@ digits masked (``schemas.base.quoted_name``). Refused before a row is parsed:
 
 ``year_folder_problems`` lists what else a year folder holds: anything but the contract
 files, the educator files and the ``interim/`` folder is refused, naming the file
-(``file:unexpected``).
+(``file:unexpected``); ``delivered`` says whether the data root holds a year at all.
 
 Why one module over 500 lines: CSV and Parquet are read under one set of rules
 (every column as text, row numbers as delivered, the same ``DeliveryError`` wording);
@@ -108,6 +108,11 @@ class RawFile:
 
 def _join(root: str, *parts: str) -> str:
     return "/".join([str(root).rstrip("/"), *parts])
+
+
+def delivered(data_root: str, year: str) -> bool:
+    """Whether the data root holds a folder for ``year`` with any file in it."""
+    return bool(open_storage(data_root).list(year))
 
 
 def year_folder_problems(data_root: str, year: str) -> list[DeliveryError]:

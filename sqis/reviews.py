@@ -32,6 +32,7 @@ from sqis import district_review as dr
 from sqis import years
 from sqis.errors import SqisError
 from sqis.methodology import OVERSIGHT_TERMS, Methodology
+from sqis.store import open_store
 from sqis.store.models import TABLES
 
 PRIORITY_STATUSES: tuple[str, ...] = ("PLANNED", "COMPLETED")
@@ -411,9 +412,7 @@ def meeting_reported(db_url: str, service_year: str, term: str, m: Methodology) 
     """The ``oversight-report`` flow's last step: the meeting's report is published, so the
     meeting is held (``record_meeting``) and the Panel's decisions on it can be recorded.
     ``m``: the run's methodology (that of the results year under review), handed down."""
-    from sqis import pipeline
-
-    return record_meeting(pipeline.open_store(db_url, upgrade=True), service_year, term, m)
+    return record_meeting(open_store(db_url, upgrade=True), service_year, term, m)
 
 
 # ---- what the reports show (read back from the store: results → reports, one way) ---------

@@ -20,18 +20,25 @@ After the lock, :class:`Undo` collects what the run changed — the validated st
 version of Y, the year's rows in the results store, the DRAFT plans it added — so that a
 run that fails before its publication is complete puts all three back: the validated
 store, the results store and the publication change together or not at all.
+
+A calendar step of service year Y+1 (a checkpoint, an Oversight report, a plan, the
+calendars, a district peer review) follows from Y's results: :func:`require_results`
+refuses it (:class:`NoResults`) until Y has been run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sqis.errors import SqisError
+from sqis.errors import PipelineError, SqisError
 from sqis.methodology import Methodology
 from sqis.years import SchoolYear
+
+if TYPE_CHECKING:
+    from sqis.store import ResultsStore
 
 
 class RunRefused(RuntimeError, SqisError):
@@ -104,7 +111,7 @@ def preflight(
     """The refusals a run of ``year`` meets (see the module docstring); raises
     :class:`RunRefused` with all of them unless ``force``. Returns them (for the run's
     note when forced)."""
-    from sqis.pipeline import delivered
+    from sqis.reading import delivered
 
     problems: list[str] = []
     ident = store.identity()
@@ -158,6 +165,27 @@ def forced_note(force: str | None, problems: list[str]) -> str | None:
     if not force:
         return None
     return f"forced: {force}" + (f" (overrode: {'; '.join(problems)})" if problems else "")
+
+
+class NoResults(PipelineError):
+    """A calendar step (checkpoint, Oversight report, plan) for a service year whose
+    results year has no results in the store."""
+
+
+def require_results(store: ResultsStore, service_year: SchoolYear, what: str) -> SchoolYear:
+    """The results year of ``service_year``, or :class:`NoResults` naming the year to run.
+
+    METHODOLOGY.md "Results year and service year": the checkpoints, plans and Oversight
+    meetings of Y+1 follow from Y's results, so there is nothing to hold or report before
+    Y has been run.
+    """
+    results = service_year.results_year
+    if store.dependency(results) is None:
+        raise NoResults(
+            f"{what} of {service_year} follows from the {results} results, and the results "
+            f"store holds none: run the year first (`sqis run --data <root> --year {results}`)"
+        )
+    return results
 
 
 @dataclass

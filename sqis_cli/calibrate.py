@@ -22,12 +22,12 @@ from sqis_cli.options import store_root_option
 
 def _year_data(data: str, year: str, store_root: str | None):
     """An ingested year from the store, else the delivery ingested now; None if neither."""
-    from sqis import ingest, pipeline
+    from sqis import ingest, pipeline, reading
 
     try:
         return ingest.load_year(year, store_root=store_root)
     except ingest.NotIngested:
-        if not pipeline.delivered(data, year):
+        if not reading.delivered(data, year):
             return None
         return pipeline.ingest_one(year, data, store_root=store_root)
 

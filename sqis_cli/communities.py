@@ -71,7 +71,8 @@ def checkpoint(
     year before's results: record it and publish its briefs."""
     from flows.checkpoint import resolve
     from sqis import methodology as meth
-    from sqis import pipeline, years
+    from sqis import years
+    from sqis.checkpoints.io import checkpoint
     from sqis.settings import get_settings
     from sqis_cli.run import as_of_date
 
@@ -80,7 +81,7 @@ def checkpoint(
     year, number = resolve(year, number, as_of_date(as_of))
     s = get_settings()
     m = meth.for_year(year.results_year, methodology, s.methodology_dir)
-    done = pipeline.checkpoint(
+    done = checkpoint(
         year,
         number,
         data,
@@ -119,15 +120,15 @@ def calendars(
     """Re-publish a service year's calendars (the annual run writes them): each community's
     checkpoints and each school's Symposium and Convening, under the results year's folder."""
     from sqis import methodology as meth
-    from sqis import pipeline, years
     from sqis import publish as publication
+    from sqis import run_control, years
     from sqis.calendar import year_calendars
     from sqis.settings import get_settings
 
     year = years.SchoolYear(year)
     s = get_settings()
     store = _store(url)
-    results = pipeline.require_results(store, year, "the calendar")
+    results = run_control.require_results(store, year, "the calendar")
     m = meth.for_year(results, methodology, s.methodology_dir)
     files = year_calendars(
         results,
@@ -193,11 +194,11 @@ def plan_status(
 
 def _plan_store(url: str | None, year: str) -> Any:
     """The results store, once it holds the results that started the plans of ``year``."""
-    from sqis import pipeline, years
+    from sqis import run_control, years
 
     year = years.SchoolYear(year)
     store = _store(url)
-    pipeline.require_results(store, year, "a two-year plan")
+    run_control.require_results(store, year, "a two-year plan")
     return store
 
 

@@ -270,15 +270,15 @@ def escalation(
 def _district_context(store: Any, year: str) -> tuple[Any, set[str], dict[str, Any]]:
     """The methodology of the reviews of service ``year`` (the one its Oversight meetings
     use), the districts of the results they follow, and the stored reviews."""
-    from sqis import pipeline, reviews, years
+    from sqis import reviews, run_control, years
     from sqis.methodology import for_year
     from sqis.settings import get_settings
 
     year = years.SchoolYear(year)
     results = year.results_year
     try:
-        pipeline.require_results(store, year, "the district peer review")
-    except pipeline.NoResults as e:
+        run_control.require_results(store, year, "the district peer review")
+    except run_control.NoResults as e:
         raise reviews.RecordRefused(str(e)) from None
     m = for_year(results, None, get_settings().methodology_dir)
     districts = set(store.read("schools", [results])["district_code"].astype(str))

@@ -311,11 +311,11 @@ def _cycle(
         ]
     except ValidationError as e:
         _fail(plain_errors(e), 2)
-    from sqis import pipeline
+    from sqis import reading
     from sqis.storage import StorageError
 
     try:
-        missing = [y for y in ys if not pipeline.delivered(data, y)]
+        missing = [y for y in ys if not reading.delivered(data, y)]
     except StorageError as e:
         _fail(str(e), 2)
     if missing:

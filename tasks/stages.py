@@ -27,6 +27,7 @@ from sqis import publish as publication
 from sqis.indicators import BySchool
 from sqis.methodology import Methodology
 from sqis.report_frames import ReportFrames
+from sqis.store import open_store
 from sqis.years import SchoolYear
 from tasks.common import (
     IO_RETRIES,
@@ -85,7 +86,7 @@ def begin_run(year: SchoolYear, m: Methodology, cfg: pipeline.RunConfig) -> runs
     from tasks.liveness import flow_run_alive
 
     ensure_pseudonym_key()
-    store = pipeline.open_store(cfg.db_url, upgrade=True)
+    store = open_store(cfg.db_url, upgrade=True)
     return runs.begin_run(store, year, m, cfg, flow_run_alive=flow_run_alive)
 
 
@@ -94,7 +95,7 @@ def record_inputs(
     year: SchoolYear, db_url: str, run_id: int, input_checksums: dict[str, str]
 ) -> dict[str, Any]:
     """Record what the run read (and the earlier year it depends on); returns that."""
-    store = pipeline.open_store(db_url)
+    store = open_store(db_url)
     depends = runs.depends_on_for(store, year)
     store.record_inputs(run_id, input_checksums, depends)
     return depends
@@ -103,13 +104,13 @@ def record_inputs(
 @task(name="abandon-run", task_run_name="abandon-run-{year}", **IO)
 def abandon_run(year: SchoolYear, db_url: str, run_id: int) -> None:
     """Forget a run whose delivery was refused: the database is as it was."""
-    pipeline.open_store(db_url).abandon_run(run_id)
+    open_store(db_url).abandon_run(run_id)
 
 
 @task(name="prior-results", task_run_name="prior-results-{year}", **IO)
 def prior_results(year: SchoolYear, db_url: str) -> pipeline.Prior:
     """Last year's determinations, from the results store."""
-    return pipeline.prior_results(pipeline.open_store(db_url), year)
+    return pipeline.prior_results(open_store(db_url), year)
 
 
 @task(name="growth", task_run_name="growth-{year}", **CACHED)
@@ -196,7 +197,7 @@ def store_results(
     """
     from sqis import run_control
 
-    store = pipeline.open_store(db_url)
+    store = open_store(db_url)
     before = run_control.Undo(year, None)
     before.snapshot(store, pipeline.TABLES)
     pipeline.store_results(store, run_id, tables, m)
@@ -218,7 +219,7 @@ def educator_files(
 ) -> dict[str, bytes]:
     """The staff edition's educator-actions.csv and educator pages, from the results store
     (METHODOLOGY.md "Educator effectiveness")."""
-    return pipeline.educator_staff_files(pipeline.open_store(db_url), year, m, produced)
+    return pipeline.educator_staff_files(open_store(db_url), year, m, produced)
 
 
 @task(name="calendars", task_run_name="calendars-{year}", cache_policy=NO_CACHE)
@@ -232,7 +233,7 @@ def report_frames(year: SchoolYear, db_url: str, m: Methodology) -> ReportFrames
     """What the reports show, read once from the results store (the flow splits it by
     district). Not cached: plan approvals and checkpoints change in the store between
     runs without any input changing."""
-    return pipeline.report_frames(pipeline.open_store(db_url), year, m=m)
+    return pipeline.report_frames(open_store(db_url), year, m=m)
 
 
 @task(name="district-reports", task_run_name="reports-{year}-{district}", cache_policy=NO_CACHE)
@@ -294,7 +295,7 @@ def publish_public(
 @task(name="fail-run", task_run_name="fail-run-{year}", **IO)
 def fail_run(year: SchoolYear, db_url: str, run_id: int, undo: run_control.Undo) -> None:
     """Put back what the failed run changed (``run_control.Undo``), then mark it FAILED."""
-    runs.fail_run(pipeline.open_store(db_url), run_id, undo)
+    runs.fail_run(open_store(db_url), run_id, undo)
 
 
 @task(name="finish-run", task_run_name="finish-run-{year}-{status}", **IO)
@@ -302,4 +303,4 @@ def finish_run(
     year: SchoolYear, db_url: str, run_id: int, status: str, output_checksums: dict[str, str] | None
 ) -> None:
     """Record how the run ended (and, when it succeeded, its output checksums)."""
-    pipeline.open_store(db_url).finish_run(run_id, status, output_checksums=output_checksums)
+    open_store(db_url).finish_run(run_id, status, output_checksums=output_checksums)

@@ -41,6 +41,7 @@ TABLES = (
 def annual_digests(work: Path) -> dict[str, str]:
     """``{"<year>/<file>" or "table/<name>": sha256}`` of three years run in order."""
     from sqis import pipeline
+    from sqis.store import open_store
     from tests.consortium import YEARS, consortium, pseudonym_key, run_config
 
     cfg = run_config(work, consortium(), force=None)  # in order, on a fresh store: not forced
@@ -50,7 +51,7 @@ def annual_digests(work: Path) -> dict[str, str]:
     for res in results:
         for key, sha in res.output_checksums.items():
             digests[f"{res.year}/{key}"] = sha
-    store = pipeline.open_store(cfg.db_url)
+    store = open_store(cfg.db_url)
     for name in TABLES:
         frame = store.read(name)
         frame = frame.sort_values(list(frame.columns)).reset_index(drop=True)

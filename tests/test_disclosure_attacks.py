@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from sqis import disclosure, methodology, pipeline
 from sqis import publish as publication
 from sqis.publish import read_manifest
+from sqis.store import open_store
 from sqis.synthetic import generate
 from sqis.years import SchoolYear
 from tests import disclosure_attacks as attacks
@@ -82,7 +83,7 @@ def build(root: Path, students: int, districts: int, seed: int) -> dict[str, obj
     )
     pipeline.run_cycle(YEARS, cfg)
     cfg = cfg.resolved()
-    store = pipeline.open_store(db)
+    store = open_store(db)
     service = "2016-17"
     publication.publish_more(YEARS[-1], pipeline.oversight(service, "fall", store, M), cfg.out_root)
     publication.publish_more(
@@ -183,7 +184,7 @@ def test_the_attacks_find_what_issue_18_found(
 
     monkeypatch.setattr(disclosure, "_complementary", lambda c, st, m: 0)
     monkeypatch.setattr(disclosure, "_sped_all", lambda frame, v, *a: v)
-    store = pipeline.open_store(str(consortium["db"]))
+    store = open_store(str(consortium["db"]))
     weak = tmp_path / "weak"
     for y in YEARS:
         m = methodology.for_year(y)

@@ -171,9 +171,10 @@ def test_the_district_page_shows_the_staff_and_the_suppressed_public_distributio
 
 def test_the_oversight_report_shows_every_districts_distribution_and_its_trend(cycle):
     from sqis.methodology import for_year
+    from sqis.store import open_store
 
     cfg, staff, public = cycle
-    store = pipeline.open_store(cfg.db_url)
+    store = open_store(cfg.db_url)
     m = for_year(FIRST)
     dist = _csv(staff / FIRST / "educator-distribution.csv")
     pub = _csv(public / FIRST / "educator-distribution.csv")

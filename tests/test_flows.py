@@ -360,7 +360,7 @@ def test_checkpoint_and_oversight_flows_after_the_annual_run(
     assert f"year:{service}" in fr.tags and not any(r.tags for r in _task_runs(fr.id))
 
     # an Oversight meeting of a service year whose results were never run: refused
-    from sqis.pipeline import NoResults
+    from sqis.run_control import NoResults
 
     later = years.shift(YEAR, 3)
     with pytest.raises(NoResults, match=f"run the year first .*--year {later}"):

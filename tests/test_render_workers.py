@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sqis.pipeline import PipelineError
+from sqis.errors import PipelineError
 from sqis.render_workers import RenderWorkers
 
 REPO = Path(__file__).resolve().parents[1]

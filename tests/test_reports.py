@@ -410,6 +410,7 @@ def test_direct_labels_do_not_overlap() -> None:
 @pytest.mark.slow
 def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None:
     from sqis import pipeline
+    from sqis.store import open_store
     from sqis.synthetic import generate
     from sqis.years import SchoolYear
 
@@ -420,7 +421,7 @@ def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None
         data_root=str(tmp_path / "data"), out_root=str(tmp_path / "out"), db_url=db, pdf="none"
     )
     pipeline.run_cycle(years, cfg)
-    store = pipeline.open_store(db)
+    store = open_store(db)
     frames = pipeline.report_frames(store, SchoolYear("2015-16"))
     staff = render_year_reports(frames, M, pdf="none")
     staff.update(pipeline.oversight("2016-17", "spring", store, M))

@@ -1,8 +1,9 @@
-"""The checkpoint from the results store and the data root (used by ``sqis.pipeline`` for
-the CLI and the checkpoint flow): :func:`hold_checkpoint` reads the communities, plans,
-designations, schools and identification indicators from the store and the optional
-interim files, runs ``sqis.checkpoints.run.run_checkpoint``, records its rows and renders
-the briefs for the results year's publication (:func:`brief_key`).
+"""The checkpoint from the results store and the data root: :func:`hold_checkpoint` reads
+the communities, plans, designations, schools and identification indicators from the store
+and the optional interim files, runs ``sqis.checkpoints.run.run_checkpoint``, records its
+rows and renders the briefs for the results year's publication (:func:`brief_key`);
+:func:`checkpoint` (the ``sqis checkpoint`` command and the checkpoint flow) holds it with
+the run's settings and publishes the briefs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from sqis import years
 from sqis.checkpoints.rules import CheckpointError, identification_year, interim_indicators
 from sqis.checkpoints.run import CheckpointResult, run_checkpoint
 from sqis.methodology import Methodology
+from sqis.publish import publish_more
+from sqis.settings import get_settings
+from sqis.years import SchoolYear
 
 
 @dataclass
@@ -175,3 +179,53 @@ def hold_checkpoint(
         for cid, ctx in result.briefs.items()
     }
     return HeldCheckpoint(result, recorded, files, checksums)
+
+
+@dataclass
+class CheckpointHeld:
+    """A checkpoint held and published: the rule module's result and the briefs' checksums."""
+
+    held: HeldCheckpoint
+    published: dict[str, str]
+
+    @property
+    def written(self) -> list[str]:
+        """The briefs' keys under the out root (``<results year>/checkpoints/…``)."""
+        return [f"{self.held.results_year}/{k}" for k in sorted(self.published)]
+
+
+def checkpoint(
+    service_year: str,
+    number: int,
+    data_root: str | None,
+    store: Any,
+    m: Methodology,
+    *,
+    out_root: str | None = None,
+    store_root: str | None = None,
+    absent: list[str] | None = None,
+) -> CheckpointHeld:
+    """METHODOLOGY.md "Communities of practice and checkpoints": hold checkpoint ``number``
+    of ``service_year`` for the communities formed from the year before's results.
+
+    :func:`hold_checkpoint` records it in the results store; its briefs join
+    the results year's publication (``<out>/<results year>/checkpoints/…``, in the
+    manifest, kept by later re-runs of the year). Interim files under
+    ``<data root>/<service year>/interim/checkpoint-<n>/`` are read when delivered (they
+    need the pseudonym key).
+    """
+    service_year = SchoolYear(service_year)  # parsed once, here
+    s = get_settings()
+    key = s.require_pseudonym_key() if data_root else None
+    held = hold_checkpoint(
+        store,
+        service_year,
+        number,
+        m,
+        data_root=data_root,
+        key=key,
+        store_root=store_root or s.store_root,
+        absent=absent,
+    )
+    published = publish_more(held.results_year, held.files, out_root or s.out_root)
+    return CheckpointHeld(held, published)
