@@ -253,12 +253,12 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
 
     The frames are read from the results store once and split by district, as the flow
     does (``report_frames`` + ``split_by_district``, timed apart); then per district every
-    school report, data report and district index is rendered (``sqis.pipeline.reports``);
+    school report, data report and district index is rendered (``sqis.year_outputs.reports``);
     the rate counts school reports only. Then the public edition from the same frames, as
     the flow makes it (``sqis.disclosure.public_frames`` once, then every public school
     report, district page and CSV: ``render_public_edition``), timed apart.
     """
-    from sqis import pipeline
+    from sqis import report_reads, year_outputs
     from sqis.methodology import for_year
     from sqis.store import open_store
     from sqis.years import SchoolYear
@@ -271,15 +271,15 @@ def step_html(p: dict[str, Any]) -> dict[str, Any]:
     with Sampler(p.get("interval", 0.1)) as s:
         t0 = s.mark().t
         a = s.mark()
-        whole = pipeline.report_frames(store, SchoolYear(p["year"]))
-        by_district = pipeline.split_by_district(whole, districts)
+        whole = report_reads.report_frames(store, SchoolYear(p["year"]))
+        by_district = report_reads.split_by_district(whole, districts)
         b = s.mark()
         read_wall += b.t - a.t
         read_cpu += b.cpu - a.cpu
         for d in districts:
             b = s.mark()
             frames = by_district.pop(d)
-            files = pipeline.reports(frames, m, pdf="none", produced="benchmark")
+            files = year_outputs.reports(frames, m, pdf="none", produced="benchmark")
             c = s.mark()
             render_wall += c.t - b.t
             render_cpu += c.cpu - b.cpu

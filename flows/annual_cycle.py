@@ -6,8 +6,8 @@ reports (per district) and the fall Oversight report → publish (manifest last)
 
 The order of the stages is ``sqis.year_stages.walk_year``, which
 ``sqis.pipeline.run_year`` walks too without Prefect: this flow gives it
-:class:`TaskSteps` (a task per step and district); the work lives in
-``sqis.pipeline``. Task runs grow with stages and districts, never with schools or
+:class:`TaskSteps` (a task per step and district); the work lives in the stage modules
+(``tasks.stages`` names them). Task runs grow with stages and districts, never with schools or
 students. Each stage leaves an artifact: the validation summary, the SQII
 distribution, the designations, and one table of links to every district's reports.
 """
@@ -29,14 +29,17 @@ from prefect.utilities.annotations import opaque
 from flows.params import AnnualCycleParams, as_date, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import links, pipeline, run_control, school_calendar
+from sqis import links, pipeline, run_control, school_calendar, year_outputs
 from sqis.codes import CONTRACT_FILES
+from sqis.determinations import YearTables
 from sqis.errors import SqisError
+from sqis.index_stage import combine, educators_stage
 from sqis.indicators import BySchool
 from sqis.methodology import Methodology, for_year, latest
 from sqis.render_workers import RenderWorkers
 from sqis.report_frames import ReportFrames
 from sqis.settings import get_settings
+from sqis.year_inputs import EARLIER_YEAR_FILES, Inputs, Prior
 from sqis.year_stages import walk_year
 from sqis.years import SchoolYear
 from tasks import stages
@@ -164,7 +167,7 @@ def _annual_cycle(params: AnnualCycleParams) -> dict[str, Any]:
     return summary
 
 
-def _ingest(year: SchoolYear, cfg: pipeline.RunConfig, m: Methodology) -> pipeline.Inputs:
+def _ingest(year: SchoolYear, cfg: pipeline.RunConfig, m: Methodology) -> Inputs:
     from sqis.ingest import DeliveryInvalid
 
     failed: str | None = None
@@ -187,7 +190,7 @@ def _ingest(year: SchoolYear, cfg: pipeline.RunConfig, m: Methodology) -> pipeli
     # this year's files, and the files of the years before that the rules read
     read = [(inputs.cur, CONTRACT_FILES)]
     read += [
-        (yd, pipeline.EARLIER_YEAR_FILES[back])
+        (yd, EARLIER_YEAR_FILES[back])
         for back, yd in ((1, inputs.prior), (2, inputs.prior2))
         if yd is not None
     ]
@@ -230,7 +233,7 @@ def _stages(
     year: SchoolYear,
     cfg: pipeline.RunConfig,
     m: Methodology,
-    inputs: pipeline.Inputs,
+    inputs: Inputs,
     input_sums: dict[str, str],
     run_id: Any,
     depends: dict[str, Any],
@@ -305,17 +308,17 @@ class TaskSteps:
     def step(self, label: str, what: str = "") -> None:
         self.progress.step(label, what)
 
-    def prior_results(self) -> pipeline.Prior:
+    def prior_results(self) -> Prior:
         return stages.prior_results(self.year, self.cfg.db_url)
 
-    def growth(self, inputs: pipeline.Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def growth(self, inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
         return stages.growth(self.year, inputs, self.m, self.token("growth"))
 
     def district_index(
         self,
-        inputs: pipeline.Inputs,
+        inputs: Inputs,
         growth: pd.DataFrame,
-        prior: pipeline.Prior,
+        prior: Prior,
         districts: list[str],
     ) -> Iterator[tuple[str, tuple[pd.DataFrame, pd.DataFrame]]]:
         by_school = BySchool(growth)  # every district takes its schools' rows: grouped once
@@ -335,7 +338,7 @@ class TaskSteps:
             yield d, f.result()
 
     def educators(
-        self, inputs: pipeline.Inputs, measures: pd.DataFrame, districts: list[str]
+        self, inputs: Inputs, measures: pd.DataFrame, districts: list[str]
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         return _educators(self.year, inputs, measures, self.m, districts, self.token)
 
@@ -344,10 +347,10 @@ class TaskSteps:
 
     def designate(
         self,
-        inputs: pipeline.Inputs,
+        inputs: Inputs,
         indicators: pd.DataFrame,
         index: pd.DataFrame,
-        prior: pipeline.Prior,
+        prior: Prior,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         return stages.designate(
             self.year, inputs, indicators, index, prior, self.m, self.token("designate")
@@ -357,7 +360,7 @@ class TaskSteps:
         designations_artifact(self.year, designations)
 
     def support(
-        self, inputs: pipeline.Inputs, indicators: pd.DataFrame, designations: pd.DataFrame
+        self, inputs: Inputs, indicators: pd.DataFrame, designations: pd.DataFrame
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         return stages.support(
             self.year, inputs, indicators, designations, self.m, self.token("support")
@@ -368,7 +371,7 @@ class TaskSteps:
             self.year, designations, schools, self.m, self.token("communities")
         )
 
-    def store_results(self, tables: pipeline.YearTables) -> None:
+    def store_results(self, tables: YearTables) -> None:
         self.undo.previous_rows, self.undo.plans_before = stages.store_results(
             self.year, self.cfg.db_url, self.run_id, tables, self.m
         )
@@ -379,7 +382,7 @@ class TaskSteps:
         return stages.report_frames(self.year, self.cfg.db_url, self.m)
 
     def public_edition(
-        self, tables: pipeline.YearTables, frames: ReportFrames, produced: str
+        self, tables: YearTables, frames: ReportFrames, produced: str
     ) -> dict[str, bytes]:
         return stages.public_edition(self.year, tables, frames, self.m, produced)
 
@@ -404,13 +407,13 @@ class TaskSteps:
         if self.render is None or not on_thread_pool():
             return whole(frames), None
         pdf = self.cfg.pdf
-        job = self.render.submit(pipeline.reports, frames, self.m, pdf=pdf, produced=produced)
+        job = self.render.submit(year_outputs.reports, frames, self.m, pdf=pdf, produced=produced)
         return None, whole(job)
 
-    def exports(self, tables: pipeline.YearTables, held: pd.DataFrame | None) -> dict[str, bytes]:
+    def exports(self, tables: YearTables, held: pd.DataFrame | None) -> dict[str, bytes]:
         return stages.exports(self.year, tables, self.m, held)
 
-    def calendars(self, tables: pipeline.YearTables) -> dict[str, bytes]:
+    def calendars(self, tables: YearTables) -> dict[str, bytes]:
         return stages.calendars(self.year, tables, self.m)
 
     def educator_files(self, produced: str) -> dict[str, bytes]:
@@ -425,7 +428,7 @@ class TaskSteps:
 
 def _educators(
     year: str,
-    inputs: pipeline.Inputs,
+    inputs: Inputs,
     measures: pd.DataFrame,
     m: Methodology,
     districts: list[str],
@@ -438,16 +441,14 @@ def _educators(
 
     schools = inputs.cur.schools
     if measures.empty:  # walk_year's note says why there are none
-        return pipeline.educators_stage(measures, schools, m)
+        return educators_stage(measures, schools, m)
     futures = [
         stages.district_educators.submit(
             year, whole(measures), whole(schools), whole(m), d, token("educators", d)
         )
         for d in districts
     ]
-    results = pipeline.combine(
-        (f.result() for f in futures), ["school_code", "role", "educator_key"]
-    )
+    results = combine((f.result() for f in futures), ["school_code", "role", "educator_key"])
     return results, edu.distribution(results, schools)  # walk_year logs the counts by flag
 
 

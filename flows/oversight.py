@@ -20,9 +20,10 @@ from prefect.runtime import flow_run
 from flows.params import OversightParams, as_date, parameter_date
 from flows.progress import Progress, to_prefect_api
 from flows.tagging import tag_flow_run, untagged_task_runs
-from sqis import links, pipeline, reviews, school_calendar
+from sqis import links, reviews, school_calendar
 from sqis import publish as publication
 from sqis.methodology import Methodology, for_year, latest
+from sqis.oversight import oversight, public_oversight
 from sqis.publish import public_root_for
 from sqis.settings import get_settings
 from sqis.store import open_store
@@ -60,13 +61,13 @@ def _run_name() -> str:
 @task(name="render-oversight", task_run_name="oversight-{year}-{term}", **IO)
 def render(year: SchoolYear, term: str, db_url: str, m: Methodology) -> dict[str, bytes]:
     """The report of the ``term`` meeting of service year ``year``."""
-    return pipeline.oversight(year, term, open_store(db_url, upgrade=True), m)
+    return oversight(year, term, open_store(db_url, upgrade=True), m)
 
 
 @task(name="render-public-oversight", task_run_name="public-oversight-{year}-{term}", **IO)
 def render_public(year: SchoolYear, term: str, db_url: str, m: Methodology) -> dict[str, bytes]:
     """The public edition of the report (METHODOLOGY.md "Two editions")."""
-    return pipeline.public_oversight(year, term, open_store(db_url, upgrade=True), m)
+    return public_oversight(year, term, open_store(db_url, upgrade=True), m)
 
 
 @task(name="publish-oversight", task_run_name="publish-oversight-{year}-{term}", **IO)

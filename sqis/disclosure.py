@@ -1035,7 +1035,7 @@ def public_educator_distribution(distribution: pd.DataFrame, m: Methodology) -> 
     educators or of one level shows nothing, counts of 1–5 and every count that would
     give one away (the row's total, the district and school rows together) are ``*``.
     The one function the public edition takes the distribution from
-    (``sqis.pipeline.public_files``); refused for a methodology without educators."""
+    (``sqis.year_outputs.public_files``); refused for a methodology without educators."""
     from sqis.educator_suppression import public_distribution
 
     if m.educators is None:

@@ -7,9 +7,9 @@ denominator of ``SUSP`` (*default*); its domain scores likewise; its goal and
 improvement_share`` × (100 − prior SQII)).
 
 ``district_index(index, indicators, schools, m, prior_index=…, prior_indicators=…)`` is the
-one function: the pipeline calls it for the results store (``district_index``) and
-``districts.csv``; reports (district pages, the Oversight Panel report) can call it on
-frames read back from the store, or read the stored rows.
+one function: the run calls it for the results store and ``districts.csv``
+(``sqis.determinations.district_scores``); reports (district pages, the Oversight Panel
+report) can call it on frames read back from the store, or read the stored rows.
 
 Choices (*default*): a school counts toward a score only where it has that score and an
 enrolment (a school with no SQII, or no ``SUSP`` row, takes no part); a district with no

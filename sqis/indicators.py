@@ -634,7 +634,7 @@ class YearLookups:
     student keys (``sqis.student_keys.YearKeys``, which growth fills when it runs first),
     each school file's rows by school (``BySchool``) and, for MS_PERSIST, each enrolment
     of ``prior2`` (the year ``rules.persist_years_back`` back) enrolled in a grade anywhere
-    in ``cur``. The caller holding the years (``sqis.pipeline.Inputs``) makes one and
+    in ``cur``. The caller holding the years (``sqis.year_inputs.Inputs``) makes one and
     hands it down; nothing is kept anywhere else.
     """
 

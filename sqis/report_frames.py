@@ -1,8 +1,8 @@
 """The staff edition's report frames, one typed bundle (:class:`ReportFrames`).
 
-``sqis.pipeline.report_frames`` reads them from the results store for a results year's
-reports (``sqis.pipeline.split_by_district`` cuts them per district), and
-``sqis.pipeline.oversight_frames`` for an Oversight Panel meeting; the staff renderers
+``sqis.report_reads.report_frames`` reads them from the results store for a results year's
+reports (``sqis.report_reads.split_by_district`` cuts them per district), and
+``sqis.oversight.oversight_frames`` for an Oversight Panel meeting; the staff renderers
 (``sqis.reports.render_year_reports``, ``sqis.reports.render_oversight``) take them.
 
 They hold every count, value and level (METHODOLOGY.md "Two editions"), so the public

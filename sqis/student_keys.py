@@ -7,7 +7,7 @@ the same code in all three — and growth and every district's indicators link b
 
 Once per year, not per call: the caller holding the year makes one ``YearKeys`` and
 hands it to growth and to every district (``sqis.indicators.YearLookups``,
-``sqis.pipeline.Inputs``); ``student_keys`` and ``student_keys_linking`` compute afresh.
+``sqis.year_inputs.Inputs``); ``student_keys`` and ``student_keys_linking`` compute afresh.
 """
 
 from __future__ import annotations

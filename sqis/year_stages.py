@@ -9,7 +9,10 @@ and that is the :class:`YearSteps` the caller hands in: ``sqis.pipeline.PlainSte
 ``flows.annual_cycle.TaskSteps``. A stage added here runs on both paths; a path cannot
 skip or reorder one.
 
-No Prefect here: the flow's steps are given, never imported.
+The stages' functions are in ``sqis.year_inputs``, ``sqis.index_stage``,
+``sqis.determinations``, ``sqis.report_reads`` and ``sqis.year_outputs``; this module
+imports them and never ``sqis.pipeline``, the run, which imports this one. No Prefect
+here: the flow's steps are given, never imported.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
+from sqis import determinations, index_stage, report_reads, year_inputs, year_outputs
+from sqis.determinations import YearTables
+
 if TYPE_CHECKING:
     from sqis.methodology import Methodology
-    from sqis.pipeline import Inputs, Prior, YearTables
     from sqis.report_frames import ReportFrames
+    from sqis.year_inputs import Inputs, Prior
 
 
 @dataclass(frozen=True)
@@ -133,8 +139,6 @@ def walk_year(
     communities, the district index, the results store (one transaction), the public
     edition, the exports and reports (per district), calendars, publishing (the staff
     edition, then the public)."""
-    from sqis import pipeline
-
     year = inputs.year
     districts = inputs.districts()
     prior = steps.prior_results()
@@ -145,17 +149,17 @@ def walk_year(
     for d, part in steps.district_index(inputs, growth, prior, districts):
         parts.append(part)
         steps.step("index", f"district {d}")
-    indicators = pipeline.combine((p[0] for p in parts), INDICATOR_ORDER)
-    index = pipeline.combine((p[1] for p in parts), ["school_code"])
+    indicators = index_stage.combine((p[0] for p in parts), INDICATOR_ORDER)
+    index = index_stage.combine((p[1] for p in parts), ["school_code"])
     del parts, growth  # the district frames go once combined
     steps.done("compute_index", {"schools": len(index)})
     # METHODOLOGY.md "Educator effectiveness": per district (each its option)
     educators, distribution = steps.educators(inputs, measures, districts)
     del measures
     steps.step("educators", f"{len(educators)} educators")
-    steps.done("educators", pipeline.educator_note(inputs, educators, m))
+    steps.done("educators", index_stage.educator_note(inputs, educators, m))
     # the later stages read only this year's schools and enrolment: let the rest go
-    pipeline.release_after_index(inputs)
+    year_inputs.release_after_index(inputs)
     steps.index_done(index, inputs.cur.schools)
 
     des, partnerships = steps.designate(inputs, indicators, index, prior)
@@ -168,8 +172,8 @@ def walk_year(
     steps.done("communities", {"schools": len(comm)})
 
     # METHODOLOGY.md "District index": consortium-wide, from the index and last year's
-    district = pipeline.district_scores(indicators, index, inputs.cur.schools, prior, m)
-    tables = pipeline.YearTables(
+    district = determinations.district_scores(indicators, index, inputs.cur.schools, prior, m)
+    tables = YearTables(
         year, inputs.cur.schools, indicators, index, des, partnerships, comm, district,
         educators, distribution, goal_support, flags,
     )  # fmt: skip
@@ -179,10 +183,10 @@ def walk_year(
 
     # reports: the frames read once from the store and split once, so that each district's
     # step gets its own rows (a Dask worker is shipped one district's frames)
-    produced = pipeline.produced_stamp(year, input_checksums, m)
+    produced = year_outputs.produced_stamp(year, input_checksums, m)
     frames = steps.report_frames()
     held = frames.checkpoints
-    by_district = pipeline.split_by_district(frames, districts)
+    by_district = report_reads.split_by_district(frames, districts)
     # each district's staff reports, started first: where there are worker processes they
     # render while this process builds the public edition (sqis.render_workers)
     reports = steps.district_reports(by_district, produced, districts)

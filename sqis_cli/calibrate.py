@@ -22,14 +22,14 @@ from sqis_cli.options import store_root_option
 
 def _year_data(data: str, year: str, store_root: str | None):
     """An ingested year from the store, else the delivery ingested now; None if neither."""
-    from sqis import ingest, pipeline, reading
+    from sqis import ingest, reading, year_inputs
 
     try:
         return ingest.load_year(year, store_root=store_root)
     except ingest.NotIngested:
         if not reading.delivered(data, year):
             return None
-        return pipeline.ingest_one(year, data, store_root=store_root)
+        return year_inputs.ingest_one(year, data, store_root=store_root)
 
 
 @app.command("calibrate", rich_help_panel=ANNUAL)

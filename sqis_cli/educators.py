@@ -57,8 +57,8 @@ def action(
 ) -> None:
     """Record the district's action on an educator's TRIGGER (refused on anything else)."""
     from sqis import educators as edu
-    from sqis import pipeline, years
     from sqis import publish as publication
+    from sqis import year_outputs, years
     from sqis.methodology import for_year
     from sqis.settings import get_settings
 
@@ -84,8 +84,8 @@ def action(
     runs = store.runs(year)
     done = runs[runs["status"] == "SUCCEEDED"].sort_values("id")
     inputs = dict(done.iloc[-1]["input_checksums"] or {}) if len(done) else {}
-    produced = pipeline.produced_stamp(year, inputs, m)  # the stamp the year's run used
-    files = pipeline.educator_staff_files(store, year, m, produced)
+    produced = year_outputs.produced_stamp(year, inputs, m)  # the stamp the year's run used
+    files = year_outputs.educator_staff_files(store, year, m, produced)
     publication.publish_more(year, files, out or s.out_root)
     until = f", in force through {row['in_force_until']}" if row["in_force_until"] else ""
     typer.echo(

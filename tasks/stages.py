@@ -1,4 +1,6 @@
-"""The stages of one year as Prefect tasks: each a thin wrapper over ``sqis.pipeline``.
+"""The stages of one year as Prefect tasks: each a thin wrapper over a stage function
+(``sqis.year_inputs``, ``sqis.index_stage``, ``sqis.determinations``, ``sqis.report_reads``,
+``sqis.year_outputs``).
 
 - I/O tasks (ingest, the results store, publishing) retry with exponential backoff,
   but only on transient errors (a storage or database hiccup): an invalid delivery or
@@ -22,7 +24,16 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from sqis import pipeline, run_control, runs
+from sqis import (
+    determinations,
+    index_stage,
+    pipeline,
+    report_reads,
+    run_control,
+    runs,
+    year_inputs,
+    year_outputs,
+)
 from sqis import publish as publication
 from sqis.indicators import BySchool
 from sqis.methodology import Methodology
@@ -73,10 +84,10 @@ CACHED: dict[str, Any] = dict(cache_key_fn=key_from_token, persist_result=True)
 @task(name="ingest", task_run_name="ingest-{year}", **IO)
 def ingest(
     year: SchoolYear, data_root: str, store_root: str, replace: bool, m: Methodology
-) -> pipeline.Inputs:
+) -> year_inputs.Inputs:
     """Validate and store the delivery (and the two years before when delivered)."""
     ensure_pseudonym_key()
-    return pipeline.ingest(year, data_root, store_root=store_root, replace=replace, m=m)
+    return year_inputs.ingest(year, data_root, store_root=store_root, replace=replace, m=m)
 
 
 @task(name="start-run", task_run_name="start-run-{year}", **IO)
@@ -108,34 +119,34 @@ def abandon_run(year: SchoolYear, db_url: str, run_id: int) -> None:
 
 
 @task(name="prior-results", task_run_name="prior-results-{year}", **IO)
-def prior_results(year: SchoolYear, db_url: str) -> pipeline.Prior:
+def prior_results(year: SchoolYear, db_url: str) -> year_inputs.Prior:
     """Last year's determinations, from the results store."""
-    return pipeline.prior_results(open_store(db_url), year)
+    return year_inputs.prior_results(open_store(db_url), year)
 
 
 @task(name="growth", task_run_name="growth-{year}", **CACHED)
 def growth(
-    year: SchoolYear, inputs: pipeline.Inputs, m: Methodology, token: str
+    year: SchoolYear, inputs: year_inputs.Inputs, m: Methodology, token: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The growth model, consortium-wide, fitted once: the school growth indicators and,
     from the same residuals, every educator's growth measure and rating (METHODOLOGY.md
     "Educator effectiveness"; empty without educator files)."""
-    return pipeline.growth_and_educators(inputs, m)
+    return index_stage.growth_and_educators(inputs, m)
 
 
 @task(name="district-index", task_run_name="index-{year}-{district}", **CACHED)
 def district_index(
     year: SchoolYear,
-    inputs: pipeline.Inputs,
+    inputs: year_inputs.Inputs,
     growth_frame: pd.DataFrame | BySchool,
-    prior: pipeline.Prior,
+    prior: year_inputs.Prior,
     m: Methodology,
     district: str,
     token: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Indicators, levels and SQII for one district's schools (``growth_frame``: the
     growth rows, as ``sqis.indicators.BySchool`` when every district is handed them)."""
-    return pipeline.district_index(inputs, growth_frame, prior, m, district)
+    return index_stage.district_index(inputs, growth_frame, prior, m, district)
 
 
 @task(name="district-educators", task_run_name="educators-{year}-{district}", **CACHED)
@@ -148,34 +159,34 @@ def district_educators(
     token: str,
 ) -> pd.DataFrame:
     """One district's educators: summative scores, levels and flags under its option."""
-    return pipeline.district_educators(measures, schools, m, district)
+    return index_stage.district_educators(measures, schools, m, district)
 
 
 @task(name="designate", task_run_name="designate-{year}", **CACHED)
 def designate(
     year: SchoolYear,
-    inputs: pipeline.Inputs,
+    inputs: year_inputs.Inputs,
     indicators: pd.DataFrame,
     index: pd.DataFrame,
-    prior: pipeline.Prior,
+    prior: year_inputs.Prior,
     m: Methodology,
     token: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Designations → escalation → Reward partners, consortium-wide."""
-    return pipeline.designate(inputs, indicators, index, prior, m)
+    return determinations.designate(inputs, indicators, index, prior, m)
 
 
 @task(name="support", task_run_name="support-{year}", **CACHED)
 def support(
     year: SchoolYear,
-    inputs: pipeline.Inputs,
+    inputs: year_inputs.Inputs,
     indicators: pd.DataFrame,
     designations: pd.DataFrame,
     m: Methodology,
     token: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Support partners for schools missing their goal; required partnerships not formed."""
-    return pipeline.support(inputs, indicators, designations, m)
+    return determinations.support(inputs, indicators, designations, m)
 
 
 @task(name="communities", task_run_name="communities-{year}", **CACHED)
@@ -183,12 +194,12 @@ def communities(
     year: SchoolYear, designations: pd.DataFrame, schools: pd.DataFrame, m: Methodology, token: str
 ) -> pd.DataFrame:
     """Communities of practice and their checkpoint schedule."""
-    return pipeline.communities(designations, schools, year, m)
+    return determinations.communities(designations, schools, year, m)
 
 
 @task(name="store-results", task_run_name="store-results-{year}", **IO)
 def store_results(
-    year: SchoolYear, db_url: str, run_id: int, tables: pipeline.YearTables, m: Methodology
+    year: SchoolYear, db_url: str, run_id: int, tables: determinations.YearTables, m: Methodology
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Replace the year's rows in the results store, in one transaction; DRAFT plans.
 
@@ -199,18 +210,21 @@ def store_results(
 
     store = open_store(db_url)
     before = run_control.Undo(year, None)
-    before.snapshot(store, pipeline.TABLES)
-    pipeline.store_results(store, run_id, tables, m)
+    before.snapshot(store, determinations.TABLES)
+    determinations.store_results(store, run_id, tables, m)
     assert before.previous_rows is not None and before.plans_before is not None
     return before.previous_rows, before.plans_before
 
 
 @task(name="exports", task_run_name="exports-{year}", cache_policy=NO_CACHE)
 def exports(
-    year: SchoolYear, tables: pipeline.YearTables, m: Methodology, held: pd.DataFrame | None = None
+    year: SchoolYear,
+    tables: determinations.YearTables,
+    m: Methodology,
+    held: pd.DataFrame | None = None,
 ) -> dict[str, bytes]:
     """The contract's CSV exports (``held``: the service year's checkpoints held so far)."""
-    return pipeline.exports(tables, m, held)
+    return year_outputs.exports(tables, m, held)
 
 
 @task(name="educator-files", task_run_name="educator-files-{year}", **IO)
@@ -219,13 +233,15 @@ def educator_files(
 ) -> dict[str, bytes]:
     """The staff edition's educator-actions.csv and educator pages, from the results store
     (METHODOLOGY.md "Educator effectiveness")."""
-    return pipeline.educator_staff_files(open_store(db_url), year, m, produced)
+    return year_outputs.educator_staff_files(open_store(db_url), year, m, produced)
 
 
 @task(name="calendars", task_run_name="calendars-{year}", cache_policy=NO_CACHE)
-def calendars(year: SchoolYear, tables: pipeline.YearTables, m: Methodology) -> dict[str, bytes]:
+def calendars(
+    year: SchoolYear, tables: determinations.YearTables, m: Methodology
+) -> dict[str, bytes]:
     """The service year's iCalendar files: communities' checkpoints, Symposium, Convening."""
-    return pipeline.calendars(tables, m)
+    return year_outputs.calendars(tables, m)
 
 
 @task(name="report-frames", task_run_name="report-frames-{year}", **IO)
@@ -233,7 +249,7 @@ def report_frames(year: SchoolYear, db_url: str, m: Methodology) -> ReportFrames
     """What the reports show, read once from the results store (the flow splits it by
     district). Not cached: plan approvals and checkpoints change in the store between
     runs without any input changing."""
-    return pipeline.report_frames(open_store(db_url), year, m=m)
+    return report_reads.report_frames(open_store(db_url), year, m=m)
 
 
 @task(name="district-reports", task_run_name="reports-{year}-{district}", cache_policy=NO_CACHE)
@@ -256,7 +272,7 @@ def district_reports(
         return rendering.result()
     if frames is None:
         raise ValueError(f"district {district}: neither its frames nor its rendering")
-    return pipeline.reports(frames, m, pdf=pdf, produced=produced)
+    return year_outputs.reports(frames, m, pdf=pdf, produced=produced)
 
 
 @task(name="publish", task_run_name="publish-{year}", **IO)
@@ -272,14 +288,14 @@ def publish(
 @task(name="public-edition", task_run_name="public-edition-{year}", cache_policy=NO_CACHE)
 def public_edition(
     year: SchoolYear,
-    tables: pipeline.YearTables,
+    tables: determinations.YearTables,
     frames: ReportFrames,
     m: Methodology,
     produced: str,
 ) -> dict[str, bytes]:
     """The year's public edition (METHODOLOGY.md "Two editions"): the report frames through
     ``sqis.disclosure.public_frames``, then public reports, district pages and CSVs."""
-    return pipeline.public_files(tables, frames, m, produced)
+    return year_outputs.public_files(tables, frames, m, produced)
 
 
 @task(name="publish-public", task_run_name="publish-public-{year}", **IO)

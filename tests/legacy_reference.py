@@ -1,10 +1,11 @@
 """A generated consortium computed year by year, for the methodology-version reference.
 
-``compute_years(root, m)`` runs the index, designation, escalation and partner stages of
-``sqis.pipeline`` (no results store, no Prefect) over every year of a generated data root,
-each year reading the one before as ``Prior``. ``make_root`` generates the consortium
-(``sqis.synthetic.generate``) and turns one middle school of every year into a K-8 school
-typed ``ES`` (the audit's case: "a K-8 school typed ES has no MS_PERSIST").
+``compute_years(root, m)`` runs the index, designation, escalation and partner stages
+(``sqis.index_stage``, ``sqis.determinations``; no results store, no Prefect) over every
+year of a generated data root, each year reading the one before as ``Prior``. ``make_root``
+generates the consortium (``sqis.synthetic.generate``) and turns one middle school of every
+year into a K-8 school typed ``ES`` (the audit's case: "a K-8 school typed ES has no
+MS_PERSIST").
 
 ``tests/fixtures/core-2013.1-reference/`` holds what this computed under core-2013.1 with the
 code of commit 7fadbbe, before methodology version core-2015.1 and its switches existed
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sqis import pipeline
+from sqis import determinations, index_stage, year_inputs
 from sqis.methodology import Methodology, for_year
 from sqis.yeardata import YearData
 from sqis.years import SchoolYear
@@ -71,17 +72,17 @@ def compute_years(root: str, m: Methodology, year_list: list[str] | None = None)
     year_list = year_list or YEARS
     data: dict[str, YearData] = {}
     out: dict[str, dict[str, pd.DataFrame]] = {}
-    prior = pipeline.Prior("", *(pd.DataFrame() for _ in FRAMES))
+    prior = year_inputs.Prior("", *(pd.DataFrame() for _ in FRAMES))
     for k, year in enumerate(year_list):
         data[year] = load(root, year)
-        inputs = pipeline.Inputs(
+        inputs = year_inputs.Inputs(
             SchoolYear(year),
             data[year],
             data[year_list[k - 1]] if k >= 1 else None,
             data[year_list[k - 2]] if k >= 2 else None,
         )
-        indicators, index = pipeline.compute_index(inputs, prior, m)
-        des, partnerships = pipeline.designate(inputs, indicators, index, prior, m)
+        indicators, index = index_stage.compute_index(inputs, prior, m)
+        des, partnerships = determinations.designate(inputs, indicators, index, prior, m)
         frames = {
             "indicators": indicators,
             "index_scores": index,
@@ -89,7 +90,7 @@ def compute_years(root: str, m: Methodology, year_list: list[str] | None = None)
             "partnerships": partnerships,
         }
         out[year] = frames
-        prior = pipeline.Prior(year, *(frames[f] for f in FRAMES))
+        prior = year_inputs.Prior(year, *(frames[f] for f in FRAMES))
     return out
 
 

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from sqis import disclosure, methodology, pipeline
+from sqis import disclosure, methodology, oversight, pipeline, report_reads
 from sqis import publish as publication
 from sqis.publish import read_manifest
 from sqis.store import open_store
@@ -85,9 +85,11 @@ def build(root: Path, students: int, districts: int, seed: int) -> dict[str, obj
     cfg = cfg.resolved()
     store = open_store(db)
     service = "2016-17"
-    publication.publish_more(YEARS[-1], pipeline.oversight(service, "fall", store, M), cfg.out_root)
     publication.publish_more(
-        YEARS[-1], pipeline.public_oversight(service, "fall", store, M), str(cfg.public_root)
+        YEARS[-1], oversight.oversight(service, "fall", store, M), cfg.out_root
+    )
+    publication.publish_more(
+        YEARS[-1], oversight.public_oversight(service, "fall", store, M), str(cfg.public_root)
     )
     return {
         "staff": Path(cfg.out_root),
@@ -188,7 +190,7 @@ def test_the_attacks_find_what_issue_18_found(
     weak = tmp_path / "weak"
     for y in YEARS:
         m = methodology.for_year(y)
-        frames = pipeline.report_frames(store, SchoolYear(y), m=m)
+        frames = report_reads.report_frames(store, SchoolYear(y), m=m)
         from sqis.reports.public import render_public_edition
 
         publish_year(y, render_public_edition(disclosure.public_frames(frames, m), m), str(weak))

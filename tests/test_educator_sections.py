@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from sqis import pipeline
+from sqis import oversight, pipeline
 from sqis.pseudonym import pseudonymise_educators
 from sqis.synthetic.educators import ENGINEERED
 from tests.consortium import KEY, YEARS, private_tmp, pseudonym_key, run_config
@@ -181,8 +181,8 @@ def test_the_oversight_report_shows_every_districts_distribution_and_its_trend(c
     names = _csv(staff / FIRST / "districts.csv")["district_code"].tolist()
     # the 2016-17 meetings review the 2015-16 results: staff and public
     for files, expected in (
-        (pipeline.oversight("2016-17", "fall", store, m), dist),
-        (pipeline.public_oversight("2016-17", "fall", store, m), pub),
+        (oversight.oversight("2016-17", "fall", store, m), dist),
+        (oversight.public_oversight("2016-17", "fall", store, m), pub),
     ):
         body = files["reports/oversight-2016-17-fall.html"]
         doc = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(body)
@@ -203,9 +203,9 @@ def test_the_oversight_report_shows_every_districts_distribution_and_its_trend(c
         else:
             assert years_shown == [FIRST]
     # the 2015-16 meetings review the pilot: staff only
-    staff_pilot = pipeline.oversight("2015-16", "fall", store, for_year(PILOT))
+    staff_pilot = oversight.oversight("2015-16", "fall", store, for_year(PILOT))
     assert b'id="educators-oversight"' in staff_pilot["reports/oversight-2015-16-fall.html"]
-    public_pilot = pipeline.public_oversight("2015-16", "fall", store, for_year(PILOT))
+    public_pilot = oversight.public_oversight("2015-16", "fall", store, for_year(PILOT))
     body = public_pilot["reports/oversight-2015-16-fall.html"]
     assert b'id="educators"' not in body and b"Educators by performance level" not in body
 

@@ -91,7 +91,7 @@ def _kill_on_call(obj: Any, name: str, nth: int, when: str = "before") -> None:
 
 def _arm(stage: str, work: Path) -> None:
     """In the child: make the process die in the middle of ``stage``."""
-    from sqis import escalation, pipeline, storage
+    from sqis import escalation, index_stage, storage, year_outputs
     from sqis.store import bulk
 
     if stage == "ingest":
@@ -104,13 +104,13 @@ def _arm(stage: str, work: Path) -> None:
 
         storage.LocalStorage.write_bytes = write  # type: ignore[method-assign]
     elif stage == "compute":
-        _kill_on_call(pipeline, "district_index", 2)
+        _kill_on_call(index_stage, "district_index", 2)
     elif stage == "designate":
         _kill_on_call(escalation, "escalate", 1)
     elif stage == "store":
         _kill_on_call(bulk, "insert_frame", 2)
     elif stage == "reports":
-        _kill_on_call(pipeline, "reports", 2)
+        _kill_on_call(year_outputs, "reports", 2)
     elif stage == "publish":
         real_replace = os.replace
         out = str(work / "out")

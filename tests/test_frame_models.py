@@ -18,7 +18,7 @@ from tests.consortium import YEARS, consortium, private_tmp, pseudonym_key, run_
 
 Seen = dict[str, list[pd.DataFrame]]
 
-# the stored tables (``pipeline.YearTables``) and their frames' names in FRAMES
+# the stored tables (``determinations.YearTables``) and their frames' names in FRAMES
 TABLE_FRAMES = {
     "indicators": "year_indicators",
     "index_scores": "index",
@@ -51,14 +51,17 @@ def run() -> Iterator[tuple[Seen, Path]]:
     """The consortium's three years through ``run_cycle``, every stage's frames noted."""
     from sqis import (
         designations,
+        determinations,
         educators,
         escalation,
         growth,
         index,
+        index_stage,
         indicators,
         levels,
         partners,
         pipeline,
+        year_outputs,
     )
 
     seen: Seen = {}
@@ -68,20 +71,20 @@ def run() -> Iterator[tuple[Seen, Path]]:
         (levels, "assign_levels", "levelled_indicators"),
         (levels, "add_change", "year_indicators"),
         (index, "compute_index", "index"),
-        (pipeline, "educator_measures", "educator_measures"),
+        (index_stage, "educator_measures", "educator_measures"),
         (educators, "evaluate", "educator_results"),
-        (pipeline, "educators_stage", "educator_results", "educator_distribution"),
+        (index_stage, "educators_stage", "educator_results", "educator_distribution"),
         (designations, "designate", "designations"),
         (escalation, "escalate", "designations"),
         (partners, "assign_partners", "partnerships"),
         (partners, "with_partners", "designations"),
-        (pipeline, "support", "goal_support", "partnership_flags"),
-        (pipeline, "communities", "communities"),
-        (pipeline, "schedule", "schedule"),
-        (pipeline, "district_scores", "district_index"),
+        (determinations, "support", "goal_support", "partnership_flags"),
+        (determinations, "communities", "communities"),
+        (year_outputs, "schedule", "schedule"),
+        (determinations, "district_scores", "district_index"),
     ]
     work = private_tmp("sqis-frame-models-")
-    store_results = pipeline.store_results
+    store_results = determinations.store_results
 
     def stored(store: Any, run_id: Any, tables: Any, m: Any) -> Any:
         for table, name in TABLE_FRAMES.items():
@@ -91,13 +94,13 @@ def run() -> Iterator[tuple[Seen, Path]]:
     with pytest.MonkeyPatch.context() as mp, pseudonym_key():
         for module, attr, *names in patches:
             mp.setattr(module, attr, _recording(seen, getattr(module, attr), *names))
-        mp.setattr(pipeline, "store_results", stored)
+        mp.setattr(determinations, "store_results", stored)
         pipeline.run_cycle(list(YEARS), run_config(work, consortium(), force=None))
     yield seen, work / "out"
 
 
 def test_every_stored_table_but_the_schools_file_is_a_frame_with_a_model() -> None:
-    from sqis.pipeline import TABLES
+    from sqis.determinations import TABLES
 
     assert set(TABLE_FRAMES) == set(TABLES) - {"schools"}  # schools: the delivered file's
     assert set(TABLE_FRAMES.values()) <= set(FRAMES)
@@ -146,7 +149,7 @@ def test_an_empty_frame_is_the_models_columns_of_its_types(name: str) -> None:
 
 def test_the_stages_empty_frames_are_the_models() -> None:
     """Where a stage has nothing to hand on, it hands on its model's empty frame."""
-    from sqis import communities, educators, growth, partners, pipeline
+    from sqis import communities, determinations, educators, growth, partners
     from sqis.goal_support import assign_goal_support
     from sqis.methodology import for_year
 
@@ -179,7 +182,7 @@ def test_the_stages_empty_frames_are_the_models() -> None:
         "educator_results": educators.evaluate(empty(FRAMES["educator_measures"]), schools, m),
         "educator_distribution": educators.distribution(results, schools),
     }
-    support, staff = pipeline._no_support(), pipeline._no_educators()
+    support, staff = determinations._no_support(), determinations._no_educators()
     got |= {"goal_support ": support[0], "partnership_flags ": support[1]}
     got |= {"educator_results ": staff[0], "educator_distribution ": staff[1]}
     for name, frame in got.items():

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from schemas.outputs import check_output
-from sqis import codes, pipeline, years
+from sqis import codes, oversight, pipeline, years
 from sqis.methodology import for_year
 from sqis.store import ResultsStore
 from tests.legacy_reference import YEARS, make_root
@@ -193,7 +193,7 @@ def check_reports(store: ResultsStore, out: Path, public: Path) -> None:
     for code in store.read("partnership_flags", [year])["school_code"]:
         assert "NO_ELIGIBLE_PARTNER" in section(report(out, year, code))
     m = for_year(year)
-    html = pipeline.oversight(years.service_year(year), "fall", store, m)
+    html = oversight.oversight(years.service_year(year), "fall", store, m)
     text = next(iter(html.values())).decode("utf-8")
     s = section(text)
     assert "Districts missing their SQI Goal" in s and "Required partnerships not formed" in s

@@ -120,7 +120,7 @@ def test_reports_for_a_school_code_with_dot_dot_are_refused_before_writing(
 ) -> None:
     """Were a code like ``../../evil`` to reach the reports (validation bypassed), the
     publication is refused as a whole: nothing lands inside or outside the out root."""
-    from sqis import pipeline
+    from sqis import report_reads, year_outputs
     from sqis.methodology import for_year
     from sqis.publish import PublishError
     from sqis.store import ResultsStore
@@ -128,7 +128,7 @@ def test_reports_for_a_school_code_with_dot_dot_are_refused_before_writing(
 
     clean = clean_run()
     store = ResultsStore(clean.db_url)
-    frames = pipeline.report_frames(store, SchoolYear(YEAR))
+    frames = report_reads.report_frames(store, SchoolYear(YEAR))
     store.dispose()
     code = frames.schools["school_code"].iloc[0]
     evil = "../../../evil"
@@ -142,7 +142,7 @@ def test_reports_for_a_school_code_with_dot_dot_are_refused_before_writing(
     )
     m = for_year(YEAR)
     try:
-        files = pipeline.reports(frames, m, pdf="none")
+        files = year_outputs.reports(frames, m, pdf="none")
     except (ValueError, RuntimeError) as e:  # refusing at rendering is as good
         assert "evil" in str(e) or "school_code" in str(e)
         return

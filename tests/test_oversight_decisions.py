@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sqis import pipeline, reviews
+from sqis import oversight, pipeline, report_reads, reviews, year_outputs
 from sqis.methodology import for_year
 from sqis.settings import reset_settings_cache
 from sqis.store import ResultsStore
@@ -200,7 +200,7 @@ def test_the_next_report_shows_the_decision_and_the_records(year_run, capsys, tm
     peer = des.loc[des["escalation"] == "PEER_REVIEW", "school_code"].tolist()
     assert peer, "the small consortium has a PEER_REVIEW school"
     # the fall meeting is held: its report, then (as the flow does) the meeting noted
-    fall = _html(pipeline.oversight(SERVICE, "fall", store, m))
+    fall = _html(oversight.oversight(SERVICE, "fall", store, m))
     assert "Not recorded yet" in fall and "The Panel has recorded no decision" in fall
     reviews.record_meeting(store, SERVICE, "fall", m)
     # the records: a Priority peer review, the districts' peer review (one asked to revise)
@@ -226,7 +226,7 @@ def test_the_next_report_shows_the_decision_and_the_records(year_run, capsys, tm
                         "--by", "Panel chair", "--db", db)  # fmt: skip
     assert code == 0, err
     # the spring report: the fall decision among the Panel's earlier decisions
-    spring = _html(pipeline.oversight(SERVICE, "spring", store, m))
+    spring = _html(oversight.oversight(SERVICE, "spring", store, m))
     assert (
         "The Panel&#39;s earlier decisions" in spring or "The Panel's earlier decisions" in spring
     )
@@ -236,16 +236,16 @@ def test_the_next_report_shows_the_decision_and_the_records(year_run, capsys, tm
     assert "Asked to revise and resubmit" in spring and "Meets the rubric" in spring
     assert "PEER-COMMENT" in spring
     # the public edition: the decision and the statuses, not the note, findings or comments
-    public = _html(pipeline.public_oversight(SERVICE, "spring", store, m))
+    public = _html(oversight.public_oversight(SERVICE, "spring", store, m))
     assert "Intervention" in public and "Asked to revise and resubmit" in public
     for staff_only in (NOTE, "Panel chair", "LEADERSHIP-FINDING", "PEER-COMMENT", "NARRATIVE"):
         assert staff_only not in public, staff_only
     # the fall report itself (re-rendered) has no decision of its own meeting
-    again = _html(pipeline.oversight(SERVICE, "fall", store, m))
+    again = _html(oversight.oversight(SERVICE, "fall", store, m))
     assert NOTE not in again and "LEADERSHIP-FINDING" in again
     # the district's page: its history (the year's reports rendered again from the store)
-    frames = pipeline.report_frames(store, SchoolYear(YEAR), m=m)
-    files = pipeline.reports(frames, m, pdf="none")
+    frames = report_reads.report_frames(store, SchoolYear(YEAR), m=m)
+    files = year_outputs.reports(frames, m, pdf="none")
     page = files[f"reports/districts/{a}.html"].decode()
     assert "History: peer review and the Oversight Panel" in page
     assert "Intervention" in page and NOTE in page and "Asked to revise and resubmit" in page

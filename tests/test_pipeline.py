@@ -14,7 +14,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sqis import pipeline, runs, school_calendar, years
+from sqis import (
+    determinations,
+    index_stage,
+    pipeline,
+    report_reads,
+    runs,
+    school_calendar,
+    year_inputs,
+    years,
+)
 from sqis.methodology import for_year
 from sqis.report_frames import ReportFrames
 
@@ -303,10 +312,10 @@ def test_a_cycle_writes_every_contract_file_and_a_rerun_replaces_identically(
 def test_district_by_district_equals_the_consortium_at_once(consortium: Path) -> None:
     from sqis.ingest import load_year  # noqa: F401  (the year is ingested by the cycle test)
 
-    inputs = pipeline.ingest(years.SchoolYear("2014-15"), str(consortium))
-    empty = pipeline.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
-    whole = pipeline.compute_index(inputs, empty, M, by_district=False)
-    split = pipeline.compute_index(inputs, empty, M, by_district=True)
+    inputs = year_inputs.ingest(years.SchoolYear("2014-15"), str(consortium))
+    empty = year_inputs.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
+    whole = index_stage.compute_index(inputs, empty, M, by_district=False)
+    split = index_stage.compute_index(inputs, empty, M, by_district=True)
     key_i = ["school_code", "student_group", "indicator"]
     pd.testing.assert_frame_equal(
         whole[0].sort_values(key_i).reset_index(drop=True),
@@ -321,15 +330,15 @@ def test_district_by_district_equals_the_consortium_at_once(consortium: Path) ->
 def test_after_the_index_only_schools_and_enrolment_are_held(consortium: Path) -> None:
     """``release_after_index``: the later stages read this year's schools and enrolment;
     every other frame is emptied in place (memory at state scale), checksums kept."""
-    inputs = pipeline.ingest(years.SchoolYear("2014-15"), str(consortium))
+    inputs = year_inputs.ingest(years.SchoolYear("2014-15"), str(consortium))
     sums = inputs.checksums()
     schools, students = inputs.cur.schools, inputs.cur.students
     assert inputs.prior is not None and len(inputs.prior.assessments) > 0
-    empty = pipeline.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
-    indicators, index = pipeline.compute_index(inputs, empty, M)
-    before = pipeline.designate(inputs, indicators, index, empty, M)
+    empty = year_inputs.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
+    indicators, index = index_stage.compute_index(inputs, empty, M)
+    before = determinations.designate(inputs, indicators, index, empty, M)
 
-    pipeline.release_after_index(inputs)
+    year_inputs.release_after_index(inputs)
     assert inputs.checksums() == sums  # what the run read is still on record
     assert inputs.cur.schools is schools and inputs.cur.students is students
     for yd in (inputs.cur, inputs.prior):
@@ -338,7 +347,7 @@ def test_after_the_index_only_schools_and_enrolment_are_held(consortium: Path) -
             assert frame.empty and list(frame.columns)  # columns kept, rows gone
     assert inputs.prior.students.empty and inputs.prior.schools.empty
     # designations, escalation and partners need nothing that was let go
-    after = pipeline.designate(inputs, indicators, index, empty, M)
+    after = determinations.designate(inputs, indicators, index, empty, M)
     for b, a in zip(before, after, strict=True):
         pd.testing.assert_frame_equal(b, a)
 
@@ -350,7 +359,7 @@ def test_of_the_years_before_only_the_files_the_rules_read_are_loaded(
     an earlier delivery comes back empty (with its columns and types), not loaded."""
     from sqis.ingest import load_year
 
-    inputs = pipeline.ingest(years.SchoolYear("2015-16"), str(consortium))
+    inputs = year_inputs.ingest(years.SchoolYear("2015-16"), str(consortium))
     assert inputs.prior is not None and inputs.prior2 is not None
     assert len(inputs.prior.assessments) > 0 and len(inputs.prior2.students) > 0
     whole = {1: load_year("2014-15"), 2: load_year("2013-14")}
@@ -358,7 +367,7 @@ def test_of_the_years_before_only_the_files_the_rules_read_are_loaded(
         for name in ("schools", "students", "assessments", "graduation", "sel", "climate"):
             frame, full = yd.frame(name), whole[back].frame(name)
             assert frame.dtypes.to_dict() == full.dtypes.to_dict()
-            if name in pipeline.EARLIER_YEAR_FILES[back]:
+            if name in year_inputs.EARLIER_YEAR_FILES[back]:
                 pd.testing.assert_frame_equal(frame, full)
             else:
                 assert frame.empty and not full.empty
@@ -419,7 +428,7 @@ def test_split_by_district_equals_filtering_every_frame_per_district() -> None:
         ),
     )
     districts = ["D1", "D2", "D3", "D4"]  # D4 has no school this year
-    split = pipeline.split_by_district(frames, districts)
+    split = report_reads.split_by_district(frames, districts)
     assert list(split) == districts
     for d in districts:
         expected = _district_frames(frames, d)
@@ -433,14 +442,14 @@ def test_district_by_district_equals_the_consortium_with_last_years_results(
 ) -> None:
     """Last year's indicators and index (change, improvement, goal) cut by district give
     the same as the consortium at once."""
-    empty = pipeline.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
-    last = pipeline.compute_index(
-        pipeline.ingest(years.SchoolYear("2014-15"), str(consortium)), empty, M
+    empty = year_inputs.Prior("2013-14", *(pd.DataFrame() for _ in range(4)))
+    last = index_stage.compute_index(
+        year_inputs.ingest(years.SchoolYear("2014-15"), str(consortium)), empty, M
     )
-    prior = pipeline.Prior("2014-15", last[0], last[1], pd.DataFrame(), pd.DataFrame())
-    inputs = pipeline.ingest(years.SchoolYear("2015-16"), str(consortium))
-    whole = pipeline.compute_index(inputs, prior, M, by_district=False)
-    split = pipeline.compute_index(inputs, prior, M, by_district=True)
+    prior = year_inputs.Prior("2014-15", last[0], last[1], pd.DataFrame(), pd.DataFrame())
+    inputs = year_inputs.ingest(years.SchoolYear("2015-16"), str(consortium))
+    whole = index_stage.compute_index(inputs, prior, M, by_district=False)
+    split = index_stage.compute_index(inputs, prior, M, by_district=True)
     assert whole[0]["level_change"].notna().any()  # last year's levels were used
     key_i = ["school_code", "student_group", "indicator"]
     pd.testing.assert_frame_equal(
@@ -488,7 +497,7 @@ def test_a_run_chooses_its_methodology_once_and_hands_its_year_down(
 ) -> None:
     """One ``for_year`` for the run's year (``run_year``; ingest and validation are handed
     it), one for each earlier delivery ingested on a fresh store (validated under its own,
-    ``pipeline.ingest``); the stages get the ``SchoolYear``, not text."""
+    ``year_inputs.ingest``); the stages get the ``SchoolYear``, not text."""
     from collections import Counter
 
     from sqis import methodology
@@ -504,13 +513,13 @@ def test_a_run_chooses_its_methodology_once_and_hands_its_year_down(
     monkeypatch.setattr(methodology, "for_year", counted)
     monkeypatch.setattr(pipeline, "for_year", counted)
     seen: list[object] = []
-    real_prior = pipeline.prior_results
+    real_prior = year_inputs.prior_results
 
-    def prior(store: object, year: years.SchoolYear) -> pipeline.Prior:
+    def prior(store: object, year: years.SchoolYear) -> year_inputs.Prior:
         seen.append(year)
         return real_prior(store, year)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "prior_results", prior)
+    monkeypatch.setattr(year_inputs, "prior_results", prior)
     with pseudonym_key():
         result = pipeline.run_year(YEAR, run_config(tmp_path, consortium()))
     assert chosen == {YEAR: 1, years.shift(YEAR, -1): 1, years.shift(YEAR, -2): 1}

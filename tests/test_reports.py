@@ -409,7 +409,7 @@ def test_direct_labels_do_not_overlap() -> None:
 # ---- a generated consortium, through the whole pipeline -------------------------------
 @pytest.mark.slow
 def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None:
-    from sqis import pipeline
+    from sqis import oversight, pipeline, report_reads
     from sqis.store import open_store
     from sqis.synthetic import generate
     from sqis.years import SchoolYear
@@ -422,9 +422,9 @@ def test_generated_consortium_reports_are_valid_and_suppressed(tmp_path) -> None
     )
     pipeline.run_cycle(years, cfg)
     store = open_store(db)
-    frames = pipeline.report_frames(store, SchoolYear("2015-16"))
+    frames = report_reads.report_frames(store, SchoolYear("2015-16"))
     staff = render_year_reports(frames, M, pdf="none")
-    staff.update(pipeline.oversight("2016-17", "spring", store, M))
+    staff.update(oversight.oversight("2016-17", "spring", store, M))
     for data in staff.values():
         strict_parse(data)
     from sqis.disclosure import public_frames

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sqis import pipeline, years
+from sqis import determinations, pipeline, years
 from sqis.run_control import RunRefused
 from sqis.store import ResultsStore
 from tests.consortium import KEY, YEAR, YEARS, copy_consortium, private_tmp, run_config
@@ -48,7 +48,7 @@ def tree(root: Path) -> dict[str, str]:
 def tables(db_url: str) -> dict[str, pd.DataFrame]:
     store = ResultsStore(db_url)
     try:
-        return {t: store.read(t) for t in (*pipeline.TABLES, "plans", "runs")}
+        return {t: store.read(t) for t in (*determinations.TABLES, "plans", "runs")}
     finally:
         store.dispose()
 

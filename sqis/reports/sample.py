@@ -229,7 +229,7 @@ def build(m: Methodology) -> ReportFrames:
 
     # the last results year decides the service year after it: its communities, plans in
     # force and checkpoints (METHODOLOGY.md "Results year and service year"), as
-    # sqis.pipeline.report_frames reads them
+    # sqis.report_reads.report_frames reads them
     last = YEARS[-1]
     service = years.service_year(last)
     dates = m.checkpoint_dates(service)
