@@ -7,6 +7,11 @@ weight, share or cut point; it asks the methodology. A run records the methodolo
 ``version`` and the SHA-256 of the file it was loaded from.
 
 METHODOLOGY.md (``docs/methodology.md``) explains each setting.
+
+Why one module over 500 lines: the models are the schema of one file, in the file's order,
+and ``Methodology``'s checks span its sections (every indicator has its cut points, the
+domains pool each domain once, the designation rules name indicators and groups that
+exist); split by section, the schema and its checks would be in pieces.
 """
 
 from __future__ import annotations

@@ -52,41 +52,41 @@ def _module_names() -> dict[str, Path]:
     return out
 
 
-def _top_level_statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """The statements run when the module is imported: the module's own, and those in its
-    top-level ``if``/``try``/``with`` blocks (not under ``if TYPE_CHECKING:``, which never
-    runs; not in functions or classes' methods, which run when called)."""
-    out: list[ast.stmt] = []
-    for node in body:
-        if isinstance(node, ast.If):
-            test = node.test
-            if isinstance(test, ast.Name | ast.Attribute) and "TYPE_CHECKING" in ast.unparse(test):
-                out += _top_level_statements(node.orelse)
-                continue
-            out += _top_level_statements(node.body) + _top_level_statements(node.orelse)
-        elif isinstance(node, ast.Try):
-            for part in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
-                out += _top_level_statements(part)
-        elif isinstance(node, ast.With):
-            out += _top_level_statements(node.body)
-        elif isinstance(node, ast.ClassDef):
-            out += _top_level_statements(node.body)  # a class body runs at import
-        else:
+def _is_type_checking(node: ast.If) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``): a block that never runs."""
+    test = node.test
+    return isinstance(test, ast.Name | ast.Attribute) and "TYPE_CHECKING" in ast.unparse(test)
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement that can run: the module's own, those in its blocks, classes
+    and functions (a function's import runs when it is called, and a module it reaches
+    that imports the function's module back is a circle all the same); not those under
+    ``if TYPE_CHECKING:``, which never runs (its ``else`` does)."""
+    out: list[ast.Import | ast.ImportFrom] = []
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
             out.append(node)
+        elif isinstance(node, ast.If) and _is_type_checking(node):
+            for part in node.orelse:
+                out += _runtime_imports(ast.Module(body=[part], type_ignores=[]))
+        else:
+            out += _runtime_imports(node)
     return out
 
 
 def _module_imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The modules of ``known`` that module ``name`` imports when it is imported: ``import
-    a.b``; ``from a import b`` (module ``a.b`` when ``b`` is a submodule, else ``a``);
-    relative imports resolved against the module's package."""
+    """The modules of ``known`` that module ``name`` imports, at import time or in a function
+    (:func:`_runtime_imports`): ``import a.b``; ``from a import b`` (module ``a.b`` when
+    ``b`` is a submodule, else ``a``); relative imports resolved against the module's
+    package."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out: set[str] = set()
-    for node in _top_level_statements(tree.body):
+    for node in _runtime_imports(tree):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names if a.name in known)
-        elif isinstance(node, ast.ImportFrom):
+        else:
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
                 module = ".".join([*base, *([node.module] if node.module else [])])
@@ -143,14 +143,98 @@ def test_the_import_cycle_finder_finds_cycles() -> None:
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
+def test_the_imports_counted_are_those_that_can_run(tmp_path: Path) -> None:
+    """A function's import counts (it runs when the function is called), a method's and a
+    block's too; one under ``if TYPE_CHECKING:`` does not (its ``else`` does)."""
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "import a\n"
+        "if TYPE_CHECKING:\n"
+        "    import b\n"
+        "else:\n"
+        "    import c\n"
+        "def f():\n"
+        "    from d import e\n"
+        "class K:\n"
+        "    def g(self):\n"
+        "        try:\n"
+        "            from . import h\n"
+        "        except ImportError:\n"
+        "            pass\n"
+    )
+    path = tmp_path / "m.py"
+    path.write_text(source, encoding="utf-8")
+    known = {n: path for n in ("a", "b", "c", "d", "d.e", "p", "p.h", "p.m")}
+    assert _module_imports("p.m", path, known) == {"a", "c", "d.e", "p.h"}
+
+
 def test_no_import_cycle_among_the_packages_modules() -> None:
-    """No module of sqis/, schemas/, tasks/ or flows/ imports, at import time, a module
-    that imports it back (directly or through others): each has one place in the layers,
-    and none relies on a half-initialised module (a function's import, run when called,
-    is not a cycle)."""
+    """No module of sqis/, schemas/, tasks/ or flows/ imports a module that imports it back
+    (directly or through others), whether at import time or in a function: each has one
+    place in the layers, none relies on a half-initialised module, and none hides a circle
+    in a function's import (which runs when the function is called). An import under ``if
+    TYPE_CHECKING:`` never runs and does not count: a type named in an annotation is not a
+    dependency of the code."""
     known = _module_names()
     graph = {name: _module_imports(name, path, known) for name, path in known.items()}
     assert _cycles(graph) == []
+
+
+# Above the rules and the renderers of sqis/: the stage functions of a year (and of an
+# Oversight meeting), then the order of the stages, then the run. The rules, renderers, store
+# and schemas never import these; a stage module never imports the order or the run.
+STAGE_MODULES = (
+    "sqis.year_inputs",
+    "sqis.index_stage",
+    "sqis.determinations",
+    "sqis.report_reads",
+    "sqis.year_outputs",
+    "sqis.oversight",
+)
+RUN_MODULES = ("sqis.year_stages", "sqis.pipeline")
+
+
+def test_the_stages_and_the_run_sit_above_the_rules() -> None:
+    """``sqis.pipeline`` (the run: ``run_year``, ``PlainSteps``) imports ``sqis.year_stages``
+    (the order), which imports the stage modules, which import the rules, renderers and the
+    store; nothing imports upwards: no rule, renderer, store or schema module imports a
+    stage module or the run, and no stage module imports the order or the run (their
+    callers above are ``tasks/``, ``flows/``, the command and the tests)."""
+    known = _module_names()
+    assert set(STAGE_MODULES + RUN_MODULES) <= set(known)
+    offenders = {}
+    for name, path in known.items():
+        if name.split(".")[0] not in ("sqis", "schemas") or name in RUN_MODULES:
+            continue
+        above = RUN_MODULES if name in STAGE_MODULES else STAGE_MODULES + RUN_MODULES
+        bad = _module_imports(name, path, known) & set(above)
+        if bad:
+            offenders[name] = sorted(bad)
+    assert offenders == {}
+    assert "sqis.pipeline" not in _module_imports(
+        "sqis.year_stages", known["sqis.year_stages"], known
+    )
+
+
+# A module over this many lines says why it is one module (issue 22: "no module over 500 lines
+# in sqis/ except with a stated reason in its docstring").
+MAX_LINES = 500
+WHY_ONE_MODULE = "Why one module over 500 lines:"
+
+
+def test_every_long_domain_module_says_why_it_is_one_module() -> None:
+    """Every module of sqis/ over ``MAX_LINES`` lines has a paragraph of its docstring that
+    starts ``Why one module over 500 lines:``; the others hold one concept each."""
+    offenders = []
+    for path in sorted((ROOT / "sqis").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) <= MAX_LINES:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        paragraphs = [p.strip() for p in doc.split("\n\n")]
+        if not any(p.startswith(WHY_ONE_MODULE) for p in paragraphs):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
 
 
 def test_no_student_ids_or_secrets_are_printed_by_the_domain():
