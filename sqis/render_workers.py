@@ -7,16 +7,16 @@ district's staff reports are rendered by one of ``SQIS_RENDER_WORKERS`` worker p
 it: ``sqis.pipeline.PlainSteps`` and the annual flow's district report tasks on the thread
 pool (on Dask, each task renders where it runs: Dask has the processes already).
 
-The output is the same bytes whichever process renders (``tests/test_golden_outputs.py``
-runs the same years with workers). Workers are started with ``spawn`` (never ``fork``:
-the run's process has threads — Prefect's, Arrow's — whose locks a forked child would
-inherit held), when the run reads its report frames (``start``), so a year without
-reports starts none; they import the renderers while the frames are read, receive one
-district's frames and the methodology, and send back the files.
-``RenderWorkers`` is a context manager: leaving it (a failed step included) cancels jobs
-not yet started and waits for the workers to end; a run killed outright takes its workers
-with it: each worker watches its parent and ends within a second of it (a worker busy
-with a job would otherwise finish the job first).
+The output is the same bytes whichever process renders (``tests/test_flows.py`` holds
+the flow's, rendered by two workers, to ``run_year``'s in one process). Workers are
+started with ``spawn`` (never ``fork``: the run's process has threads — Prefect's,
+Arrow's — whose locks a forked child would inherit held), when the run reads its report
+frames (``start``), so a year without reports starts none; they import the renderers
+while the frames are read, receive one district's frames and the methodology, and send
+back the files. ``RenderWorkers`` is a context manager: leaving it (a failed step
+included) cancels jobs not yet started and waits for the workers to end; a run killed
+outright takes its workers with it: each worker watches its parent and ends within a
+second of it (a worker busy with a job would otherwise finish the job first).
 
 A spawned worker imports the run's main module again (as ``multiprocessing`` does for any
 spawned process, and as the PDF workers of ``sqis.reports.pdf`` always have): a script

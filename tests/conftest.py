@@ -28,8 +28,8 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     monkeypatch.setenv("SQIS_OUT_ROOT", str(tmp_path / "out"))
     monkeypatch.setenv("SQIS_DATABASE_URL", f"sqlite:///{tmp_path / 'sqis.db'}")
     # reports rendered in the run's own process: a worker process costs seconds to start,
-    # on every run of every test. The tests that render in workers say so (test_golden_outputs,
-    # test_flows, test_render_workers)
+    # on every run of every test. The tests that render in workers say so (test_flows,
+    # test_render_workers)
     monkeypatch.setenv("SQIS_RENDER_WORKERS", "1")
     reset_settings_cache()
     yield
