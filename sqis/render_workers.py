@@ -55,7 +55,7 @@ class RenderWorkers:
             done: Future[T] = Future()
             try:
                 done.set_result(fn(*args, **kwargs))
-            except BaseException as exc:  # the caller's .result() raises it, as a worker's would
+            except Exception as exc:  # .result() raises it, as a worker's; Ctrl-C stops at once
                 done.set_exception(exc)
             return done
         if self._pool is None:
