@@ -23,3 +23,18 @@ def test_three_years_of_outputs_are_byte_identical_to_the_digests_on_record() ->
         f"{len(changes)} outputs differ from {GOLDEN.name} (run `make golden` if the change "
         "is meant, and say why in the commit):\n" + "\n".join(changes[:40])
     )
+
+
+def test_only_a_cpus_last_digits_are_allowed_for() -> None:
+    """The allowance of ``stable_text`` (the growth model's last bits on another OpenBLAS
+    kernel) hides no change a reader could see, and leaves codes, keys and dates alone."""
+    from tests.golden import stable_text
+
+    # the two kernels' educator growth measures (module docstring) read the same
+    assert stable_text("x,-4.829114414970611,2") == stable_text("x,-4.829114414970905,2")
+    assert stable_text("2.7600000000000002") == stable_text("2.76")
+    # a change in a shown digit is a change
+    assert stable_text("2.76") != stable_text("2.77")
+    assert stable_text("-4.8291144") != stable_text("-4.8291145")
+    untouched = "10100006003984,a7180334f6aaaa23.3a2,2015-10-20,v1.2.3,n<20,95"
+    assert stable_text(untouched) == untouched
