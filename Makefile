@@ -80,7 +80,7 @@ deps-system:
 
 test: install deps-system
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

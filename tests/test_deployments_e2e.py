@@ -38,7 +38,9 @@ DEPLOYMENTS = {
 }
 TEST_KEY = "e2e-pseudonym-key-not-a-secret"
 
-pytestmark = [pytest.mark.prefect, pytest.mark.slow]
+# one worker runs every test of the session's SQLite Prefect server (``shared_server``):
+# its start, `make deploy` and the annual run are shared, not repeated per xdist worker
+pytestmark = [pytest.mark.prefect, pytest.mark.slow, pytest.mark.xdist_group("prefect-server")]
 
 
 def _free_port() -> int:

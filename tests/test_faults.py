@@ -54,6 +54,7 @@ from tests.consortium import (
     year_tables,
 )
 from tests.fixtures_s3 import s3  # noqa: F401
+from tests.prefect_home import migrated_prefect_home
 
 pytestmark = [pytest.mark.slow]
 
@@ -351,7 +352,7 @@ def test_database_unreachable_from_the_command_line_is_one_line() -> None:
     env.update(
         SQIS_PSEUDONYM_KEY=KEY,
         SQIS_STORE_ROOT=str(work / "store"),
-        PREFECT_HOME=str(work / "prefect"),
+        PREFECT_HOME=str(migrated_prefect_home(work / "prefect")),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
     url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/sqis"

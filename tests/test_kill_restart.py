@@ -19,6 +19,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from tests.prefect_home import migrated_prefect_home
+
 REPO = Path(__file__).resolve().parents[1]
 SQIS = REPO / ".venv" / "bin" / "sqis"
 YEAR = "2014-15"
@@ -46,7 +48,8 @@ def _env(work: Path) -> dict[str, str]:
     env.update(
         SQIS_PSEUDONYM_KEY="kill-test-key-not-a-secret",
         SQIS_STORE_ROOT=str(work / "store"),
-        PREFECT_HOME=str(work / "prefect"),  # its own temporary Prefect server database
+        # its own temporary Prefect server database (a copy of one migrated already)
+        PREFECT_HOME=str(migrated_prefect_home(work / "prefect")),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
     return env

@@ -44,7 +44,9 @@ from tests.test_deployments_e2e import (
     shared_server,
 )
 
-pytestmark = [pytest.mark.prefect, pytest.mark.slow]
+# one worker runs every test of the session's SQLite Prefect server (``shared_server``):
+# its start, `make deploy` and the annual run are shared, not repeated per xdist worker
+pytestmark = [pytest.mark.prefect, pytest.mark.slow, pytest.mark.xdist_group("prefect-server")]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CLI_KEY = "cli-pseudonym-key-K3YK3Y-not-a-secret"

@@ -19,7 +19,12 @@ from tests.test_deployments_e2e import YEAR, deploy_and_run, shared_server
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
-pytestmark = [pytest.mark.prefect, pytest.mark.browser, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.prefect,
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("prefect-server"),  # the session server of test_deployments_e2e
+]
 
 
 def _chromium() -> str:

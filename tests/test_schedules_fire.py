@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.prefect_home import migrated_prefect_home
 from tests.test_deployments_e2e import BIN, REPO, Server, _free_port, _wait_healthy
 
 TZ = ZoneInfo("America/Los_Angeles")
@@ -103,7 +104,7 @@ def _start(kind: str, pg_url: str | None) -> Server:
     url = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SQIS_"))}
     env.update(
-        PREFECT_HOME=str(home / "prefect"),
+        PREFECT_HOME=str(home / "prefect" if pg_url else migrated_prefect_home(home / "prefect")),
         PREFECT_API_URL=url,
         PREFECT_UI_API_URL=url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
