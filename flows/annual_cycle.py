@@ -243,7 +243,7 @@ def _stages(
 ) -> dict[str, Any]:
     """The year's stages as tasks: ``sqis.year_stages.walk_year`` (the order, written once
     for this flow and ``sqis.pipeline.run_year``) over :class:`TaskSteps`."""
-    with RenderWorkers(get_settings().render_processes()) as render:
+    with RenderWorkers(get_settings().render_processes(len(inputs.cur.schools))) as render:
         steps = TaskSteps(
             year, cfg, m, input_sums, run_id, depends, undo, store_id, progress, render
         )

@@ -281,7 +281,7 @@ def run_year(
     note("ingest", {"districts": len(inputs.districts())})
     undo = run_control.Undo(year, cfg.store_root, inputs.ingested)
     try:
-        with RenderWorkers(get_settings().render_processes()) as render:
+        with RenderWorkers(get_settings().render_processes(len(inputs.cur.schools))) as render:
             steps = PlainSteps(
                 store, run_id, year, cfg, m, undo, began.store_id, note, by_district, render
             )

@@ -46,8 +46,14 @@ class Settings(BaseSettings):
     # (BENCHMARKS.md, "Hot spots"); more cores pay off through Dask worker processes
     district_workers: int = Field(default=1, ge=1)
     # worker processes rendering each district's staff reports beside the public edition
-    # (sqis.render_workers); 0: one per core, 1: no worker process (render in the run's own)
+    # (sqis.render_workers); 0: one per core for a year of at least render_min_schools
+    # schools, else none; 1: no worker process (render in the run's own)
     render_workers: int = Field(default=0, ge=0)
+    # starting a spawned worker costs seconds of CPU (it imports the renderers): on a small
+    # year that is more than rendering there saves. At 100,000 students (151 schools) the
+    # year took 18.4 s with two workers against 12.2 s without; at 1,000,000 (1,509
+    # schools) the reports stage 29.5 s against 39.5 s (BENCHMARKS.md)
+    render_min_schools: int = Field(default=500, ge=0)
     run_by: str = Field(default_factory=_default_user)
     # how long a flow run may take before Prefect stops it (TimedOut) and its year's lock is
     # released. The annual cycle of 6,000,000 students took 166 s on the bench (BENCHMARKS.md)
@@ -77,9 +83,13 @@ class Settings(BaseSettings):
         """District tasks the default task runner runs at once (``district_workers``)."""
         return self.district_workers
 
-    def render_processes(self) -> int:
-        """Worker processes for rendering (``render_workers``; 0: one per core)."""
-        return self.render_workers or (os.cpu_count() or 1)
+    def render_processes(self, schools: int) -> int:
+        """Worker processes for rendering a year of ``schools`` schools: ``render_workers``
+        when set; else (0) one per core from ``render_min_schools`` schools, below it 1
+        (none: the run's own process renders)."""
+        if self.render_workers:
+            return self.render_workers
+        return (os.cpu_count() or 1) if schools >= self.render_min_schools else 1
 
 
 class MissingKeyError(RuntimeError, SqisError):

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -96,3 +97,61 @@ def test_start_starts_every_worker_with_the_renderers_imported() -> None:
 
 def _has_renderers() -> bool:
     return "sqis.reports.render" in sys.modules
+
+
+def _children_during(fn: Callable[[], object]) -> set[int]:
+    """The pids of every child process seen (sampled every 20 ms) while ``fn`` runs."""
+    import threading
+
+    seen: set[int] = set()
+    done = threading.Event()
+    me = psutil.Process()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.update(c.pid for c in me.children(recursive=True))
+            time.sleep(0.02)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        t.join()
+    return seen
+
+
+def test_a_small_year_renders_in_the_runs_own_process_by_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SQIS_RENDER_WORKERS unset (0): below SQIS_RENDER_MIN_SCHOOLS schools no worker is
+    spawned (spawning costs more than it saves there); from it, one per core is."""
+    from sqis import pipeline
+    from sqis.settings import get_settings, reset_settings_cache
+    from tests.consortium import YEAR, pseudonym_key, run_config
+
+    monkeypatch.delenv("SQIS_RENDER_WORKERS")  # the tests' setting: the default here
+    reset_settings_cache()
+    assert get_settings().render_workers == 0
+    schools = get_settings().render_min_schools
+    assert get_settings().render_processes(schools - 1) == 1
+    assert get_settings().render_processes(schools) == (os.cpu_count() or 1)
+
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    with pseudonym_key():
+        small = _children_during(lambda: pipeline.run_year(YEAR, run_config(tmp_path / "default")))
+        assert small - before == set()  # the test consortium has a few dozen schools
+
+        monkeypatch.setenv("SQIS_RENDER_MIN_SCHOOLS", "1")
+        reset_settings_cache()
+        if (os.cpu_count() or 1) > 1:
+            spawned = _children_during(
+                lambda: pipeline.run_year(YEAR, run_config(tmp_path / "from-one"))
+            )
+            assert len(spawned - before) == (os.cpu_count() or 1)
+    # an explicit SQIS_RENDER_WORKERS is taken as given, whatever the year's size
+    monkeypatch.setenv("SQIS_RENDER_WORKERS", "3")
+    monkeypatch.setenv("SQIS_RENDER_MIN_SCHOOLS", "100000")
+    reset_settings_cache()
+    assert get_settings().render_processes(1) == 3
