@@ -167,7 +167,14 @@ def test_the_first_implementation_year_publishes_the_suppressed_distribution(cyc
     assert "educator-distribution.csv" in manifest and "educators.csv" not in manifest
 
 
-def test_a_district_records_its_action_on_a_trigger_and_a_rerun_keeps_it(cycle):
+@pytest.fixture(scope="module")
+def acted(cycle):
+    """The district's action on the trigger case, recorded through the command (after a
+    refused one on an educator who is not a trigger), then the year run again: what the
+    staff pages show. A fixture, so that every test reading it has it on any xdist worker."""
+    import os
+
+    from sqis.settings import reset_settings_cache
     from sqis_cli import app
 
     work, cfg, _, _ = cycle
@@ -176,27 +183,14 @@ def test_a_district_records_its_action_on_a_trigger_and_a_rerun_keeps_it(cycle):
     cli = CliRunner()
     base = ["--year", FIRST, "--db", cfg.db_url, "--out", cfg.out_root]
     env = {"SQIS_PSEUDONYM_KEY": KEY}
-    r = cli.invoke(app, ["educator", "action", *base, "--educator-key", other,
-                         "--action", "ADDENDUM", "--reason", "x"], env=env)  # fmt: skip
-    assert r.exit_code == 1 and "not a TRIGGER" in r.output
+    refused = cli.invoke(app, ["educator", "action", *base, "--educator-key", other,
+                               "--action", "ADDENDUM", "--reason", "x"], env=env)  # fmt: skip
     why = "growth and practice disagree; a plan for 2016-17"
     args = ["--educator-key", key, "--action", "IMPROVEMENT_PLAN", "--reason", why]
-    r = cli.invoke(app, ["educator", "action", *base, *args, "--by", "Director, HR"], env=env)
-    assert r.exit_code == 0, r.output
-    assert "in force through 2016-17" in r.output
-    again = cli.invoke(app, ["educator", "action", *base, "--educator-key", key,
-                             "--action", "NO_ACTION", "--reason", "y"], env=env)  # fmt: skip
-    assert again.exit_code == 1 and "already recorded" in again.output
+    done = cli.invoke(app, ["educator", "action", *base, *args, "--by", "Director, HR"], env=env)
     path = Path(cfg.out_root) / FIRST / "educator-actions.csv"
-    acts = _csv(path)
-    assert acts[["educator_key", "action", "in_force_until", "recorded_by"]].values.tolist() == [
-        [key, "IMPROVEMENT_PLAN", "2016-17", "Director, HR"]
-    ]
+    written = _csv(path) if path.exists() else None
     # a re-run of the year keeps the action and writes the file again
-    import os
-
-    from sqis.settings import reset_settings_cache
-
     os.environ["SQIS_PSEUDONYM_KEY"] = KEY
     reset_settings_cache()
     try:
@@ -204,7 +198,25 @@ def test_a_district_records_its_action_on_a_trigger_and_a_rerun_keeps_it(cycle):
     finally:
         os.environ.pop("SQIS_PSEUDONYM_KEY", None)
         reset_settings_cache()
-    assert _csv(path)["educator_key"].tolist() == [key]
+    return {"key": key, "base": base, "env": env, "refused": refused, "done": done,
+            "written": written, "path": path}  # fmt: skip
+
+
+def test_a_district_records_its_action_on_a_trigger_and_a_rerun_keeps_it(acted):
+    from sqis_cli import app
+
+    key, base, env = acted["key"], acted["base"], acted["env"]
+    assert acted["refused"].exit_code == 1 and "not a TRIGGER" in acted["refused"].output
+    assert acted["done"].exit_code == 0, acted["done"].output
+    assert "in force through 2016-17" in acted["done"].output
+    no_action = ["--educator-key", key, "--action", "NO_ACTION", "--reason", "y"]
+    again = CliRunner().invoke(app, ["educator", "action", *base, *no_action], env=env)
+    assert again.exit_code == 1 and "already recorded" in again.output
+    acts = acted["written"]
+    assert acts[["educator_key", "action", "in_force_until", "recorded_by"]].values.tolist() == [
+        [key, "IMPROVEMENT_PLAN", "2016-17", "Director, HR"]
+    ]
+    assert _csv(acted["path"])["educator_key"].tolist() == [key]  # after the re-run
 
 
 def test_public_distribution_function_is_the_disclosure_modules(cycle):
@@ -224,7 +236,7 @@ def test_public_distribution_function_is_the_disclosure_modules(cycle):
     assert pd.read_csv(io.BytesIO(got)).shape[0] == len(dist)
 
 
-def test_staff_pages_for_principals_districts_and_the_oversight_panel(cycle):
+def test_staff_pages_for_principals_districts_and_the_oversight_panel(cycle, acted):
     from sqis.store import ResultsStore
 
     _, cfg, _, _ = cycle
@@ -234,7 +246,7 @@ def test_staff_pages_for_principals_districts_and_the_oversight_panel(cycle):
     trig = res[res["educator_key"] == _key(ENGINEERED["trigger"])].iloc[0]
     page = (staff / f"{trig['school_code']}.html").read_text()
     assert "Staff edition" in page and _key(ENGINEERED["trigger"])[:16] in page
-    assert "TRIGGER" in page and "IMPROVEMENT_PLAN" in page  # the action recorded above
+    assert "TRIGGER" in page and "IMPROVEMENT_PLAN" in page  # the action (``acted``)
     district = (staff / f"{trig['district_code']}.html").read_text()
     assert "Educators by level" in district and "Trend" in district
     consortium = (staff / "consortium.html").read_text()
