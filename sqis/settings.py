@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sqis.errors import USAGE, SqisError
@@ -98,9 +98,35 @@ class MissingKeyError(RuntimeError, SqisError):
     exit_code = USAGE
 
 
+class SettingsError(ValueError, SqisError):
+    """A setting (``SQIS_…`` in the environment or ``.env``) that is not valid: the command
+    prints one line naming it and its rule, never pydantic's traceback."""
+
+    exit_code = USAGE
+
+
+# settings whose values are never echoed back (URLs may carry a password)
+_QUIET = ("key", "url", "secret", "password", "token")
+
+
+def _settings_error(e: ValidationError) -> SettingsError:
+    lines = []
+    for err in e.errors():
+        field = str(err["loc"][0]) if err.get("loc") else "?"
+        name = f"SQIS_{field.upper()}"
+        shown = "" if any(q in field for q in _QUIET) else f"={err.get('input')!r}"
+        lines.append(f"{name}{shown}: {err['msg']}")
+    return SettingsError("; ".join(lines) + ' (settings: README.md "Settings", docs/operations.md)')
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, read once (``reset_settings_cache`` reads them again); an invalid one
+    raises :class:`SettingsError`."""
+    try:
+        return Settings()
+    except ValidationError as e:
+        raise _settings_error(e) from None
 
 
 def reset_settings_cache() -> None:

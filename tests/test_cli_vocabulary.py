@@ -153,3 +153,38 @@ def test_the_same_option_has_the_same_name_everywhere(capsys: pytest.CaptureFixt
         assert "--db" in seen[command], command
     for command in ("validate", "ingest", "run", "cycle", "calibrate", "generate-interim"):
         assert "--data" in seen[command], command
+
+
+def test_an_invalid_setting_is_one_line_naming_it_and_exit_2(tmp_path: Path) -> None:
+    """A bad SQIS_ setting, as an operator sets it in the environment of the real command:
+    one line naming the variable, its value and its rule (every bad one), exit 2, no
+    traceback; a URL setting's value is never echoed (it may carry a password)."""
+    import os
+    import subprocess
+
+    exe = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "sqis"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQIS_")}
+    env.update(
+        SQIS_PSEUDONYM_KEY="k",
+        SQIS_RENDER_MIN_SCHOOLS="-1",
+        SQIS_DISTRICT_WORKERS="two",
+        SQIS_PUBLIC_BASE_URL="https://staff:s3cretpw@reports.example.org/",
+    )
+    args = [str(exe), "run", "--data", str(tmp_path), "--year", "2014-15", "--out", str(tmp_path)]
+    done = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("error: ")
+    assert "SQIS_RENDER_MIN_SCHOOLS='-1'" in lines[0] and "greater than or equal to 0" in lines[0]
+    assert "SQIS_DISTRICT_WORKERS='two'" in lines[0] and "valid integer" in lines[0]
+    assert not any(tmp_path.iterdir())  # nothing made
+
+    # a URL setting that is invalid is named without its value
+    from sqis.settings import Settings, _settings_error
+
+    try:
+        Settings(public_base_url=["s3cretpw"], render_min_schools=-1)  # type: ignore[arg-type]
+    except Exception as e:  # pydantic's ValidationError
+        message = str(_settings_error(e))  # type: ignore[arg-type]
+    assert "SQIS_PUBLIC_BASE_URL:" in message and "s3cretpw" not in message
