@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from sqis.store.models import YEAR_TABLES
+
 if TYPE_CHECKING:
     from sqis.methodology import Methodology
     from sqis.store import ResultsStore
@@ -25,21 +27,12 @@ if TYPE_CHECKING:
     from sqis.years import SchoolYear
 
 
-TABLES: tuple[str, ...] = (
-    "schools",
-    "indicators",
-    "index_scores",
-    "designations",
-    "partnerships",
-    "communities",
-    "district_index",
-    # METHODOLOGY.md "Educator effectiveness" (empty for a year without educator files)
-    "educator_results",
-    "educator_distribution",
-    # METHODOLOGY.md "Support for schools missing their goal", "Escalation" (``support``)
-    "goal_support",
-    "partnership_flags",
-)
+# the store's year tables but ``checkpoints`` (the checkpoint flow writes those, through the
+# service year): the tables a results year's run computes, in the store's order, each a
+# field of :class:`YearTables` (the educator tables: METHODOLOGY.md "Educator
+# effectiveness", empty for a year without educator files; ``goal_support`` and
+# ``partnership_flags``: "Support for schools missing their goal", "Escalation")
+TABLES: tuple[str, ...] = tuple(t for t in YEAR_TABLES if t != "checkpoints")
 
 
 def designate(
