@@ -114,14 +114,44 @@ def arrow_strings(values: pd.Series | np.ndarray | list) -> pa.Array:
     return arr
 
 
+def _categorical(values: object) -> pd.Categorical | None:
+    """``values`` as a ``pd.Categorical`` when they are one (a Series or the array)."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        return values.array  # type: ignore[return-value]
+    return values if isinstance(values, pd.Categorical) else None
+
+
+def categorical(values: pd.Series, dtype: pd.CategoricalDtype | None = None) -> pd.Categorical:
+    """Text as a ``pd.Categorical`` by one Arrow hash pass (pandas would convert every value
+    to a Python string first): categories ``dtype``'s (a value outside them is missing),
+    else the distinct values, sorted."""
+    enc = arrow_strings(values).dictionary_encode()
+    codes_ = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    seen = enc.dictionary.to_pylist()
+    if dtype is None:
+        dtype = pd.CategoricalDtype(sorted(seen))
+    remap = np.append(pd.Index(dtype.categories).get_indexer(seen), -1)
+    return pd.Categorical.from_codes(remap[codes_], dtype=dtype)
+
+
 def positions_in(values: pd.Series | np.ndarray, universe: pd.Series | np.ndarray) -> np.ndarray:
-    """For each value, its position in ``universe`` (-1 where absent), by Arrow hashing."""
+    """For each value, its position in ``universe`` (-1 where absent), by Arrow hashing
+    (categorical values: their few categories are looked up, the codes taken)."""
+    cat = _categorical(values)
+    if cat is not None:
+        at = np.append(positions_in(np.asarray(cat.categories, dtype=object), universe), -1)
+        return at[cat.codes]  # code -1 (missing) picks the trailing -1
     idx = pc.index_in(arrow_strings(values), value_set=arrow_strings(universe))
     return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def is_in(values: pd.Series | np.ndarray, universe: pd.Series | np.ndarray) -> np.ndarray:
     """Whether each value occurs in ``universe``, by Arrow hashing."""
+    cat = _categorical(values)
+    if cat is not None:
+        return np.append(is_in(np.asarray(cat.categories, dtype=object), universe), False)[
+            cat.codes
+        ]
     out = pc.is_in(arrow_strings(values), value_set=arrow_strings(universe))
     return out.to_numpy(zero_copy_only=False).astype(bool)
 
@@ -139,10 +169,15 @@ def lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> np.ndarray
     key_l = np.zeros(n_left, dtype=np.int64)
     key_r = np.zeros(len(right), dtype=np.int64)
     for c in on:
+        cat_l, cat_r = _categorical(left[c]), _categorical(right[c])
         if pd.api.types.is_integer_dtype(left[c]) and pd.api.types.is_integer_dtype(right[c]):
             codes_l = left[c].to_numpy(dtype=np.int64)
             codes_r = right[c].to_numpy(dtype=np.int64)
             width = int(max(codes_l.max(initial=-1), codes_r.max(initial=-1))) + 2
+        elif cat_l is not None and cat_r is not None and cat_l.dtype == cat_r.dtype:
+            codes_l = cat_l.codes.astype(np.int64)  # one dtype: one code per value
+            codes_r = cat_r.codes.astype(np.int64)
+            width = len(cat_l.categories) + 2
         else:
             codes_l, codes_r = shared_codes(left[c], right[c])
             width = int(max(codes_l.max(initial=-1), codes_r.max(initial=-1))) + 2

@@ -21,6 +21,7 @@ import pandas as pd
 
 from schemas.outputs import Index, columns
 from sqis import codes
+from sqis import groups as groups_mod
 from sqis.levels import assign_levels
 from sqis.methodology import Methodology
 
@@ -99,61 +100,73 @@ def school_indicator_levels(
         sub_mean = np.where(count[k] > 0, total[k] / np.maximum(count[k], 1), np.nan)
     w = m.school_level.all_weight
     school_level = np.where(count[k] > 0, w * all_level[k] + (1 - w) * sub_mean, all_level[k])
-    group_names = np.asarray(groups + [None], dtype=object)
-    out = pd.DataFrame(
-        {
-            "school_code": pd.array(
-                np.asarray(school_codes, dtype=object)[k // n_ind], dtype="str"
-            ),
-            "indicator": pd.array(np.asarray(ind_codes, dtype=object)[k % n_ind], dtype="str"),
-            "all_level": all_level[k],
-            "lowest_race_group": pd.array(group_names[lowest_group[k]], dtype="str"),
-            "lowest_race_level": lowest_level[k],
-            "subgroup_count": count[k],
-            "subgroup_mean": sub_mean,
-            "school_level": school_level,
-        }
-    )
-    out["domain"] = out["indicator"].map({c: s.domain for c, s in m.indicators.items()})
     # only indicators that apply to the school's type (rows from elsewhere are ignored)
-    st = out["school_code"].map(schools.set_index("school_code")["school_type"])
     ind_names, types = list(m.indicators), sorted(codes.SCHOOL_TYPES)
     table = np.zeros((len(ind_names) + 1, len(types) + 1), dtype=bool)  # last: unknown
     for i, spec in enumerate(m.indicators.values()):
         for t in spec.school_types:
             table[i, types.index(t)] = True
-    applies = table[
-        pd.Index(ind_names).get_indexer(out["indicator"]),
-        pd.Index(types).get_indexer(st.astype(object)),
+    school_of, ind_of = k // n_ind, k % n_ind
+    # each key's school type, as its position in ``types`` (-1: unknown, or not a school)
+    type_of = np.append(groups_mod.positions_in(schools["school_type"], types), -1)
+    school_type = type_of[
+        groups_mod.positions_in(np.asarray(school_codes, dtype=object), schools["school_code"])
     ]
-    out = out[applies]
-    cols = [
-        "school_code",
-        "indicator",
-        "domain",
-        "all_level",
-        "lowest_race_group",
-        "lowest_race_level",
-        "subgroup_count",
-        "subgroup_mean",
-        "school_level",
-    ]
-    return out[cols].sort_values(["school_code", "indicator"]).reset_index(drop=True)
+    applies = table[pd.Index(ind_names).get_indexer(ind_codes)[ind_of], school_type[school_of]]
+    # by school code, then indicator (the pairs are unique): ranks of the few distinct codes
+    s_rank = np.argsort(np.argsort(np.asarray(school_codes, dtype=object)))
+    i_rank = np.argsort(np.argsort(np.asarray(ind_codes, dtype=object)))
+    at = np.flatnonzero(applies)
+    at = at[np.lexsort((i_rank[ind_of[at]], s_rank[school_of[at]]))]
+    k = k[at]
+    domain_of = np.asarray(
+        [m.indicators[c].domain if c in m.indicators else None for c in ind_codes] + [None],
+        dtype=object,
+    )
+    group_names = np.asarray(groups + [None], dtype=object)
+    school_names = np.asarray(school_codes, dtype=object)
+    return pd.DataFrame(
+        {
+            "school_code": pd.array(school_names[k // n_ind], dtype="str"),
+            "indicator": pd.array(np.asarray(ind_codes, dtype=object)[k % n_ind], dtype="str"),
+            "domain": pd.array(domain_of[k % n_ind], dtype="str"),
+            "all_level": all_level[k],
+            "lowest_race_group": pd.array(group_names[lowest_group[k]], dtype="str"),
+            "lowest_race_level": lowest_level[k],
+            "subgroup_count": count[k],
+            "subgroup_mean": sub_mean[at],
+            "school_level": school_level[at],
+        }
+    )
 
 
 def domain_scores(sil: pd.DataFrame, school_codes: pd.Series, m: Methodology) -> pd.DataFrame:
     """Each methodology domain's score (SQII step 2) and the SQII (step 3), per school."""
     out = pd.DataFrame({"school_code": pd.array(school_codes.to_numpy(), dtype="str")})
-    by_domain = sil.groupby(["school_code", "domain"])["school_level"].mean().unstack()
+    # One mean for the domain columns and the SQII's pools: the levels summed in the frame's
+    # order (by indicator) over their count, per school, whatever else the frame holds.
+    # (pandas' group mean rounded the same levels differently by where the school's group
+    # fell in the frame, so a one-domain pool's score could differ from its domain column
+    # in the last digit.)
+    pos = groups_mod.positions_in(sil["school_code"], school_codes)
+    domain = sil["domain"].to_numpy(dtype=object)
+    level = sil["school_level"].to_numpy(dtype="float64")
+    n = len(out)
+
+    def mean_where(rows: np.ndarray) -> np.ndarray:
+        """Per school of ``out``: the mean school level over ``rows`` (NaN: none)."""
+        rows = rows & (pos >= 0) & ~np.isnan(level)
+        count = np.bincount(pos[rows], minlength=n)
+        total = np.bincount(pos[rows], weights=level[rows], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / count, np.nan)
+
     for d in codes.DOMAINS:
-        col = by_domain[d] if d in by_domain else pd.Series(dtype="float64")
-        out[d] = out["school_code"].map(col).astype("float64")
-    total = np.zeros(len(out))
-    weight = np.zeros(len(out))
+        out[d] = mean_where(domain == d)
+    total = np.zeros(n)
+    weight = np.zeros(n)
     for spec in m.domains:
-        pooled = sil[sil["domain"].isin(spec.pools)]
-        score = out["school_code"].map(pooled.groupby("school_code")["school_level"].mean())
-        score = score.to_numpy(dtype=float)
+        score = mean_where(np.isin(domain, list(spec.pools)))
         has = ~np.isnan(score)
         total += np.where(has, spec.weight * score, 0.0)
         weight += np.where(has, spec.weight, 0.0)

@@ -95,7 +95,7 @@ class _Context:
         numerator: np.ndarray,
         *,
         kind: str = "percent",
-    ) -> pd.DataFrame:
+    ) -> Part:
         """Sum ``numerator`` and count ``in_denominator`` rows per school × group.
 
         ``kind``: ``percent`` (value = 100 × num / den), ``mean`` (value = num / den, the
@@ -104,6 +104,10 @@ class _Context:
         by_type, by_group = self.applies(indicator)
         ok = in_denominator & (school_pos >= 0)
         ok[ok] &= by_type[school_pos[ok]]
+        if numerator.dtype.kind in "bi":  # whole numbers: exact in any order of addition
+            return self._aggregate_by_pattern(
+                indicator, school_pos[ok], bits[ok], numerator[ok], by_group, kind
+            )
         rows, gcodes = groups_mod.membership_from_bits(bits[ok], self.n_groups)
         keep = by_group[gcodes]
         rows, gcodes = rows[keep], gcodes[keep]
@@ -115,9 +119,33 @@ class _Context:
         present = np.flatnonzero(den > 0)
         return self.frame(indicator, present, num[present], den[present], kind)
 
+    def _aggregate_by_pattern(
+        self,
+        indicator: str,
+        school_pos: np.ndarray,
+        bits: np.ndarray,
+        numerator: np.ndarray,
+        by_group: np.ndarray,
+        kind: str,
+    ) -> Part:
+        """``aggregate`` for whole-number numerators: rows are counted per school × group
+        pattern (the distinct bit masks, a few hundred), and the patterns then spread over
+        their groups by one small matrix product, instead of a row per (row, group)."""
+        pattern, masks = pd.factorize(bits)
+        n_pat = len(masks)
+        cell = school_pos.astype(np.int64) * n_pat + pattern
+        size = self.n_schools * n_pat
+        den_p = np.bincount(cell, minlength=size).reshape(self.n_schools, n_pat)
+        num_p = np.bincount(cell, weights=numerator, minlength=size)
+        spread = ((masks[:, None] >> np.arange(self.n_groups)) & 1).astype(float) * by_group
+        den = (den_p @ spread).ravel()  # counts and sums below 2**53: exact
+        num = (num_p.reshape(self.n_schools, n_pat) @ spread).ravel()
+        present = np.flatnonzero(den > 0)
+        return self.frame(indicator, present, num[present], den[present], kind)
+
     def frame(
         self, indicator: str, key: np.ndarray, num: np.ndarray, den: np.ndarray, kind: str
-    ) -> pd.DataFrame:
+    ) -> Part:
         den = den.astype(np.int64)
         if kind == "percent":
             value = PERCENT * num / den
@@ -125,21 +153,33 @@ class _Context:
             value = num / den
         else:
             value = np.full(len(key), np.nan)
-        numerator = (
-            pd.array([pd.NA] * len(key), dtype="Int64")
-            if kind == "mean"
-            else pd.array(np.rint(num).astype(np.int64), dtype="Int64")
+        return Part(
+            indicator=indicator,
+            school_pos=key // self.n_groups,
+            group_code=key % self.n_groups,
+            numerator=np.full(len(key), np.nan) if kind == "mean" else np.rint(num),
+            denominator=den,
+            value=value,
         )
-        return pd.DataFrame(
-            {
-                "school_pos": key // self.n_groups,
-                "group_code": key % self.n_groups,
-                "indicator": indicator,
-                "numerator": numerator,
-                "denominator": den,
-                "value": value,
-            }
-        )
+
+
+@dataclass
+class Part:
+    """One rule's rows, as arrays (a frame per indicator per district costs more than the
+    arithmetic): school position × group code, with ``numerator`` (NaN: empty, as for a
+    mean), ``denominator``, ``value`` and, where the rule decided it, ``meets_nsize``.
+    ``indicator`` is one name, or a name per row (the growth rows)."""
+
+    indicator: str | np.ndarray
+    school_pos: np.ndarray
+    group_code: np.ndarray
+    numerator: np.ndarray
+    denominator: np.ndarray
+    value: np.ndarray
+    meets_nsize: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.school_pos)
 
 
 def _context(schools: pd.DataFrame, m: Methodology, subset: Iterable[str] | None) -> _Context:
@@ -163,7 +203,7 @@ def _context(schools: pd.DataFrame, m: Methodology, subset: Iterable[str] | None
 # ---- the indicators, one function per METHODOLOGY.md row ------------------------------
 
 
-def achievement(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[pd.DataFrame]:
+def achievement(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[Part]:
     """ELA_MET, MATH_MET, SCI_MET (METHODOLOGY "Indicators"): % of students tested in the
     subject at performance level ``rules.met_min_performance_level`` or above (3 met, 4
     exceeded). Groups come from the student's enrolment row at the school tested."""
@@ -180,7 +220,7 @@ def achievement(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[
     ]
 
 
-def graduation(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
+def graduation(ctx: _Context, cur: YearData) -> list[Part]:
     """GRAD4, GRAD5, GRAD6 (METHODOLOGY "Indicators"): of the cohort that entered grade 9
     ``rules.grad_cohort_offsets`` years before this year, the % with outcome ``GRAD`` and
     grad_year not after this year. Groups from the graduation file's own race and flags."""
@@ -208,7 +248,7 @@ def persistence(
     prior2: YearData | None,
     rows: np.ndarray | None = None,
     enrolled: np.ndarray | None = None,
-) -> list[pd.DataFrame]:
+) -> list[Part]:
     """MS_PERSIST (METHODOLOGY "Indicators"): of the students promoted from grade
     ``rules.persist_from_grade`` at this school ``rules.persist_years_back`` years ago, the %
     enrolled in grade ``rules.persist_to_grade`` anywhere in this year's data. Groups come
@@ -251,7 +291,7 @@ def enrolled_in_grade(earlier: pd.DataFrame, later: pd.DataFrame, grade: int) ->
 
 def attendance_and_discipline(
     ctx: _Context, cur: YearData, student_bits: np.ndarray, pos: np.ndarray
-) -> list[pd.DataFrame]:
+) -> list[Part]:
     """CHRONIC and SUSP (METHODOLOGY "Indicators"), per enrolment.
 
     CHRONIC: of enrolments with days_enrolled ≥ ``rules.chronic_min_days_enrolled``, the %
@@ -274,7 +314,7 @@ def attendance_and_discipline(
 
 def redesignation(
     ctx: _Context, cur: YearData, student_bits: np.ndarray, pos: np.ndarray
-) -> list[pd.DataFrame]:
+) -> list[Part]:
     """EL_RFEP (METHODOLOGY "Indicators"): of census-day ELs (el_status ``EL``), the %
     redesignated during the year."""
     s = cur.students
@@ -282,7 +322,7 @@ def redesignation(
     return [ctx.aggregate("EL_RFEP", pos, student_bits, el, s["redesignated"].to_numpy(bool))]
 
 
-def sel(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[pd.DataFrame]:
+def sel(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[Part]:
     """SEL (METHODOLOGY "Indicators"): the mean over students of their mean construct
     score; denominator = students with at least one construct. Groups from the student's
     enrolment row at the school surveyed."""
@@ -302,7 +342,7 @@ def sel(ctx: _Context, cur: YearData, student_bits: np.ndarray) -> list[pd.DataF
     return [ctx.aggregate("SEL", pos, bits, everyone, mean_score, kind="mean")]
 
 
-def climate(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
+def climate(ctx: _Context, cur: YearData) -> list[Part]:
     """CLIMATE_STUDENT, CLIMATE_STAFF, CLIMATE_PARENT (METHODOLOGY "Indicators"): % of
     respondent-construct rows with score ≥ ``rules.climate_favourable_score``, per
     respondent type; the denominator is those rows. Respondents are anonymous: ``ALL`` only.
@@ -327,7 +367,7 @@ def climate(ctx: _Context, cur: YearData) -> list[pd.DataFrame]:
     if ctx.m.rules.climate_nsize_counts == "respondents":
         meets = _respondents_meet(ctx, c, pos, rtype, parts)
         for k, part in enumerate(parts):
-            part["meets_nsize"] = meets[part["school_pos"].to_numpy() * len(parts) + k]
+            part.meets_nsize = meets[part.school_pos * len(parts) + k]
     return parts
 
 
@@ -337,7 +377,7 @@ CLIMATE_ROWS_PER_RESPONDENT = len(codes.CLIMATE_CONSTRUCTS)
 
 
 def _respondents_meet(
-    ctx: _Context, c: pd.DataFrame, pos: np.ndarray, rtype: np.ndarray, parts: list[pd.DataFrame]
+    ctx: _Context, c: pd.DataFrame, pos: np.ndarray, rtype: np.ndarray, parts: list[Part]
 ) -> np.ndarray:
     """Per (school position × respondent type), flattened: at least ``n_size`` distinct
     ``respondent_id``.
@@ -350,7 +390,7 @@ def _respondents_meet(
     n_size, n_types = ctx.m.n_size, len(parts)
     rows = np.zeros(ctx.n_schools * n_types, dtype=np.int64)
     for k, part in enumerate(parts):  # the denominators: rows per cell
-        rows[part["school_pos"].to_numpy() * n_types + k] = part["denominator"].to_numpy()
+        rows[part.school_pos * n_types + k] = part.denominator
     unsure = (rows >= n_size) & (rows < CLIMATE_ROWS_PER_RESPONDENT * n_size)
     meets = rows >= CLIMATE_ROWS_PER_RESPONDENT * n_size
     cell = np.where((pos >= 0) & (rtype >= 0), pos * n_types + rtype, -1)
@@ -367,7 +407,7 @@ def _respondents_meet(
 
 def sped_disproportionality(
     ctx: _Context, cur: YearData, student_bits: np.ndarray, pos: np.ndarray
-) -> list[pd.DataFrame]:
+) -> list[Part]:
     """SPED_DISPROP (METHODOLOGY "Indicators"), lower is better.
 
     For a race group, EL or SED: the group's identification rate (% swd) ÷ the rate of all
@@ -384,24 +424,25 @@ def sped_disproportionality(
     # the school's totals: every enrolment (ALL), whether or not ALL is a listed group
     total_n = np.bincount(pos[pos >= 0], minlength=ctx.n_schools)
     total_swd = np.bincount(pos[pos >= 0], weights=swd[pos >= 0], minlength=ctx.n_schools)
-    sp = counts["school_pos"].to_numpy()
-    n_g = counts["denominator"].to_numpy(dtype=float)
-    swd_g = counts["numerator"].to_numpy(dtype=float)
+    sp = counts.school_pos
+    n_g = counts.denominator.astype(float)
+    swd_g = counts.numerator
     other_n = total_n[sp] - n_g
     other_swd = total_swd[sp] - swd_g
     with np.errstate(divide="ignore", invalid="ignore"):
         other_rate = np.where(other_n > 0, other_swd / other_n, np.nan)
         ratio = np.where(other_rate > 0, (swd_g / n_g) / other_rate, np.nan)
-    groups = np.asarray(ctx.m.student_groups, dtype=object)[counts["group_code"].to_numpy()]
+    groups = np.asarray(ctx.m.student_groups, dtype=object)[counts.group_code]
     is_all = groups == "ALL"
-    counts["value"] = np.where(is_all, np.nan, ratio)
+    value = np.where(is_all, np.nan, ratio)
     # ALL: the largest ratio among race groups that meet the n-size
     race = np.isin(groups, list(codes.RACE_GROUPS)) & (n_g >= ctx.m.n_size) & ~np.isnan(ratio)
     best = np.full(ctx.n_schools, -np.inf)
     np.maximum.at(best, sp[race], ratio[race])
     best = np.where(np.isinf(best), np.nan, best)
-    counts.loc[is_all, "value"] = best[sp[is_all]]
-    counts["numerator"] = counts["numerator"].where(~is_all, pd.NA)
+    value[is_all] = best[sp[is_all]]
+    counts.value = value
+    counts.numerator = np.where(is_all, np.nan, swd_g)
     return [counts]
 
 
@@ -501,29 +542,55 @@ def empty_indicators() -> pd.DataFrame:
     return empty(IndicatorsFrame)
 
 
-def _finish(ctx: _Context, parts: list[pd.DataFrame]) -> pd.DataFrame:
+def _finish(ctx: _Context, parts: list[Part]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_indicators()
-    df = pd.concat(parts, ignore_index=True)
+    names = list(codes.INDICATORS)
+    for p in parts:  # an indicator outside the vocabulary sorts after it, by first seen
+        for name in [p.indicator] if isinstance(p.indicator, str) else pd.unique(p.indicator):
+            if name not in names:
+                names.append(name)
+    ind_code = np.concatenate(
+        [
+            np.full(len(p), names.index(p.indicator), dtype=np.int64)
+            if isinstance(p.indicator, str)
+            else pd.Index(names).get_indexer(p.indicator)
+            for p in parts
+        ]
+    )
+
+    def joined(attr: str) -> np.ndarray:
+        return np.concatenate([getattr(p, attr) for p in parts])
+
+    school_pos, group_code = joined("school_pos"), joined("group_code")
+    denominator = joined("denominator").astype(np.int64)
     # the n-size: the denominator, unless the rule decided it (climate by respondents)
-    meets = df["denominator"].to_numpy() >= ctx.m.n_size
-    if "meets_nsize" in df.columns:
-        given = df["meets_nsize"]
-        decided = given.notna().to_numpy()
-        meets = np.where(decided, given.fillna(False).to_numpy(dtype=bool), meets)
-    order_ind = pd.Categorical(df["indicator"], categories=list(codes.INDICATORS)).codes
-    order = np.lexsort((df["group_code"].to_numpy(), order_ind, df["school_pos"].to_numpy()))
-    df = df.iloc[order].reset_index(drop=True)
+    meets = denominator >= ctx.m.n_size
+    decided = [p.meets_nsize for p in parts]
+    if any(d is not None for d in decided):
+        meets = np.concatenate(
+            [
+                np.asarray(d, dtype=bool) if d is not None else meets_p
+                for d, meets_p in zip(
+                    decided, np.split(meets, np.cumsum([len(p) for p in parts])[:-1]), strict=True
+                )
+            ]
+        )
+    order = np.lexsort((group_code, ind_code, school_pos))
+    numerator = joined("numerator")[order]
+    empty_num = np.isnan(numerator)
     groups = np.asarray(ctx.m.student_groups, dtype=object)
     return pd.DataFrame(
         {
-            "school_code": pd.array(ctx.school_codes[df["school_pos"].to_numpy()], dtype="str"),
-            "student_group": pd.array(groups[df["group_code"].to_numpy()], dtype="str"),
-            "indicator": df["indicator"].astype("str"),
-            "numerator": df["numerator"].astype("Int64"),
-            "denominator": df["denominator"].astype("int64"),
-            "value": df["value"].astype("float64"),
+            "school_code": pd.array(ctx.school_codes[school_pos[order]], dtype="str"),
+            "student_group": pd.array(groups[group_code[order]], dtype="str"),
+            "indicator": pd.array(np.asarray(names, dtype=object)[ind_code[order]], dtype="str"),
+            "numerator": pd.arrays.IntegerArray(
+                np.where(empty_num, 0, numerator).astype(np.int64), empty_num
+            ),
+            "denominator": denominator[order],
+            "value": joined("value").astype("float64")[order],
             "meets_nsize": meets[order],
         }
     )
@@ -575,7 +642,7 @@ def compute_indicators(
             rows2 = lookups.prior2_students().rows(ctx.school_codes)
     student_pos = ctx.positions(here.students["school_code"])
     student_bits = groups_mod.group_bits(here.students, m)
-    parts: list[pd.DataFrame] = []
+    parts: list[Part] = []
     parts += achievement(ctx, here, student_bits)
     parts += graduation(ctx, here)
     parts += persistence(ctx, cur, prior2, rows2, enrolled2)
@@ -625,7 +692,8 @@ class BySchool:
         if len(at) == 0:
             return np.zeros(0, dtype=np.int64)
         pieces = [order[starts[i] : starts[i + 1]] for i in at]  # a loop over schools
-        return np.sort(np.concatenate(pieces))
+        # each piece is ascending: a stable sort (timsort) merges the runs
+        return np.sort(np.concatenate(pieces), kind="stable")
 
 
 class YearLookups:
@@ -655,6 +723,32 @@ class YearLookups:
     def by_school(self, name: str) -> BySchool:
         """``cur``'s file ``name`` (one of ``_SCHOOL_FILES``) grouped by school."""
         return self._once.get(("by_school", name), lambda: BySchool(self.cur.frame(name)))
+
+    def coded(self, name: str, column: str) -> np.ndarray | pd.Categorical:
+        """``cur``'s column as an array to take rows of: text as a ``pd.Categorical``
+        (``school_code`` with one dtype for every file: ``school_codes``), except the
+        respondent IDs (nearly one per row); numbers and flags as they are."""
+        return self._once.get(("coded", name, column), lambda: self._coded(name, column))
+
+    def _coded(self, name: str, column: str) -> np.ndarray | pd.Categorical:
+        col = self.cur.frame(name)[column]
+        if column == "school_code":
+            return groups_mod.categorical(col, self.school_codes())
+        if pd.api.types.is_string_dtype(col.dtype) and column != "respondent_id":
+            return groups_mod.categorical(col)
+        return col.array  # type: ignore[return-value]
+
+    def school_codes(self) -> pd.CategoricalDtype:
+        """Every school code of the year's files, as one categorical dtype: a row's school
+        is then the same integer code in every file (assessments link to enrolments by it)."""
+
+        def union() -> pd.CategoricalDtype:
+            seen = [self.cur.schools["school_code"]]
+            seen += [self.cur.frame(n)["school_code"] for n in _SCHOOL_FILES]
+            values = pd.unique(pd.concat([pd.Series(s.unique()) for s in seen]).dropna())
+            return pd.CategoricalDtype(sorted(values))
+
+        return self._once.get("school_codes", union)
 
     def prior2_students(self) -> BySchool:
         """``prior2``'s enrolment grouped by school."""
@@ -703,13 +797,11 @@ def at_schools(
     columns = reads(m)
     frames = {}
     for name in _SCHOOL_FILES:
-        frame = yd.frame(name)
         rows = lookups.by_school(name).rows(codes_)
-        part = frame[[c for c in columns[name] if c != "student_id"]].take(rows)
-        part = part.reset_index(drop=True)
+        part = {c: lookups.coded(name, c).take(rows) for c in columns[name] if c != "student_id"}
         if name in keys:
             part[STUDENT_KEY] = keys[name][rows]
-        frames[name] = part
+        frames[name] = pd.DataFrame(part)
     return YearData(year=yd.year, schools=yd.schools, checksums=yd.checksums, **frames)
 
 
@@ -724,7 +816,7 @@ def with_student_keys(yd: YearData, keys: YearKeys | None = None) -> YearData:
     )
 
 
-def _growth_parts(ctx: _Context, growth: pd.DataFrame | BySchool) -> pd.DataFrame:
+def _growth_parts(ctx: _Context, growth: pd.DataFrame | BySchool) -> Part:
     """Precomputed growth rows, re-keyed to the selected schools (others dropped)."""
     rows = growth.frame if isinstance(growth, BySchool) else growth
     if len(rows):  # the consortium's rows, grouped by school once (see BySchool)
@@ -733,13 +825,11 @@ def _growth_parts(ctx: _Context, growth: pd.DataFrame | BySchool) -> pd.DataFram
     gcode = pd.Index(list(ctx.m.student_groups)).get_indexer(rows["student_group"])
     keep = (pos >= 0) & (gcode >= 0)
     g = rows[keep]
-    return pd.DataFrame(
-        {
-            "school_pos": pos[keep],
-            "group_code": gcode[keep],
-            "indicator": g["indicator"].to_numpy(dtype=object),
-            "numerator": g["numerator"].astype("Int64").to_numpy(),
-            "denominator": g["denominator"].to_numpy(dtype=np.int64),
-            "value": g["value"].to_numpy(dtype=float),
-        }
+    return Part(
+        indicator=g["indicator"].to_numpy(dtype=object),
+        school_pos=pos[keep],
+        group_code=gcode[keep],
+        numerator=g["numerator"].to_numpy(dtype="float64", na_value=np.nan),
+        denominator=g["denominator"].to_numpy(dtype=np.int64),
+        value=g["value"].to_numpy(dtype=float),
     )

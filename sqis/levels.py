@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sqis import groups as groups_mod
 from sqis.methodology import Methodology
 
 IMPROVE_STEPS = (1, 2, 3)  # the report feature: advance 1, 2 and 3 levels (vocabulary)
@@ -67,18 +68,30 @@ def assign_levels(ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
     to reach does not exist (above 10).
     """
     out = ind.copy()
-    school_type = out["school_code"].map(schools.set_index("school_code")["school_type"])
     level = np.full(len(out), -1, dtype=np.int64)
     improve = {k: np.full(len(out), np.nan) for k in IMPROVE_STEPS}
     value = out["value"].to_numpy(dtype=float)
     counted = out["meets_nsize"].to_numpy(dtype=bool) & ~np.isnan(value)
-    keys = pd.DataFrame({"i": out["indicator"].to_numpy(), "t": school_type.to_numpy()})
-    for (indicator, st), idx in keys[counted].groupby(["i", "t"], sort=False).groups.items():
+    # each counted row's (indicator, school type) as integer codes: one pass per pair
+    rows = np.flatnonzero(counted)
+    ind_code, ind_names = pd.factorize(out["indicator"].to_numpy(dtype=object)[rows])
+    at_school = groups_mod.positions_in(out["school_code"], schools["school_code"])[rows]
+    type_names = pd.unique(schools["school_type"].to_numpy(dtype=object))
+    type_of = np.append(groups_mod.positions_in(schools["school_type"], type_names), -1)
+    type_code = type_of[at_school]  # -1: a school not in ``schools``
+    pair = ind_code.astype(np.int64) * (len(type_names) + 1) + (type_code + 1)
+    order = np.argsort(pair, kind="stable")
+    starts = np.flatnonzero(np.r_[True, pair[order][1:] != pair[order][:-1]])
+    for begin, end in zip(starts, np.r_[starts[1:], len(order)], strict=True):
+        first = order[begin]
+        if type_code[first] < 0:
+            continue
+        indicator, st = ind_names[ind_code[first]], type_names[type_code[first]]
         spec = m.indicators.get(indicator)
         if spec is None or st not in spec.school_types:
             continue
         cuts = m.cuts(indicator, st)
-        pos = np.asarray(idx)
+        pos = rows[np.sort(order[begin:end])]
         lv = levels_for(value[pos], cuts, spec.direction)
         level[pos] = lv
         for k in IMPROVE_STEPS:

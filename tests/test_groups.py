@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from sqis.groups import graduation_groups, lookup, student_groups
+from sqis.groups import (
+    categorical,
+    graduation_groups,
+    is_in,
+    lookup,
+    positions_in,
+    student_groups,
+)
 from sqis.methodology import for_year
 from tests.builders import frame, graduate, student
 
@@ -93,3 +101,29 @@ def test_lookup_takes_integer_codes_as_they_are() -> None:
     left = pd.DataFrame({"k": [5, 1, 9], "school_code": pd.Series(["A", "B", "A"], dtype="str")})
     right = pd.DataFrame({"k": [1, 5, 5], "school_code": pd.Series(["B", "B", "A"], dtype="str")})
     assert lookup(left, right, ["k", "school_code"]).tolist() == [2, 0, -1]
+
+
+def test_categorical_text_gives_the_positions_and_links_of_the_text_itself() -> None:
+    """The district tasks take a year's text columns coded once (``categorical``): every
+    look-up on the codes answers as it does on the text — a value missing, a value outside
+    the universe, two columns coded with one dtype and with two."""
+    values = pd.Series(["B", "A", None, "C", "A", "Z"], dtype="str")
+    universe = pd.Series(["A", "B", "C"], dtype="str")
+    coded = pd.Series(categorical(values))
+    assert list(coded.cat.categories) == ["A", "B", "C", "Z"]
+    assert coded.isna().tolist() == values.isna().tolist()
+    np.testing.assert_array_equal(positions_in(coded, universe), positions_in(values, universe))
+    np.testing.assert_array_equal(positions_in(coded, universe), [1, 0, -1, 2, 0, -1])
+    np.testing.assert_array_equal(is_in(coded, ["A", "Z"]), is_in(values, ["A", "Z"]))
+    # outside a given dtype's categories: missing
+    fixed = categorical(values, pd.CategoricalDtype(["A", "B"]))
+    assert pd.Series(fixed).tolist()[:2] == ["B", "A"] and pd.isna(fixed[3])
+
+    one = pd.CategoricalDtype(["A", "B", "C", "Z"])
+    left = pd.DataFrame({"k": [1, 2, 1, 3], "s": categorical(pd.Series(["A", "A", "Z", "C"]), one)})
+    right = pd.DataFrame({"k": [1, 1, 2], "s": categorical(pd.Series(["Z", "A", "A"]), one)})
+    as_text = lookup(left.astype({"s": "str"}), right.astype({"s": "str"}), ["k", "s"])
+    np.testing.assert_array_equal(lookup(left, right, ["k", "s"]), as_text)
+    np.testing.assert_array_equal(as_text, [1, 2, 0, -1])
+    other = right.assign(s=categorical(pd.Series(["Z", "A", "A"])))  # its own categories
+    np.testing.assert_array_equal(lookup(left, other, ["k", "s"]), as_text)

@@ -399,3 +399,30 @@ def test_districts_share_the_years_look_ups_computed_once() -> None:
     grouped = BySchool(cur.students)
     assert grouped.rows([code("N")]).tolist() == [4, 5, 6]
     assert grouped.rows(["99999999999999"]).tolist() == []
+
+
+def test_counts_by_group_pattern_equal_the_counts_row_by_row() -> None:
+    """``aggregate`` counts whole-number numerators per school × group pattern and spreads
+    the patterns over their groups; a fractional numerator (SEL's means) is counted row by
+    row. Both give the same rows, counts and values on the same rows (random students:
+    several groups each, rows outside the schools and outside the denominator)."""
+    from sqis.indicators import _context
+
+    rng = np.random.default_rng(11)
+    schools_ = make_year(
+        "2015-16", schools=[school(s, "ES") for s in "ABCDEFG"], students=[]
+    ).schools
+    ctx = _context(schools_, M, None)
+    n = 5000
+    pos = rng.integers(-1, ctx.n_schools, n)
+    bits = np.zeros(n, dtype=np.int64)
+    for g in range(ctx.n_groups):
+        bits |= (rng.random(n) < 0.3).astype(np.int64) << g
+    in_den = rng.random(n) < 0.8
+    met = rng.random(n) < 0.4
+    for kind in ("percent", "counts"):
+        by_pattern = ctx.aggregate("ELA_MET", pos, bits, in_den, met, kind=kind)
+        by_row = ctx.aggregate("ELA_MET", pos, bits, in_den, met.astype(float), kind=kind)
+        assert len(by_row) > 20
+        for attr in ("school_pos", "group_code", "numerator", "denominator", "value"):
+            np.testing.assert_array_equal(getattr(by_pattern, attr), getattr(by_row, attr))
