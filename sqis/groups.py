@@ -174,7 +174,11 @@ def lookup(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> np.ndarray
             codes_l = left[c].to_numpy(dtype=np.int64)
             codes_r = right[c].to_numpy(dtype=np.int64)
             width = int(max(codes_l.max(initial=-1), codes_r.max(initial=-1))) + 2
-        elif cat_l is not None and cat_r is not None and cat_l.dtype == cat_r.dtype:
+        elif (
+            cat_l is not None
+            and cat_r is not None
+            and cat_l.categories.equals(cat_r.categories)  # in the same order: equal codes
+        ):
             codes_l = cat_l.codes.astype(np.int64)  # one dtype: one code per value
             codes_r = cat_r.codes.astype(np.int64)
             width = len(cat_l.categories) + 2

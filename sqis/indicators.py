@@ -547,7 +547,7 @@ def _finish(ctx: _Context, parts: list[Part]) -> pd.DataFrame:
     if not parts:
         return empty_indicators()
     names = list(codes.INDICATORS)
-    for p in parts:  # an indicator outside the vocabulary sorts after it, by first seen
+    for p in parts:  # indicators outside the vocabulary are named after it
         for name in [p.indicator] if isinstance(p.indicator, str) else pd.unique(p.indicator):
             if name not in names:
                 names.append(name)
@@ -559,6 +559,8 @@ def _finish(ctx: _Context, parts: list[Part]) -> pd.DataFrame:
             for p in parts
         ]
     )
+    # order: the vocabulary's; every indicator outside it first, in the order given
+    in_order = np.where(ind_code < len(codes.INDICATORS), ind_code, -1)
 
     def joined(attr: str) -> np.ndarray:
         return np.concatenate([getattr(p, attr) for p in parts])
@@ -577,7 +579,7 @@ def _finish(ctx: _Context, parts: list[Part]) -> pd.DataFrame:
                 )
             ]
         )
-    order = np.lexsort((group_code, ind_code, school_pos))
+    order = np.lexsort((group_code, in_order, school_pos))
     numerator = joined("numerator")[order]
     empty_num = np.isnan(numerator)
     groups = np.asarray(ctx.m.student_groups, dtype=object)
@@ -725,16 +727,17 @@ class YearLookups:
         return self._once.get(("by_school", name), lambda: BySchool(self.cur.frame(name)))
 
     def coded(self, name: str, column: str) -> np.ndarray | pd.Categorical:
-        """``cur``'s column as an array to take rows of: text as a ``pd.Categorical``
-        (``school_code`` with one dtype for every file: ``school_codes``), except the
-        respondent IDs (nearly one per row); numbers and flags as they are."""
+        """``cur``'s column as an array to take rows of: text (the contract's ``str``) as a
+        ``pd.Categorical`` (``school_code`` with one dtype for every file:
+        ``school_codes``), except the respondent IDs (nearly one per row); anything else
+        (numbers, flags, an object column) as it is."""
         return self._once.get(("coded", name, column), lambda: self._coded(name, column))
 
     def _coded(self, name: str, column: str) -> np.ndarray | pd.Categorical:
         col = self.cur.frame(name)[column]
         if column == "school_code":
             return groups_mod.categorical(col, self.school_codes())
-        if pd.api.types.is_string_dtype(col.dtype) and column != "respondent_id":
+        if isinstance(col.dtype, pd.StringDtype) and column != "respondent_id":
             return groups_mod.categorical(col)
         return col.array  # type: ignore[return-value]
 

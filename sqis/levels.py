@@ -81,10 +81,11 @@ def assign_levels(ind: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
     type_code = type_of[at_school]  # -1: a school not in ``schools``
     pair = ind_code.astype(np.int64) * (len(type_names) + 1) + (type_code + 1)
     order = np.argsort(pair, kind="stable")
-    starts = np.flatnonzero(np.r_[True, pair[order][1:] != pair[order][:-1]])
-    for begin, end in zip(starts, np.r_[starts[1:], len(order)], strict=True):
+    starts = np.flatnonzero(np.r_[True, pair[order][1:] != pair[order][:-1]])[: len(rows)]
+    ends = np.r_[starts[1:], len(order)][: len(starts)]  # none when no row is counted
+    for begin, end in zip(starts, ends, strict=True):
         first = order[begin]
-        if type_code[first] < 0:
+        if type_code[first] < 0 or ind_code[first] < 0:  # no school type, no indicator
             continue
         indicator, st = ind_names[ind_code[first]], type_names[type_code[first]]
         spec = m.indicators.get(indicator)

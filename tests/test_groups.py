@@ -127,3 +127,11 @@ def test_categorical_text_gives_the_positions_and_links_of_the_text_itself() -> 
     np.testing.assert_array_equal(as_text, [1, 2, 0, -1])
     other = right.assign(s=categorical(pd.Series(["Z", "A", "A"])))  # its own categories
     np.testing.assert_array_equal(lookup(left, other, ["k", "s"]), as_text)
+
+
+def test_lookup_on_categoricals_of_one_set_in_two_orders_links_by_value() -> None:
+    """pandas calls two unordered categorical dtypes with the same categories in another
+    order equal; their codes are not: ``lookup`` links by value then."""
+    left = pd.DataFrame({"k": [1, 2], "s": pd.Categorical(["A", "B"], categories=["A", "B"])})
+    right = pd.DataFrame({"k": [1, 2], "s": pd.Categorical(["A", "B"], categories=["B", "A"])})
+    np.testing.assert_array_equal(lookup(left, right, ["k", "s"]), [0, 1])

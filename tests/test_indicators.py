@@ -426,3 +426,20 @@ def test_counts_by_group_pattern_equal_the_counts_row_by_row() -> None:
         assert len(by_row) > 20
         for attr in ("school_pos", "group_code", "numerator", "denominator", "value"):
             np.testing.assert_array_equal(getattr(by_pattern, attr), getattr(by_row, attr))
+
+
+def test_a_district_reads_a_flag_column_as_the_whole_year_does_whatever_its_dtype() -> None:
+    """The district tasks code only text columns (``YearLookups.coded``): a flag held as
+    objects counts as the whole year counts it (found attacking: coded as text, every
+    student was in SWD)."""
+    from dataclasses import replace
+
+    cur = make_year(
+        schools=[school("A")],
+        students=students(20, "A", prefix="a") + students(5, "A", prefix="w", swd=True),
+    )
+    cur = replace(cur, students=cur.students.assign(swd=cur.students["swd"].astype(object)))
+    whole = compute_indicators(cur, None, None, M)
+    district = compute_indicators(cur, None, None, M, schools=[code("A")])
+    pd.testing.assert_frame_equal(district, whole)
+    assert rows(district, "A", "SUSP")["SWD"].denominator == 5

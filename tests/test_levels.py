@@ -179,3 +179,32 @@ def test_band_edges_must_be_ordered() -> None:
 
     with pytest.raises(ValidationError, match="above_average_from must exceed"):
         LevelBandsSpec(average_from=8, above_average_from=4)
+
+
+def test_no_row_counted_gives_no_levels_and_a_row_without_an_indicator_none() -> None:
+    """A district of small schools: no row meets the n-size, no level, and the stage goes on
+    (found attacking the integer-pair rewrite: it raised IndexError on no counted row). A
+    row without an indicator name gets no level."""
+    from sqis.index import compute_index
+    from sqis.indicators import compute_indicators
+    from tests.builders import make_year, students
+
+    small = make_year(schools=[school("A")], students=students(10, "A"))
+    ind = compute_indicators(small, None, None, M)
+    assert len(ind) and not ind["meets_nsize"].any()
+    out = assign_levels(ind, small.schools, M)
+    assert out["level"].isna().all() and out["improve_1"].isna().all()
+    assert compute_index(out, small.schools, M, None)["sqii"].isna().all()
+    assert len(assign_levels(ind.head(0), small.schools, M)) == 0
+
+    named = pd.DataFrame(
+        {
+            "school_code": [code("A")] * 2,
+            "student_group": ["ALL", "ALL"],
+            "indicator": pd.array(["CHRONIC", None], dtype="str"),
+            "value": [50.0, 50.0],
+            "meets_nsize": [True, True],
+        }
+    )
+    levels = assign_levels(named, frame("schools", [school("A")]), M)["level"]
+    assert levels.iloc[0] == 6 and pd.isna(levels.iloc[1])  # 50 ≤ five cut points: level 6
