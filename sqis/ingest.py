@@ -5,6 +5,7 @@ it raises ``DeliveryInvalid`` carrying the report and writes nothing. Otherwise 
 replaces every student ID by its pseudonym (``sqis.pseudonym``) and stores::
 
     <store_root>/validated/<year>/<file>.parquet     one per contract file, typed columns
+    <store_root>/validated/<year>/student_keys.parquet  the year's student codes (derived)
     <store_root>/validated/<year>/delivery.json      the manifest, written last
     <store_root>/validated/<year>/versions/<n>/…     earlier deliveries kept by --replace
 
@@ -21,6 +22,7 @@ version to ``versions/<n>/`` (kept, never deleted).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -35,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.cross_file import STUDENT_LEVEL_FILES
-from sqis import codes, educator_files, years
+from sqis import codes, educator_files, student_keys, years
 from sqis.errors import REFUSED, USAGE, SqisError
 from sqis.pseudonym import key_id, pseudonymise_arrow
 from sqis.reading import DeliveryError, locate, year_folder_problems
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "1"  # the data contract's version; bump when a contract file changes shape
 MANIFEST = "delivery.json"
+KEYS_FILE = "student_keys.parquet"  # the year's student codes (sqis.student_keys)
 _VERSION_DIR = re.compile(r"^versions/([0-9]+)/")
 
 
@@ -243,6 +246,15 @@ def ingest_year(
     if not report.ok:
         raise DeliveryInvalid(report)
 
+    keys_blob, keys_rows = student_keys.encode(
+        student_keys.ingest_codes(
+            {
+                n: _arrow_text(report.frames[n]["student_id"])
+                for n in student_keys.KEYED_FILES
+                if report.frames.get(n) is not None
+            }
+        )
+    )
     frames = pseudonymised_frames(report, key)
     # each frame is held once from here: the coerced copies go, and each pseudonymised
     # frame goes once it is Parquet (a 1M-student year is ~1 GB of frames; BENCHMARKS.md)
@@ -257,6 +269,7 @@ def ingest_year(
         version = kept + 1
     for name, blob in blobs.items():
         store.write_bytes(f"{ydir}/{name}.parquet", blob)
+    store.write_bytes(f"{ydir}/{KEYS_FILE}", keys_blob)
     manifest = {
         "year": year,
         "schema_version": SCHEMA_VERSION,
@@ -277,6 +290,13 @@ def ingest_year(
                 "stored_sha256": hashlib.sha256(blobs[name]).hexdigest(),
             }
             for name, raw in report.files.items()
+        },
+        # the year's student codes (sqis.student_keys): derived, so that no run hashes the
+        # pseudonyms again; rows per file, in the order stored
+        "student_keys": {
+            "stored": KEYS_FILE,
+            "stored_sha256": hashlib.sha256(keys_blob).hexdigest(),
+            "rows": keys_rows,
         },
     }
     store.write_bytes(
@@ -362,11 +382,27 @@ def load_year(
         # one chunk per column: a row take of a many-chunked Arrow column concatenates
         # it first, so every district's take would cost the whole year (BENCHMARKS.md)
         frames[name] = pq.read_table(io.BytesIO(blob)).combine_chunks().to_pandas()
-    return YearData(
+    yd = YearData(
         year=year,
         checksums={n: f["sha256"] for n, f in manifest["files"].items()},
         **frames,
     )
+    keyed = manifest.get("student_keys")  # a year ingested before the codes were stored: none
+    if keyed is not None and (only is None or set(keyed["rows"]) <= set(only)):
+        blob = store.read_bytes(f"{ydir}/{keyed['stored']}")
+        if hashlib.sha256(blob).hexdigest() != keyed["stored_sha256"]:
+            raise StoreInconsistent(
+                f"{store.uri}/{ydir}/{keyed['stored']} does not match {MANIFEST} "
+                "(a replace in progress, or the store was altered); try again or re-ingest"
+            )
+        stored = student_keys.StoredKeys.of(yd, student_keys.decode(blob, keyed["rows"]))
+        if stored is None:
+            raise StoreInconsistent(
+                f"{store.uri}/{ydir}/{keyed['stored']}: its rows are not the year's "
+                f"({keyed['rows']}); re-ingest the year"
+            )
+        yd = dataclasses.replace(yd, stored_keys=stored)
+    return yd
 
 
 def undo_ingest(result: IngestResult, store_root: str | None = None) -> None:

@@ -87,7 +87,7 @@ def release_after_index(inputs: Inputs) -> None:
             for name in codes.CONTRACT_FILES
             if name not in keep
         }
-        return replace(yd, **frames)
+        return replace(yd, **frames, stored_keys=None)  # the codes of frames let go
 
     inputs.cur = replace(emptied(inputs.cur, ("schools", "students")), educators=None, rosters=None)
     if inputs.prior is not None:

@@ -17,10 +17,14 @@ Every rule function takes these frames and returns new ones; none mutates its in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sqis import codes
+
+if TYPE_CHECKING:
+    from sqis.student_keys import StoredKeys
 
 
 @dataclass
@@ -38,6 +42,9 @@ class YearData:
     # ``educator_id`` and ``student_id`` pseudonymised: None where the year has none
     educators: pd.DataFrame | None = None
     rosters: pd.DataFrame | None = None
+    # the student codes ingest stored for these very frames (``sqis.student_keys.StoredKeys``;
+    # a frame replaced since is not theirs, and its IDs are hashed again): None where none
+    stored_keys: StoredKeys | None = field(default=None, repr=False, compare=False)
 
     def frame(self, name: str) -> pd.DataFrame:
         if name not in codes.CONTRACT_FILES:

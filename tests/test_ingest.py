@@ -78,7 +78,7 @@ def test_ingest_stores_parquet_and_manifest(tmp_path: Path) -> None:
     ydir = store / "validated" / YEAR
     assert sorted(p.name for p in ydir.iterdir()) == sorted(
         [f"{n}.parquet" for n in ("schools", "students", "assessments", "graduation", "sel",
-                                  "climate")] + ["delivery.json"]
+                                  "climate", "student_keys")] + ["delivery.json"]
     )  # fmt: skip
     manifest = json.loads((ydir / "delivery.json").read_text())
     assert manifest["year"] == YEAR
@@ -123,7 +123,7 @@ def test_load_year_gives_typed_pseudonymised_frames(tmp_path: Path) -> None:
     assert y.climate["respondent_id"].tolist()[0] == "R1"  # survey IDs are not pseudonymised
     # every contract file; the optional educator files only where delivered (none here)
     assert set(y.checksums) == set(y.__dataclass_fields__) - {
-        "year", "checksums", "educators", "rosters"
+        "year", "checksums", "educators", "rosters", "stored_keys"
     }  # fmt: skip
 
 
