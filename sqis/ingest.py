@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from sqis.methodology import Methodology
 
 SCHEMA_VERSION = "1"  # the data contract's version; bump when a contract file changes shape
+log = logging.getLogger(__name__)
+
 MANIFEST = "delivery.json"
 KEYS_FILE = "student_keys.parquet"  # the year's student codes (sqis.student_keys)
 _VERSION_DIR = re.compile(r"^versions/([0-9]+)/")
@@ -389,20 +392,35 @@ def load_year(
     )
     keyed = manifest.get("student_keys")  # a year ingested before the codes were stored: none
     if keyed is not None and (only is None or set(keyed["rows"]) <= set(only)):
+        stored = _stored_keys(store, ydir, keyed, yd)
+        if stored is not None:
+            yd = dataclasses.replace(yd, stored_keys=stored)
+    return yd
+
+
+def _stored_keys(
+    store: Storage, ydir: str, keyed: dict[str, Any], yd: YearData
+) -> student_keys.StoredKeys | None:
+    """The year's stored student codes for ``yd``'s frames. They are derived, so a codes
+    file that is missing, altered or not the year's rows costs the run a hash pass, not
+    the year: it is reported (a warning naming the file) and ``None`` returned."""
+    where = f"{store.uri}/{ydir}/{keyed.get('stored')}"
+    try:
         blob = store.read_bytes(f"{ydir}/{keyed['stored']}")
         if hashlib.sha256(blob).hexdigest() != keyed["stored_sha256"]:
-            raise StoreInconsistent(
-                f"{store.uri}/{ydir}/{keyed['stored']} does not match {MANIFEST} "
-                "(a replace in progress, or the store was altered); try again or re-ingest"
-            )
+            raise ValueError(f"it does not match {MANIFEST}")
         stored = student_keys.StoredKeys.of(yd, student_keys.decode(blob, keyed["rows"]))
         if stored is None:
-            raise StoreInconsistent(
-                f"{store.uri}/{ydir}/{keyed['stored']}: its rows are not the year's "
-                f"({keyed['rows']}); re-ingest the year"
-            )
-        yd = dataclasses.replace(yd, stored_keys=stored)
-    return yd
+            raise ValueError(f"its rows are not the year's ({keyed['rows']})")
+        return stored
+    except (StorageError, ValueError, KeyError, OSError, pa.ArrowException) as e:
+        log.warning(
+            "%s: %s; the year's student IDs are hashed instead (as for a year ingested "
+            "before the codes were stored)",
+            where,
+            e,
+        )
+        return None
 
 
 def undo_ingest(result: IngestResult, store_root: str | None = None) -> None:

@@ -88,12 +88,18 @@ def encode(codes: dict[str, np.ndarray]) -> tuple[bytes, dict[str, int]]:
 
 
 def decode(blob: bytes, rows: dict[str, int]) -> dict[str, np.ndarray]:
-    """The codes by file back from ``encode``'s bytes and rows."""
+    """The codes by file back from ``encode``'s bytes and rows. The files are in
+    ``KEYED_FILES`` order, as written, whatever the order of ``rows``' keys (a JSON object's
+    keys have none: a tool may sort them)."""
+    unknown = set(rows) - set(KEYED_FILES)
+    if unknown:
+        raise ValueError(f"{STUDENT_KEY}: rows of files that have none: {sorted(unknown)}")
+    names = [n for n in KEYED_FILES if n in rows]
     joined = pq.read_table(io.BytesIO(blob))[STUDENT_KEY].to_numpy().astype(np.int64)
-    if len(joined) != sum(rows.values()):
+    if len(joined) != sum(rows[n] for n in names):
         raise ValueError(f"{STUDENT_KEY}: {len(joined)} codes for {sum(rows.values())} rows")
-    bounds = np.cumsum([0, *rows.values()])
-    return {n: joined[bounds[i] : bounds[i + 1]] for i, n in enumerate(rows)}
+    bounds = np.cumsum([0, *(rows[n] for n in names)])
+    return {n: joined[bounds[i] : bounds[i + 1]] for i, n in enumerate(names)}
 
 
 class YearKeys:

@@ -149,28 +149,54 @@ def test_a_frame_replaced_since_is_hashed_not_given_the_stored_codes(ingested: P
     assert not np.array_equal(keys["students"], cur.stored_keys.codes["students"])
 
 
-def test_altered_or_missing_stored_codes(ingested: Path, tmp_path: Path) -> None:
-    """An altered codes file is refused like any stored file; a year ingested before the
-    codes were stored (no manifest entry) loads without them and is hashed as before."""
+def test_stored_codes_read_in_their_order_and_a_bad_codes_file_costs_a_hash_pass(
+    ingested: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The codes file's rows are read in the files' order, whatever the order of the
+    manifest's keys (found attacking: ``jq -S`` on delivery.json gave every file another's
+    codes). A codes file missing, altered or of other rows is derived data: the year loads,
+    its IDs are hashed, and a warning names the file. A year ingested before the codes
+    were stored (no manifest entry) loads without them."""
     import json
     import shutil
 
     from sqis import ingest
+    from sqis.student_keys import YearKeys
 
     store = tmp_path / "store"
     shutil.copytree(ingested, store)
     ydir = store / "validated" / "2014-15"
+    manifest_file = ydir / "delivery.json"
+    manifest = json.loads(manifest_file.read_text())
+    assert list(manifest["student_keys"]["rows"]) == ["students", "assessments", "sel", "rosters"]
+    manifest_file.write_text(json.dumps(manifest, sort_keys=True))  # rows: a, r, sel, s
+    cur = ingest.load_year("2014-15", str(store))
+    assert cur.stored_keys is not None
+    hashed = YearKeys(replace(cur, stored_keys=None))
+    for name, codes in YearKeys(cur).keys().items():
+        np.testing.assert_array_equal(codes, hashed.keys()[name])
+    np.testing.assert_array_equal(YearKeys(cur).rosters(), hashed.rosters())
+
     keys_file = ydir / "student_keys.parquet"
     blob = keys_file.read_bytes()
-    keys_file.write_bytes(blob + b"x")
-    with pytest.raises(ingest.StoreInconsistent, match="student_keys.parquet"):
-        ingest.load_year("2014-15", str(store))
-    keys_file.unlink()
-    manifest = json.loads((ydir / "delivery.json").read_text())
+    for damage in (blob + b"x", None):
+        if damage is None:
+            keys_file.unlink()
+        else:
+            keys_file.write_bytes(damage)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="sqis.ingest"):
+            damaged = ingest.load_year("2014-15", str(store))
+        assert damaged.stored_keys is None
+        assert "student_keys.parquet" in caplog.text and "hashed instead" in caplog.text
+        np.testing.assert_array_equal(
+            YearKeys(damaged).keys()["students"], hashed.keys()["students"]
+        )
     del manifest["student_keys"]
-    (ydir / "delivery.json").write_text(json.dumps(manifest))
+    manifest_file.write_text(json.dumps(manifest))
+    caplog.clear()
     old = ingest.load_year("2014-15", str(store))
-    assert old.stored_keys is None
+    assert old.stored_keys is None and "student_keys" not in caplog.text
     assert len(_linking(old, old.students["student_id"])[2]) == len(old.students)
 
 
