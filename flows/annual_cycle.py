@@ -442,9 +442,10 @@ def _educators(
     schools = inputs.cur.schools
     if measures.empty:  # walk_year's note says why there are none
         return educators_stage(measures, schools, m)
+    by_school = BySchool(measures)  # every district takes its schools' rows: grouped once
     futures = [
         stages.district_educators.submit(
-            year, whole(measures), whole(schools), whole(m), d, token("educators", d)
+            year, whole(by_school), whole(schools), whole(m), d, token("educators", d)
         )
         for d in districts
     ]

@@ -300,6 +300,11 @@ def levels(summative: np.ndarray, m: Methodology) -> np.ndarray:
     return (1 + (s[:, None] >= cuts[None, :]).sum(axis=1)).astype(np.int64)
 
 
+# The order of every educator results frame (and of the measures, so that no district's
+# results need a sort).
+RESULTS_ORDER: tuple[str, ...] = ("school_code", "role", "educator_key")
+
+
 def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     """Summative score, level and flag of each assignment under its district's option
     (step 3; METHODOLOGY.md "Educator effectiveness", options 1 and 2). ``measures`` from
@@ -309,11 +314,15 @@ def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
     e = _spec(m)
     if measures.empty:
         return empty(EducatorResultsFrame)
-    district = measures["school_code"].map(schools.set_index("school_code")["district_code"])
-    districts = pd.unique(district.astype("str"))
-    chosen = {d: e.option_for(d) for d in districts}  # one per district, not per row
-    option = district.map({d: o.option for d, o in chosen.items()}).to_numpy(dtype=np.int64)
-    weight = district.map({d: o.growth_weight for d, o in chosen.items()}).to_numpy(dtype=float)
+    # each row's district by its school's position (arrays, not a map per column: this
+    # runs once per district task); the option and weight once per district
+    at = groups_mod.positions_in(measures["school_code"], schools["school_code"])
+    names, of_school = pd.factorize(schools["district_code"].to_numpy(dtype=object))
+    d_code = np.append(names, -1)[at]  # -1: a school not in ``schools``
+    chosen = [e.option_for(d) for d in of_school]
+    option = np.asarray([o.option for o in chosen], dtype=np.int64)[d_code]
+    weight = np.asarray([o.growth_weight for o in chosen], dtype=float)[d_code]
+    district = pd.array(np.asarray(of_school, dtype=object)[d_code], dtype="str")
     practice = measures["practice"].to_numpy(dtype=float)
     rating = measures["growth_rating"].to_numpy(dtype=float, na_value=np.nan)
     has = ~np.isnan(rating)
@@ -322,17 +331,20 @@ def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
     trigger = ~two & has & (np.abs(round_half_up(practice) - rating) >= e.trigger_difference)
     flag = np.where(~has, "NO_GROWTH", np.where(trigger, "TRIGGER", "NONE"))
     out = measures.assign(
-        district_code=district.astype("str"),
+        district_code=district,
         option=option,
         growth_weight=np.where(two, weight, np.nan),
         summative=summative,
         level=levels(summative, m),
         flag=pd.array(flag, dtype="str"),
     )
-    out = out[columns(EducatorResultsFrame)].sort_values(
-        ["school_code", "role", "educator_key"], kind="mergesort"
-    )
-    return out.reset_index(drop=True)
+    out = out[columns(EducatorResultsFrame)].reset_index(drop=True)
+    # by school, role and educator key, ties in their order (a stable sort on sorted codes;
+    # measures come in that order, ``sqis.index_stage.educator_measures``: then no take)
+    order = np.lexsort([pd.factorize(out[c], sort=True)[0] for c in RESULTS_ORDER[::-1]])
+    if np.array_equal(order, np.arange(len(order))):
+        return out
+    return out.take(order).reset_index(drop=True)
 
 
 def distribution(results: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -61,25 +62,36 @@ def educator_measures(inputs: Inputs, residuals: pd.DataFrame, m: Methodology) -
         return empty(EducatorMeasuresFrame)
     if m.educators.stage(inputs.year) == "none":
         return empty(EducatorMeasuresFrame)
-    return edu.growth_measures(
+    measures = edu.growth_measures(
         residuals, cur.assessments, cur.educators, cur.rosters, m, inputs.lookups.keys
     )
+    # in the results' order, so that each district's come sorted (``edu.evaluate``)
+    order = np.lexsort([pd.factorize(measures[c], sort=True)[0] for c in edu.RESULTS_ORDER[::-1]])
+    return measures.take(order).reset_index(drop=True)
 
 
 def district_educators(
-    measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology, district: str | None = None
+    measures: pd.DataFrame | BySchool,
+    schools: pd.DataFrame,
+    m: Methodology,
+    district: str | None = None,
 ) -> pd.DataFrame:
     """METHODOLOGY.md "Educator effectiveness": summative scores, levels and flags of one
-    district's educators under its option (``district=None``: every district at once)."""
+    district's educators under its option (``district=None``: every district at once).
+    ``measures`` as ``sqis.indicators.BySchool`` when every district is handed them (each
+    takes its schools' rows of one grouping, not a pass over the consortium's)."""
     from schemas.outputs import EducatorResultsFrame, empty
     from sqis import educators as edu
+    from sqis.indicators import BySchool
 
-    if measures.empty or m.educators is None:
+    frame = measures.frame if isinstance(measures, BySchool) else measures
+    if frame.empty or m.educators is None:
         return empty(EducatorResultsFrame)
     if district is not None:
-        codes = set(schools.loc[schools["district_code"] == district, "school_code"])
-        measures = measures[measures["school_code"].isin(codes).to_numpy()]
-    return edu.evaluate(measures, schools, m)
+        codes = schools.loc[schools["district_code"] == district, "school_code"]
+        grouped = measures if isinstance(measures, BySchool) else BySchool(frame)
+        frame = frame.take(grouped.rows(codes)).reset_index(drop=True)
+    return edu.evaluate(frame, schools, m)
 
 
 def educators_stage(
@@ -91,8 +103,11 @@ def educators_stage(
     from sqis import educators as edu
 
     if by_district and not measures.empty:
+        from sqis.indicators import BySchool
+
+        grouped = BySchool(measures)  # every district takes its rows of one grouping
         parts = [
-            district_educators(measures, schools, m, d)
+            district_educators(grouped, schools, m, d)
             for d in sorted(schools["district_code"].unique())
         ]
         results = combine(parts, ["school_code", "role", "educator_key"])

@@ -152,13 +152,14 @@ def district_index(
 @task(name="district-educators", task_run_name="educators-{year}-{district}", **CACHED)
 def district_educators(
     year: SchoolYear,
-    measures: pd.DataFrame,
+    measures: pd.DataFrame | BySchool,
     schools: pd.DataFrame,
     m: Methodology,
     district: str,
     token: str,
 ) -> pd.DataFrame:
-    """One district's educators: summative scores, levels and flags under its option."""
+    """One district's educators: summative scores, levels and flags under its option
+    (``measures`` as ``sqis.indicators.BySchool`` when every district is handed them)."""
     return index_stage.district_educators(measures, schools, m, district)
 
 
