@@ -390,9 +390,33 @@ def ref_targets_text(r: dict[str, Any], direction: str) -> list[dict[str, str]]:
     return out
 
 
+# school.html's table rows as they were written cell by cell in the template, before the
+# rows were written in Python (``year_context._with_html``), verbatim
+REF_TR_ALL = (
+    '<tr><th scope="row">{{ r.label }}</th><td class="num">{{ r.n_display }}</td><td class="num">'
+    '{{ r.count_display }}</td><td class="num">{{ r.value_display }}</td><td class="num">'
+    '{{ r.change_display }}</td><td class="num{% if r.band %} band-{{ r.band }}{% endif %}">'
+    '{{ r.level_display }}</td><td{% if r.band %} class="band-{{ r.band }}"{% endif %}>'
+    '{{ r.band_label }}</td><td class="num">{{ r.level_change_display }}</td>{% for t in '
+    'r.targets %}<td class="num">{{ t.target }}{% if t.need %} <br><span class="need">'
+    "{{ t.need }}</span>{% endif %}</td>{% endfor %}</tr>"
+)
+REF_TR_GROUP = (
+    '<tr><th scope="row">{{ r.label }}</th><td class="num">{{ r.n_display }}</td><td class="num">'
+    '{{ r.count_display }}</td><td class="num">{{ r.value_display }}</td><td class="num">'
+    '{{ r.change_display }}</td><td class="num{% if r.band %} band-{{ r.band }}{% endif %}">'
+    "{{ r.level_display }}</td><td>{{ r.band_label }}</td></tr>"
+)
+
+
 def ref_rows(
     by_ind: dict[str, dict[str, Any]], order: list[str], m: Methodology
 ) -> list[dict[str, Any]]:
+    from markupsafe import Markup
+
+    from sqis.reports.render import environment
+
+    tr_all, tr_group = (environment().from_string(t) for t in (REF_TR_ALL, REF_TR_GROUP))
     rows = []
     for code in order:
         r = by_ind.get(code)
@@ -402,6 +426,8 @@ def ref_rows(
         r["label"] = INDICATOR_LABELS.get(code, code)
         r["band_label"] = BAND_LABELS.get(r["band"], "")
         r["targets"] = ref_targets_text(r, m.indicators[code].direction)
+        r["tr_all"] = Markup(tr_all.render(r=r))
+        r["tr_group"] = Markup(tr_group.render(r=r))
         rows.append(r)
     return rows
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
 from sqis import years
 from sqis.disclosure import PublicFrames, require_public
@@ -145,21 +146,101 @@ def _table_rows(sup: pd.DataFrame, m: Methodology) -> Iterator[dict[str, Any]]:
     for k in (1, 2, 3):
         parts.append(sup[f"target_{k}_display"].to_numpy(dtype=object).tolist())
         parts.append(sup[f"improve_{k}_display"].to_numpy(dtype=object).tolist())
-    # many rows share their targets (hidden, under the n-size, no level): one list for each
-    # distinct text (the lists are only read)
-    seen: dict[tuple[Any, ...], list[dict[str, str]]] = {}
-    targets = []
+    # many rows share their targets (hidden, under the n-size, no level): one list, and one
+    # text of table cells, for each distinct text (the lists are only read)
+    seen: dict[tuple[Any, ...], tuple[list[dict[str, str]], str]] = {}
+    targets, target_cells = [], []
     for key in zip(*parts, sign, strict=True):
         got = seen.get(key)
         if got is None:
             sg = key[6]
-            got = seen[key] = [
+            listed = [
                 {"target": t, "need": f"({sg}{n})" if n and n[0].isdigit() and t != NO_DATA else ""}
                 for t, n in (key[0:2], key[2:4], key[4:6])
             ]
-        targets.append(got)
+            got = seen[key] = (listed, _target_cells(listed))
+        targets.append(got[0])
+        target_cells.append(got[1])
     cols = [sup[c].to_numpy(dtype=object).tolist() for c in _ROW_COLS]
-    return map(_table_row, *cols, labels.tolist(), band_label, targets)
+    rows = list(map(_table_row, *cols, labels.tolist(), band_label, targets))
+    # each row as its table shows it (the all-students table or a group's), the cells
+    # escaped once per distinct text of each column, not once per cell in the template
+    esc = {c: _escaped(sup[c]) for c in _HTML_COLS}
+    html = _table_html(
+        sup["student_group"].to_numpy(dtype=object) == "ALL",
+        _escaped(pd.Series(labels)),
+        _escaped(pd.Series(band_label)),
+        target_cells,
+        *(esc[c] for c in _HTML_COLS),
+    )
+    for row, (key, tr) in zip(rows, html, strict=True):
+        row[key] = tr
+    return iter(rows)
+
+
+# the display columns school.html's table rows show
+_HTML_COLS = (
+    "n_display",
+    "count_display",
+    "value_display",
+    "change_display",
+    "level_display",
+    "level_change_display",
+    "band",
+)
+
+
+def _escaped(values: pd.Series) -> list[str]:
+    """Each value as autoescape writes ``{{ value }}`` (``markupsafe.escape``), each distinct
+    value escaped once."""
+    codes_, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    if not all(isinstance(u, str) for u in uniq):  # only text is folded together
+        return [str(escape(v)) for v in values.to_numpy(dtype=object).tolist()]
+    return np.asarray([str(escape(u)) for u in uniq], dtype=object)[codes_].tolist()
+
+
+def _target_cells(targets: list[dict[str, str]]) -> str:
+    """The "Next level", "+2" and "+3 levels" cells, as school.html wrote them."""
+    out = []
+    for t in targets:
+        need = f' <br><span class="need">{escape(t["need"])}</span>' if t["need"] else ""
+        out.append(f'<td class="num">{escape(t["target"])}{need}</td>')
+    return "".join(out)
+
+
+def _table_html(
+    is_all: np.ndarray,
+    label: list[str],
+    band_label: list[str],
+    target_cells: list[str],
+    n: list[str],
+    count: list[str],
+    value: list[str],
+    change: list[str],
+    level: list[str],
+    level_change: list[str],
+    band: list[str],
+) -> Iterator[tuple[str, Markup]]:
+    """Each row's ``(key, HTML)``: ``tr_all`` for a row of the all-students table (with its
+    level change and targets), ``tr_group`` for a group table's; the cells escaped."""
+    for i, row_is_all in enumerate(is_all.tolist()):
+        cls = f" band-{band[i]}" if band[i] else ""
+        head = (
+            f'<tr><th scope="row">{label[i]}</th><td class="num">{n[i]}</td>'
+            f'<td class="num">{count[i]}</td><td class="num">{value[i]}</td>'
+            f'<td class="num">{change[i]}</td><td class="num{cls}">{level[i]}</td>'
+        )
+        if row_is_all:
+            attr = f' class="band-{band[i]}"' if band[i] else ""
+            yield (
+                "tr_all",
+                Markup(
+                    f'{head}<td{attr}>{band_label[i]}</td><td class="num">{level_change[i]}</td>'
+                    f"{target_cells[i]}</tr>"
+                ),
+            )
+        else:
+            yield "tr_group", Markup(f"{head}<td>{band_label[i]}</td></tr>")
 
 
 def _plain_row(
