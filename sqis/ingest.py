@@ -368,7 +368,7 @@ def load_year(
     store = _store(store_root)
     manifest = delivery_manifest(year, store_root)
     ydir = _year_dir(year)
-    frames: dict[str, pd.DataFrame] = {}
+    frames: dict[str, Any] = {}  # the contract's frames, by file name (YearData's fields)
     for name in (*codes.CONTRACT_FILES, *educator_files.stored(manifest)):
         entry = manifest["files"].get(name)
         if entry is None:

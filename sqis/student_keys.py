@@ -194,7 +194,10 @@ def _linked(yd: YearData, stored: StoredKeys, other: pd.Series) -> np.ndarray:
         before[0] = seen
         np.maximum(running[:-1], seen, out=before[1:])
         first = np.flatnonzero(codes_ > before)
-        distinct.append(groups_mod.arrow_strings(frames[name]["student_id"]).take(first))
+        frame = frames[name]
+        if frame is None:  # StoredKeys.of gave codes only to the frames there are
+            raise ValueError(f"stored student codes for {name}, which the year has not")
+        distinct.append(groups_mod.arrow_strings(frame["student_id"]).take(first))
         seen = max(seen, int(running[-1]))
     year = pa.concat_arrays(distinct) if distinct else pa.array([], pa.large_string())
     if len(year) != seen + 1:

@@ -173,8 +173,8 @@ def _table_rows(sup: pd.DataFrame, m: Methodology) -> Iterator[dict[str, Any]]:
         target_cells,
         *(esc[c] for c in _HTML_COLS),
     )
-    for row, (key, tr) in zip(rows, html, strict=True):
-        row[key] = tr
+    for row, (which, tr) in zip(rows, html, strict=True):
+        row[which] = tr
     return iter(rows)
 
 
