@@ -305,6 +305,12 @@ def levels(summative: np.ndarray, m: Methodology) -> np.ndarray:
 RESULTS_ORDER: tuple[str, ...] = ("school_code", "role", "educator_key")
 
 
+def results_order(frame: pd.DataFrame) -> np.ndarray:
+    """Row positions putting ``frame`` in ``RESULTS_ORDER``, ties in their order (a stable
+    sort on each key's sorted codes)."""
+    return np.lexsort([pd.factorize(frame[c], sort=True)[0] for c in RESULTS_ORDER[::-1]])
+
+
 def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> pd.DataFrame:
     """Summative score, level and flag of each assignment under its district's option
     (step 3; METHODOLOGY.md "Educator effectiveness", options 1 and 2). ``measures`` from
@@ -339,9 +345,8 @@ def evaluate(measures: pd.DataFrame, schools: pd.DataFrame, m: Methodology) -> p
         flag=pd.array(flag, dtype="str"),
     )
     out = out[columns(EducatorResultsFrame)].reset_index(drop=True)
-    # by school, role and educator key, ties in their order (a stable sort on sorted codes;
-    # measures come in that order, ``sqis.index_stage.educator_measures``: then no take)
-    order = np.lexsort([pd.factorize(out[c], sort=True)[0] for c in RESULTS_ORDER[::-1]])
+    # measures come in that order (``sqis.index_stage.educator_measures``): then no take
+    order = results_order(out)
     if np.array_equal(order, np.arange(len(order))):
         return out
     return out.take(order).reset_index(drop=True)

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -66,8 +65,7 @@ def educator_measures(inputs: Inputs, residuals: pd.DataFrame, m: Methodology) -
         residuals, cur.assessments, cur.educators, cur.rosters, m, inputs.lookups.keys
     )
     # in the results' order, so that each district's come sorted (``edu.evaluate``)
-    order = np.lexsort([pd.factorize(measures[c], sort=True)[0] for c in edu.RESULTS_ORDER[::-1]])
-    return measures.take(order).reset_index(drop=True)
+    return measures.take(edu.results_order(measures)).reset_index(drop=True)
 
 
 def district_educators(
@@ -82,15 +80,14 @@ def district_educators(
     takes its schools' rows of one grouping, not a pass over the consortium's)."""
     from schemas.outputs import EducatorResultsFrame, empty
     from sqis import educators as edu
-    from sqis.indicators import BySchool
+    from sqis.indicators import BySchool, rows_at_schools
 
     frame = measures.frame if isinstance(measures, BySchool) else measures
     if frame.empty or m.educators is None:
         return empty(EducatorResultsFrame)
     if district is not None:
         codes = schools.loc[schools["district_code"] == district, "school_code"]
-        grouped = measures if isinstance(measures, BySchool) else BySchool(frame)
-        frame = frame.take(grouped.rows(codes)).reset_index(drop=True)
+        frame = frame.take(rows_at_schools(measures, codes)).reset_index(drop=True)
     return edu.evaluate(frame, schools, m)
 
 
